@@ -1,0 +1,190 @@
+"""Links: latency, flit-serialised bandwidth and credit-based back-pressure, per direction.
+
+A message occupies a whole number of flits (``ceil(wire_bytes / flit_bytes)``, at least one), is
+serialised behind earlier messages at the link bandwidth, and is delivered ``latency`` after its
+last flit leaves. The receiver advertises ``credits`` buffers; a credit comes back ``latency``
+after the receiver frees the buffer. Credits returned while the sender is not waiting are kept
+as a list of return times and claimed lazily, so an uncongested link costs one event per message.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from .component import Port
+from .errors import ConfigurationError, PortError
+from .simulator import Simulator
+
+_S_PER_PS = 10**12
+
+
+class Channel:
+    """One direction of a link."""
+
+    __slots__ = (
+        "_bandwidth",
+        "_credits",
+        "_returns",
+        "_ser_num",
+        "busy_ps",
+        "busy_until",
+        "dst",
+        "flit_bytes",
+        "flits",
+        "latency",
+        "messages",
+        "queue",
+        "sim",
+        "src",
+    )
+
+    def __init__(
+        self,
+        sim: Simulator,
+        src: Port,
+        dst: Port,
+        latency: int,
+        bandwidth: int | None,
+        flit_bytes: int,
+        credits: int | None,
+    ) -> None:
+        self.sim = sim
+        self.src = src
+        self.dst = dst
+        self.latency = latency
+        self.flit_bytes = flit_bytes
+        self._bandwidth = bandwidth
+        self._ser_num = flit_bytes * _S_PER_PS
+        self._credits = credits
+        self._returns: deque[int] = deque()
+        self.queue: deque[Any] = deque()
+        self.busy_until = 0
+        self.busy_ps = 0
+        self.messages = 0
+        self.flits = 0
+
+    def has_credit(self) -> bool:
+        if self.queue:
+            return False
+        if self._credits is None or self._credits > 0:
+            return True
+        return bool(self._returns) and self._returns[0] <= self.sim.now
+
+    def _take_credit(self) -> bool:
+        credits = self._credits
+        if credits is None:
+            return True
+        if credits > 0:
+            self._credits = credits - 1
+            return True
+        returns = self._returns
+        if returns and returns[0] <= self.sim.now:
+            returns.popleft()
+            return True
+        return False
+
+    def send(self, msg: Any) -> None:
+        if self.queue or not self._take_credit():
+            self.queue.append(msg)
+            if len(self.queue) == 1:
+                self._wake_on_returns()
+            return
+        self._transmit(msg)
+
+    def _transmit(self, msg: Any) -> None:
+        sim = self.sim
+        size = getattr(msg, "wire_bytes", 0)
+        flit_bytes = self.flit_bytes
+        nflits = (size + flit_bytes - 1) // flit_bytes if size > flit_bytes else 1
+        self.messages += 1
+        self.flits += nflits
+        bandwidth = self._bandwidth
+        if bandwidth is None:
+            sim.schedule(self.latency, self.dst._deliver, msg)
+            return
+        now = sim.now
+        start = self.busy_until if self.busy_until > now else now
+        ser = -(-nflits * self._ser_num // bandwidth)
+        end = start + ser
+        self.busy_until = end
+        self.busy_ps += ser
+        sim.schedule_at(end + self.latency, self.dst._deliver, msg)
+
+    def _wake_on_returns(self) -> None:
+        # The sender is now blocked: every credit already on its way must wake it.
+        now = self.sim.now
+        returns = self._returns
+        while returns:
+            when = returns.popleft()
+            self.sim.schedule_at(when if when > now else now, self._credit_arrived)
+
+    def _credit_arrived(self) -> None:
+        assert self._credits is not None
+        self._credits += 1
+        queue = self.queue
+        while queue and self._take_credit():
+            self._transmit(queue.popleft())
+
+    def release(self) -> None:
+        if self._credits is None:
+            return
+        when = self.sim.now + self.latency
+        if self.queue:
+            self.sim.schedule_at(when, self._credit_arrived)
+        else:
+            self._returns.append(when)
+
+    def utilisation(self, elapsed_ps: int) -> float:
+        return self.busy_ps / elapsed_ps if elapsed_ps > 0 else 0.0
+
+
+class Link:
+    """A full-duplex link joining two ports; each direction is an independent ``Channel``."""
+
+    def __init__(
+        self,
+        sim: Simulator,
+        a: Port,
+        b: Port,
+        latency: int,
+        bandwidth: int | None = None,
+        flit_bytes: int = 64,
+        credits: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        if latency.__class__ is not int or latency < 0:
+            raise ConfigurationError(
+                f"link {a.path} <-> {b.path}: latency must be a non-negative int of "
+                f"picoseconds, got {latency!r}"
+            )
+        if bandwidth is not None and (bandwidth.__class__ is not int or bandwidth <= 0):
+            raise ConfigurationError(
+                f"link {a.path} <-> {b.path}: bandwidth must be a positive int of bytes/s "
+                f"(or None for unlimited), got {bandwidth!r}"
+            )
+        if flit_bytes.__class__ is not int or flit_bytes <= 0:
+            raise ConfigurationError(
+                f"link {a.path} <-> {b.path}: flit size must be a positive number of bytes, "
+                f"got {flit_bytes!r}"
+            )
+        if credits is not None and (credits.__class__ is not int or credits <= 0):
+            raise ConfigurationError(
+                f"link {a.path} <-> {b.path}: credits must be a positive int (or None for "
+                f"unlimited), got {credits!r}"
+            )
+        for port in (a, b):
+            if port.tx is not None:
+                raise PortError(f"port {port.path} is already connected to {port.peer!r}")
+        if a is b:
+            raise PortError(f"port {a.path} cannot be linked to itself")
+        self.name = name or f"{a.path}<->{b.path}"
+        self.a = a
+        self.b = b
+        self.ab = Channel(sim, a, b, latency, bandwidth, flit_bytes, credits)
+        self.ba = Channel(sim, b, a, latency, bandwidth, flit_bytes, credits)
+        a.tx, b.rx = self.ab, self.ab
+        b.tx, a.rx = self.ba, self.ba
+
+    def __repr__(self) -> str:
+        return f"<Link {self.name}>"

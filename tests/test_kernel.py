@@ -1,0 +1,272 @@
+"""Kernel behaviour: ordering, determinism, processes, links, credits and errors."""
+
+import pytest
+from slugsim.kernel import (
+    Component,
+    Link,
+    PortError,
+    ProcessError,
+    SchedulingError,
+    Simulator,
+    ns,
+)
+from slugsim.kernel.errors import ConfigurationError
+
+
+def test_events_run_in_time_then_fifo_order():
+    sim = Simulator()
+    seen = []
+    sim.schedule(ns(2), seen.append, "b")
+    sim.schedule(ns(1), seen.append, "a")
+    sim.schedule(ns(2), seen.append, "c")
+
+    def now_and_later():
+        seen.append("d")
+        sim.schedule(0, seen.append, "e")  # same time: runs after everything already queued
+
+    sim.schedule(ns(2), now_and_later)
+    sim.schedule(ns(2), seen.append, "f")
+    assert sim.run() == 6
+    assert seen == ["a", "b", "c", "d", "f", "e"]
+    assert sim.now == ns(2)
+
+
+def test_run_until_excludes_the_boundary_and_resumes():
+    sim = Simulator()
+    seen = []
+    for t in (1, 2, 3):
+        sim.schedule(ns(t), seen.append, t)
+    sim.run(until=ns(2))
+    assert seen == [1]
+    assert sim.now == ns(2)
+    sim.run(until=ns(10))
+    assert seen == [1, 2, 3]
+    assert sim.now == ns(10)
+
+
+def test_stop_when_and_stop():
+    sim = Simulator()
+    count = [0]
+
+    def tick():
+        count[0] += 1
+        sim.schedule(ns(1), tick)
+
+    sim.schedule(0, tick)
+    sim.run(stop_when=lambda: count[0] >= 5)
+    assert count[0] == 5
+
+    def stopper():
+        sim.stop()
+
+    sim.schedule(ns(3), stopper)
+    sim.run()
+    # Ticks at 5, 6 and 7 ns; the t=7 tick runs too, since stop() finishes the timestamp.
+    assert count[0] == 8
+    assert sim.now == ns(7)
+
+
+def test_scheduling_errors_name_the_problem():
+    sim = Simulator()
+    sim.schedule(ns(5), lambda: None)
+    sim.run()
+    with pytest.raises(SchedulingError, match="in the past"):
+        sim.schedule_at(ns(1), lambda: None)
+    with pytest.raises(SchedulingError, match="non-negative"):
+        sim.schedule(-1, lambda: None)
+    with pytest.raises(SchedulingError, match="int of picoseconds"):
+        sim.schedule(1.5, lambda: None)
+    with pytest.raises(SchedulingError, match="in the past"):
+        sim.run(until=ns(1))
+
+
+def test_exception_in_callback_propagates_and_keeps_the_rest():
+    sim = Simulator()
+    seen = []
+
+    def boom():
+        raise RuntimeError("model bug")
+
+    sim.schedule(ns(1), boom)
+    sim.schedule(ns(1), seen.append, "after")
+    with pytest.raises(RuntimeError, match="model bug"):
+        sim.run()
+    sim.run()
+    assert seen == ["after"]
+
+
+def test_generator_and_async_processes():
+    sim = Simulator()
+    log = []
+
+    def gen():
+        yield ns(5)
+        log.append(("gen", sim.now))
+        value = yield sim.timeout(ns(1), "v")
+        log.append(("gen", sim.now, value))
+        return 42
+
+    async def coro(other):
+        result = await other
+        log.append(("coro", sim.now, result))
+
+    p = sim.process(gen())
+    sim.process(coro(p))
+    sim.run()
+    assert log == [("gen", ns(5)), ("gen", ns(6), "v"), ("coro", ns(6), 42)]
+
+
+def test_process_yielding_garbage_is_an_error():
+    sim = Simulator()
+
+    def bad():
+        yield "soon"
+
+    sim.process(bad())
+    with pytest.raises(ProcessError, match="yield an int delay"):
+        sim.run()
+    with pytest.raises(ProcessError, match="call the function"):
+        sim.process(bad)
+
+
+def test_rng_streams_are_independent_of_other_components():
+    a = Simulator(seed=7)
+    first = [Component(a, "host0").rng.random() for _ in range(1)]
+    b = Simulator(seed=7)
+    Component(b, "extra")  # adding a component must not shift host0's stream
+    assert [Component(b, "host0").rng.random()] == first
+    assert Simulator(seed=8).rng("host0").random() != first[0]
+
+
+def _pair(sim, **link):
+    src = Component(sim, "src")
+    dst = Component(sim, "dst")
+    out = src.add_port("out")
+    got = []
+    inp = dst.add_port("in", handler=lambda m: got.append((sim.now, m)))
+    Link(sim, out, inp, **link)
+    return out, inp, got
+
+
+class Msg:
+    def __init__(self, wire_bytes):
+        self.wire_bytes = wire_bytes
+
+
+def test_link_latency_and_flit_serialisation():
+    sim = Simulator()
+    # 64 B flits at 64 GB/s: one flit per ns.
+    out, _, got = _pair(sim, latency=ns(10), bandwidth=64 * 10**9, flit_bytes=64)
+    small, big = Msg(10), Msg(130)  # 1 flit and 3 flits
+    out.send(small)
+    out.send(big)
+    out.send(small)
+    sim.run()
+    assert [t for t, _ in got] == [ns(11), ns(14), ns(15)]
+    assert out.tx.flits == 5
+    assert out.tx.utilisation(ns(5)) == pytest.approx(1.0)
+
+
+def test_credits_throttle_the_sender():
+    sim = Simulator()
+    src = Component(sim, "src")
+    dst = Component(sim, "dst")
+    out = src.add_port("out")
+    inp = dst.add_port("in", auto_release=False)  # the receiver holds its buffers
+    arrivals = []
+    inp.handler = lambda m: arrivals.append((sim.now, m))
+    Link(sim, out, inp, latency=ns(10), credits=2)
+    for i in range(4):
+        out.send(i)
+    sim.run()
+    assert [m for _, m in arrivals] == [0, 1]  # out of credits: 2 and 3 wait
+    assert not out.can_send()
+    sim.schedule(ns(5), inp.release)  # frees one buffer at t=15; the credit lands at t=25
+    sim.run()
+    assert arrivals[2] == (ns(35), 2)
+    assert len(arrivals) == 3
+
+
+def test_lazy_credit_returns_are_reclaimed():
+    sim = Simulator()
+    out, _, got = _pair(sim, latency=ns(10), credits=1)
+    for i in range(5):
+        sim.schedule(ns(100 * i), out.send, i)
+    sim.run()
+    assert [m for _, m in got] == [0, 1, 2, 3, 4]
+    # Back-to-back sends with one credit: the last credit is still in flight (it left the
+    # receiver at delivery, now), so each message waits one full credit round trip.
+    for i in range(3):
+        out.send(i)
+    start = sim.now
+    sim.run()
+    assert [t - start for t, _ in got[5:]] == [ns(20), ns(40), ns(60)]
+
+
+def test_port_errors():
+    sim = Simulator()
+    host = Component(sim, "host0")
+    port = host.add_port("up")
+    with pytest.raises(PortError, match=r"host0\.up: it is not connected"):
+        port.send("x")
+    with pytest.raises(PortError, match="already has a port"):
+        host.add_port("up")
+    with pytest.raises(PortError, match="no port 'down'"):
+        host.port("down")
+    other = Component(sim, "sw0").add_port("p0")
+    Link(sim, port, other, latency=0)
+    with pytest.raises(PortError, match="already connected"):
+        Link(sim, port, Component(sim, "x").add_port("p"), latency=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"latency": -1}, "latency must be a non-negative"),
+        ({"latency": 0, "bandwidth": 0}, "bandwidth must be a positive"),
+        ({"latency": 0, "credits": 0}, "credits must be a positive"),
+        ({"latency": 0, "flit_bytes": 0}, "flit size"),
+    ],
+)
+def test_link_parameter_errors(kwargs, message):
+    sim = Simulator()
+    a = Component(sim, "a").add_port("p")
+    b = Component(sim, "b").add_port("p")
+    with pytest.raises(ConfigurationError, match=message):
+        Link(sim, a, b, **kwargs)
+
+
+def test_recv_from_process_inbox():
+    sim = Simulator()
+    out, inp, _ = _pair(sim, latency=ns(3), credits=1)
+    inp.handler = None
+    got = []
+
+    def reader():
+        for _ in range(3):
+            got.append((yield inp.recv()))
+
+    for i in range(3):
+        out.send(i)
+    sim.process(reader())
+    sim.run()
+    assert got == [0, 1, 2]
+
+
+def test_same_seed_same_trajectory():
+    def trajectory(seed):
+        sim = Simulator(seed=seed)
+        comp = Component(sim, "gen")
+        log = []
+
+        def step():
+            log.append((sim.now, comp.rng.randrange(1000)))
+            if len(log) < 50:
+                sim.schedule(comp.rng.randrange(1, 100), step)
+
+        sim.schedule(0, step)
+        sim.run()
+        return log
+
+    assert trajectory(3) == trajectory(3)
+    assert trajectory(3) != trajectory(4)
