@@ -1,0 +1,314 @@
+"""EMC trace files: what one recording point saw, in a form that survives crashes and bit rot.
+
+Layout (all integers little-endian)::
+
+    header   magic "SLUGEMC1" | u16 version | u32 meta_len | meta (UTF-8 JSON)
+             | u32 crc32(all of the header before it)
+    chunk*   magic "CHNK"     | u32 count  | u64 first_index | u32 crc32(records) | count records
+    end      magic "TEND"     | u64 total records | u32 crc32(magic + total)
+
+``meta`` names the source endpoint, the time unit of the timestamps, the record layout (the
+``EmcRecord`` fields with their bit positions) and free-form run metadata (topology, seed).
+Each record is ``EmcRecord.pack()`` in ``EmcRecord.wire_bytes`` bytes.
+
+The writer appends whole chunks with one ``write`` each and writes the end marker only on
+``close()``; nothing in the file ever claims records that are not there, so a cut-off file is a
+valid prefix plus at most one partial chunk. The reader checks every chunk's CRC and its place
+in the sequence; on truncation or corruption it stops, keeps the valid prefix and reports why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from ..cxl import EmcRecord
+
+MAGIC = b"SLUGEMC1"
+VERSION = 1
+CHUNK_MAGIC = b"CHNK"
+END_MAGIC = b"TEND"
+RECORD_BYTES = EmcRecord.wire_bytes
+DEFAULT_CHUNK_RECORDS = 4096
+MAX_META_BYTES = 1 << 20  # a header bigger than this is corrupt, not ambitious
+
+_PREFIX = struct.Struct("<8sHI")
+_CHUNK = struct.Struct("<4sIQI")
+_END = struct.Struct("<4sQI")
+_CRC = struct.Struct("<I")
+
+
+class TraceError(ValueError):
+    """The file is not a readable trace at all (bad magic, version, header or layout)."""
+
+
+class TraceWarning(UserWarning):
+    """The trace was cut off or damaged; the records before the damage were returned."""
+
+
+def record_layout() -> list[dict[str, int | str]]:
+    return [
+        {"name": f.name, "lsb": f.lsb, "width": f.width, "shift": f.shift} for f in EmcRecord.FIELDS
+    ]
+
+
+@dataclass(frozen=True)
+class TraceHeader:
+    source: str
+    time_unit_ps: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+    layout: list[dict[str, int | str]] = field(default_factory=record_layout)
+    record_bytes: int = RECORD_BYTES
+    version: int = VERSION
+
+    def encode(self) -> bytes:
+        meta = json.dumps(
+            {
+                "source": self.source,
+                "time_unit_ps": self.time_unit_ps,
+                "record_bytes": self.record_bytes,
+                "layout": self.layout,
+                "metadata": self.metadata,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+        body = _PREFIX.pack(MAGIC, self.version, len(meta)) + meta
+        return body + _CRC.pack(zlib.crc32(body))
+
+
+class TraceWriter:
+    """Appends EMC records to a trace file in CRC-protected chunks.
+
+    Use as a context manager; ``close()`` flushes the last chunk and writes the end marker.
+    ``sync=True`` also fsyncs each chunk, for recordings that must survive a power cut.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        source: str,
+        time_unit_ps: int = 1,
+        metadata: dict[str, Any] | None = None,
+        chunk_records: int = DEFAULT_CHUNK_RECORDS,
+        sync: bool = False,
+    ) -> None:
+        if chunk_records <= 0:
+            raise ValueError(f"chunk_records must be positive, got {chunk_records}")
+        if time_unit_ps <= 0:
+            raise ValueError(f"time_unit_ps must be positive, got {time_unit_ps}")
+        self.path = Path(path)
+        self.header = TraceHeader(source, time_unit_ps, dict(metadata or {}))
+        self._chunk_records = chunk_records
+        self._sync = sync
+        self._pending: list[bytes] = []
+        self._written = 0
+        self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self._write(self.header.encode())
+
+    @property
+    def records_written(self) -> int:
+        """Records in complete chunks on disk (pending records are not counted)."""
+        return self._written
+
+    def write(self, record: EmcRecord | int) -> None:
+        word = record if isinstance(record, int) else record.pack()
+        self._pending.append(word.to_bytes(RECORD_BYTES, "little"))
+        if len(self._pending) >= self._chunk_records:
+            self.flush()
+
+    def write_all(self, records: Iterable[EmcRecord | int]) -> None:
+        for record in records:
+            self.write(record)
+
+    def flush(self) -> None:
+        """Write pending records as one chunk."""
+        if not self._pending:
+            return
+        payload = b"".join(self._pending)
+        head = _CHUNK.pack(CHUNK_MAGIC, len(self._pending), self._written, zlib.crc32(payload))
+        self._write(head + payload)
+        self._written += len(self._pending)
+        self._pending.clear()
+
+    def close(self) -> None:
+        if self._file is None:
+            return
+        self.flush()
+        end = END_MAGIC + struct.pack("<Q", self._written)
+        self._write(_END.pack(END_MAGIC, self._written, zlib.crc32(end)))
+        self._file.close()
+        self._file = None
+
+    def _write(self, data: bytes) -> None:
+        if self._file is None:
+            raise ValueError(f"trace {self.path} is closed")
+        self._file.write(data)
+        self._file.flush()
+        if self._sync:
+            os.fsync(self._file.fileno())
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Every chunk on disk is complete even when the recording code raised, so closing
+        # (end marker included) is right; only a dying process leaves a file without one.
+        self.close()
+
+
+@dataclass
+class Trace:
+    """A trace read back: its header, the valid records, and what (if anything) was wrong."""
+
+    path: Path
+    header: TraceHeader
+    records: list[EmcRecord]
+    complete: bool
+    problems: list[str]
+
+
+def _fail(path: Path, offset: int, what: str, hint: str) -> TraceError:
+    return TraceError(f"{path}: byte {offset}: {what}\nhint: {hint}")
+
+
+def _read_header(path: Path, f: BinaryIO) -> TraceHeader:
+    prefix = f.read(_PREFIX.size)
+    if len(prefix) < _PREFIX.size or prefix[:8] != MAGIC:
+        raise _fail(
+            path, 0, "not an EMC trace (bad magic number)", "pass a file written by TraceWriter"
+        )
+    _, version, meta_len = _PREFIX.unpack(prefix)
+    if version != VERSION:
+        raise _fail(
+            path,
+            8,
+            f"trace format version {version} is not supported (this slugsim reads {VERSION})",
+            "read it with the slugsim version that wrote it",
+        )
+    if meta_len > MAX_META_BYTES:
+        raise _fail(path, 10, f"header claims {meta_len} bytes of metadata", "the file is corrupt")
+    meta = f.read(meta_len)
+    crc = f.read(_CRC.size)
+    if len(meta) < meta_len or len(crc) < _CRC.size:
+        raise _fail(path, _PREFIX.size, "file ends inside its header", "the file is truncated")
+    if _CRC.unpack(crc)[0] != zlib.crc32(prefix + meta):
+        raise _fail(path, _PREFIX.size, "header CRC mismatch", "the header is corrupt")
+    try:
+        info = json.loads(meta)
+        header = TraceHeader(
+            source=info["source"],
+            time_unit_ps=info["time_unit_ps"],
+            metadata=info["metadata"],
+            layout=info["layout"],
+            record_bytes=info["record_bytes"],
+            version=version,
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        raise _fail(path, _PREFIX.size, f"header metadata unreadable ({err})", "corrupt") from None
+    if header.layout != record_layout() or header.record_bytes != RECORD_BYTES:
+        raise _fail(
+            path,
+            _PREFIX.size,
+            "record layout differs from this slugsim's EmcRecord",
+            "read it with the slugsim version that wrote it",
+        )
+    return header
+
+
+def iter_chunks(path: Path, f: BinaryIO, problems: list[str]) -> Iterator[bytes]:
+    """Yield valid chunk payloads; on damage, note it in ``problems`` and stop."""
+    expected_index = 0
+    while True:
+        offset = f.tell()
+        head = f.read(_CHUNK.size)
+        if not head:
+            problems.append(
+                f"{path}: no end marker after {expected_index} records: the writer did not "
+                "close the file (still recording, or it crashed)"
+            )
+            return
+        if head[:4] == END_MAGIC:
+            rest = head + f.read(max(0, _END.size - len(head)))
+            if len(rest) < _END.size:
+                problems.append(f"{path}: byte {offset}: end marker cut off")
+                return
+            _, total, crc = _END.unpack(rest[: _END.size])
+            if crc != zlib.crc32(rest[:12]) or total != expected_index:
+                problems.append(
+                    f"{path}: byte {offset}: end marker says {total} records but "
+                    f"{expected_index} were read (or its CRC is wrong)"
+                )
+            elif rest[_END.size :] or f.read(1):
+                problems.append(f"{path}: byte {offset + _END.size}: data after the end marker")
+            return
+        if len(head) < _CHUNK.size:
+            problems.append(f"{path}: byte {offset}: truncated inside a chunk header")
+            return
+        magic, count, first_index, crc = _CHUNK.unpack(head)
+        if magic != CHUNK_MAGIC or first_index != expected_index:
+            problems.append(
+                f"{path}: byte {offset}: chunk header is corrupt (expected chunk starting at "
+                f"record {expected_index})"
+            )
+            return
+        payload = f.read(count * RECORD_BYTES)
+        if len(payload) < count * RECORD_BYTES:
+            problems.append(
+                f"{path}: byte {offset}: truncated: chunk claims {count} records but only "
+                f"{len(payload) // RECORD_BYTES} are present"
+            )
+            return
+        if zlib.crc32(payload) != crc:
+            problems.append(f"{path}: byte {offset}: chunk of {count} records fails its CRC")
+            return
+        expected_index += count
+        yield payload
+
+
+def read_trace(path: str | Path, warn: bool = True) -> Trace:
+    """Read a trace. Damage after the header yields the valid prefix plus a ``TraceWarning``.
+
+    Raises ``TraceError`` when the file is not a trace or its header is unusable.
+    """
+    path = Path(path)
+    problems: list[str] = []
+    records: list[EmcRecord] = []
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as err:
+        raise TraceError(f"{path}: cannot open: {err.strerror}") from None
+    with f:
+        header = _read_header(path, f)
+        for payload in iter_chunks(path, f, problems):
+            for i in range(0, len(payload), RECORD_BYTES):
+                word = int.from_bytes(payload[i : i + RECORD_BYTES], "little")
+                try:
+                    records.append(EmcRecord.unpack(word))
+                except ValueError as err:
+                    # A CRC-valid record that does not decode was written by a buggy writer.
+                    problems.append(f"{path}: record {len(records)}: {err}")
+                    break
+            else:
+                continue
+            break
+    if problems and warn:
+        warnings.warn(
+            f"{problems[0]}; returning the {len(records)} valid records before it",
+            TraceWarning,
+            stacklevel=2,
+        )
+    return Trace(path, header, records, complete=not problems, problems=problems)
