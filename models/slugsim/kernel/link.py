@@ -10,6 +10,7 @@ as a list of return times and claimed lazily, so an uncongested link costs one e
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 from typing import Any
 
 from .component import Port
@@ -25,6 +26,7 @@ class Channel:
     __slots__ = (
         "_bandwidth",
         "_credits",
+        "_deliver",
         "_returns",
         "_ser_num",
         "busy_ps",
@@ -52,6 +54,7 @@ class Channel:
         self.sim = sim
         self.src = src
         self.dst = dst
+        self._deliver = dst._deliver
         self.latency = latency
         self.flit_bytes = flit_bytes
         self._bandwidth = bandwidth
@@ -85,12 +88,24 @@ class Channel:
         return False
 
     def send(self, msg: Any) -> None:
-        if self.queue or not self._take_credit():
-            self.queue.append(msg)
-            if len(self.queue) == 1:
-                self._wake_on_returns()
-            return
-        self._transmit(msg)
+        # Credit check inlined: this is the hottest path of every model.
+        if not self.queue:
+            credits = self._credits
+            if credits is None:
+                self._transmit(msg)
+                return
+            if credits > 0:
+                self._credits = credits - 1
+                self._transmit(msg)
+                return
+            returns = self._returns
+            if returns and returns[0] <= self.sim.now:
+                returns.popleft()
+                self._transmit(msg)
+                return
+        self.queue.append(msg)
+        if len(self.queue) == 1:
+            self._wake_on_returns()
 
     def _transmit(self, msg: Any) -> None:
         sim = self.sim
@@ -101,15 +116,24 @@ class Channel:
         self.flits += nflits
         bandwidth = self._bandwidth
         if bandwidth is None:
-            sim.schedule(self.latency, self.dst._deliver, msg)
-            return
-        now = sim.now
-        start = self.busy_until if self.busy_until > now else now
-        ser = -(-nflits * self._ser_num // bandwidth)
-        end = start + ser
-        self.busy_until = end
-        self.busy_ps += ser
-        sim.schedule_at(end + self.latency, self.dst._deliver, msg)
+            when = sim.now + self.latency
+        else:
+            now = sim.now
+            busy = self.busy_until
+            ser = -(-nflits * self._ser_num // bandwidth)
+            end = (busy if busy > now else now) + ser
+            self.busy_until = end
+            self.busy_ps += ser
+            when = end + self.latency
+        # Same as sim.schedule_at(when, ...), without the call and the past-time check
+        # (``when`` is never before now).
+        buckets = sim._buckets
+        bucket = buckets.get(when)
+        if bucket is None:
+            buckets[when] = [(self._deliver, msg)]
+            heappush(sim._heap, when)
+        else:
+            bucket.append((self._deliver, msg))
 
     def _wake_on_returns(self) -> None:
         # The sender is now blocked: every credit already on its way must wake it.
