@@ -90,7 +90,9 @@ class HostParams:
 @dataclass(frozen=True)
 class SwitchParams:
     ports: int = field(default=32, metadata=doc("number of ports"))
-    latency: int = field(default=25 * NS, metadata=doc("port-to-port pipeline latency", unit="time"))
+    latency: int = field(
+        default=25 * NS, metadata=doc("port-to-port pipeline latency", unit="time")
+    )
     queue_depth: int = field(default=64, metadata=doc("ingress queue entries per port"))
 
 
