@@ -36,6 +36,7 @@ class Channel:
         "flits",
         "latency",
         "messages",
+        "pipeline",
         "queue",
         "sim",
         "src",
@@ -56,6 +57,9 @@ class Channel:
         self.dst = dst
         self._deliver = dst._deliver
         self.latency = latency
+        # Sender-side pipeline (a switch's port-to-port latency, a host's miss path) ahead of
+        # serialisation: it delays delivery but, unlike ``latency``, not the credit return.
+        self.pipeline = 0
         self.flit_bytes = flit_bytes
         self._bandwidth = bandwidth
         self._ser_num = flit_bytes * _S_PER_PS
@@ -116,9 +120,9 @@ class Channel:
         self.flits += nflits
         bandwidth = self._bandwidth
         if bandwidth is None:
-            when = sim.now + self.latency
+            when = sim.now + self.pipeline + self.latency
         else:
-            now = sim.now
+            now = sim.now + self.pipeline
             busy = self.busy_until
             ser = -(-nflits * self._ser_num // bandwidth)
             end = (busy if busy > now else now) + ser

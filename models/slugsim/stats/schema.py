@@ -1,0 +1,258 @@
+"""The schema of ``stats.json`` (JSON-Schema subset) and a validator for it.
+
+This is the documentation of the file: each field carries a ``description``. A test validates
+every run's output against it, so the description cannot drift from what is written. Times are
+nanoseconds (float, picosecond precision), bandwidths GB/s (10^9 B/s), utilisations fractions of
+the simulated time. Maps keyed by component name use ``additionalProperties``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_ID = "slugsim.stats/1"
+
+_INT = {"type": "integer"}
+_NUM = {"type": "number"}
+
+
+def _obj(props: dict[str, Any], description: str = "", extra: Any = False) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": props,
+        "required": sorted(props),
+        "additionalProperties": extra,
+    }
+
+
+def _map(values: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {},
+        "required": [],
+        "additionalProperties": values,
+    }
+
+
+def _d(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {**schema, "description": description}
+
+
+LATENCY_SUMMARY = {
+    "type": "object",
+    "description": "latency of completed requests, issue to data at the core (ns); "
+    "percentiles by nearest rank; only 'count' when there were none",
+    "properties": {
+        "count": _d(_INT, "completed requests"),
+        "mean": _d(_NUM, "mean latency (ns)"),
+        "p50": _d(_NUM, "median (ns)"),
+        "p90": _d(_NUM, "90th percentile (ns)"),
+        "p99": _d(_NUM, "99th percentile (ns)"),
+        "max": _d(_NUM, "largest latency seen (ns)"),
+    },
+    "required": ["count"],
+    "additionalProperties": False,
+}
+
+CHANNEL = _obj(
+    {
+        "from": _d({"type": "string"}, "sending node"),
+        "to": _d({"type": "string"}, "receiving node"),
+        "messages": _d(_INT, "messages carried"),
+        "bytes": _d(_INT, "slot bytes serialised (16 B slots, see components/links.py)"),
+        "utilisation": _d(_NUM, "fraction of the simulated time the serialiser was busy"),
+    },
+    "one direction of a link",
+)
+
+SCHEMA: dict[str, Any] = _obj(
+    {
+        "schema": _d({"type": "string"}, f"format identifier, '{SCHEMA_ID}'"),
+        "run": _obj(
+            {
+                "seed": _d(_INT, "run seed"),
+                "sim_time_ns": _d(_NUM, "simulated time the statistics cover"),
+                "stop": _d(
+                    {"type": "string", "enum": ["quiescent", "requests", "stop_time"]},
+                    "why the run ended: all workloads done, the request budget, or stop_time",
+                ),
+                "requests": _d(_INT, "completed core requests, all hosts"),
+                "events": _d(_INT, "kernel callbacks executed"),
+                "unmodelled": _d(
+                    {"type": "array", "items": {"type": "string"}},
+                    "graph nodes present but not simulated (type2, nic)",
+                ),
+            },
+            "run-wide facts",
+        ),
+        "latency": _map(
+            _obj(
+                {
+                    "all": LATENCY_SUMMARY,
+                    "paths": _map(LATENCY_SUMMARY, "by path: 'llc', 'local', 'cxl:<device>'"),
+                },
+                "one request class",
+            ),
+            "latency by request class ('read', 'write'; a store is its read-for-ownership)",
+        ),
+        "bandwidth": _obj(
+            {
+                "cxl_read_gbps": _d(_NUM, "completed CXL line reads (loads and RFOs), GB/s"),
+                "cxl_write_gbps": _d(_NUM, "MemWr writebacks sent to CXL devices, GB/s"),
+                "local_read_gbps": _d(_NUM, "completed local DRAM line reads, GB/s"),
+            },
+            "delivered bandwidth over the simulated time",
+        ),
+        "hosts": _map(
+            _obj(
+                {
+                    "issued": _d(_INT, "requests issued by the cores"),
+                    "completed": _d(_INT, "requests completed"),
+                    "llc_hits": _d(_INT, "LLC hits"),
+                    "llc_misses": _d(_INT, "LLC misses"),
+                    "llc_writebacks": _d(_INT, "dirty LLC victims written back"),
+                    "local_reads": _d(_INT, "load misses served by local DRAM"),
+                    "local_rfo": _d(_INT, "store misses served by local DRAM"),
+                    "local_writebacks": _d(_INT, "writebacks to local DRAM"),
+                    "local_dram_utilisation": _d(_NUM, "busy fraction of local DRAM"),
+                    "violations": _d(_INT, "accesses refused by a device (MemData-NXM)"),
+                    "cxl": _map(
+                        _obj(
+                            {
+                                "reads": _d(_INT, "MemRd sent for loads"),
+                                "rfo": _d(_INT, "MemRd sent for store misses"),
+                                "writebacks": _d(_INT, "MemWr sent"),
+                            },
+                            "traffic to one device",
+                        ),
+                        "by device",
+                    ),
+                },
+                "one host",
+            ),
+            "per host",
+        ),
+        "devices": _map(
+            _obj(
+                {
+                    "reads": _d(_INT, "MemRd received"),
+                    "writes": _d(_INT, "MemWr received"),
+                    "violations": _d(_INT, "requests with an LD-ID not bound to their host"),
+                    "dram_utilisation": _d(_NUM, "busy fraction of the device DRAM"),
+                    "dram_mean_queue_ns": _d(_NUM, "mean wait for the device DRAM (ns)"),
+                    "lds": _map(
+                        _obj(
+                            {
+                                "reads": _d(_INT, "MemRd for this LD"),
+                                "writes": _d(_INT, "MemWr for this LD"),
+                            },
+                            "one logical device",
+                        ),
+                        "by LD-ID (only LDs that saw traffic)",
+                    ),
+                },
+                "one Type-3 device",
+            ),
+            "per Type-3 device",
+        ),
+        "switches": _map(
+            _obj(
+                {
+                    "ports": _map(
+                        _obj(
+                            {
+                                "neighbour": _d({"type": "string"}, "node on the other end"),
+                                "received": _d(_INT, "messages in (ingress)"),
+                                "sent": _d(_INT, "messages out (egress)"),
+                                "queued": _d(_INT, "egress messages that waited"),
+                                "mean_queue_ns": _d(_NUM, "mean egress wait over all sent"),
+                                "max_queue_ns": _d(_NUM, "longest egress wait"),
+                                "credit_stalls": _d(_INT, "egress messages out of credits"),
+                            },
+                            "one switch port",
+                        ),
+                        "by port name",
+                    )
+                },
+                "one switch",
+            ),
+            "per switch",
+        ),
+        "links": _map(
+            _obj({"ab": CHANNEL, "ba": CHANNEL}, "one link, both directions"),
+            "per link, named 'a<->b'",
+        ),
+    },
+    "slugsim run statistics",
+)
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+}
+
+
+def validate(value: Any, schema: dict[str, Any] = SCHEMA, where: str = "stats") -> None:
+    """Raise ``ValueError`` naming the first place where ``value`` breaks ``schema``."""
+    kind = schema.get("type")
+    if kind is not None and (isinstance(value, bool) or not isinstance(value, _TYPES[kind])):
+        raise ValueError(f"{where}: expected {kind}, got {type(value).__name__}")
+    if "enum" in schema and value not in schema["enum"]:
+        raise ValueError(f"{where}: {value!r} is not one of {schema['enum']}")
+    if kind == "array":
+        for i, item in enumerate(value):
+            validate(item, schema.get("items", {}), f"{where}[{i}]")
+    if kind != "object":
+        return
+    props = schema.get("properties", {})
+    for name in schema.get("required", []):
+        if name not in value:
+            raise ValueError(f"{where}: missing {name!r}")
+    extra = schema.get("additionalProperties", False)
+    for name, item in value.items():
+        if name in props:
+            validate(item, props[name], f"{where}.{name}")
+        elif extra is False:
+            raise ValueError(f"{where}: unexpected key {name!r}")
+        else:
+            validate(item, extra, f"{where}.{name}")
+
+
+def describe(schema: dict[str, Any] = SCHEMA, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted path, description) for every field, '*' standing for a map key."""
+    rows = [(prefix or "(root)", schema.get("description", ""))]
+    for name, sub in sorted(schema.get("properties", {}).items()):
+        rows += describe(sub, f"{prefix}.{name}" if prefix else name)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        rows += describe(extra, f"{prefix}.*" if prefix else "*")
+    return rows
+
+
+def markdown() -> str:
+    """docs/stats.md: the field list above as a table (regenerate with
+    ``python -m slugsim.stats.schema > docs/stats.md``; a test keeps it current)."""
+    lines = [
+        "# stats.json",
+        "",
+        f"Written by `slugsim run` into OUT/stats.json, format `{SCHEMA_ID}`. Keys are sorted and",
+        "floats rounded (ns to the picosecond, fractions to 6 digits), so the same topology and",
+        "seed give a byte-identical file. `*` stands for a name: a request class, a path, a",
+        "component, a port, a link (`a<->b`, `ab` is the direction from a to b) or an LD-ID.",
+        "OUT/stats.txt holds the same values, one `name value # description` line each.",
+        "This file is generated from `models/slugsim/stats/schema.py`.",
+        "",
+        "| field | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{path}` | {text} |" for path, text in describe()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

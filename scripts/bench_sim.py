@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Benchmark the whole-system models: simulated memory requests per wall-clock second.
+
+Prints, in this order:
+
+    requests_per_s=<on topologies/quickstart.yaml>
+    requests_per_s_1024=<on a fabric of at least 1024 endpoints>
+    cost_ratio_1024_vs_64=<per-request wall time, 1024-endpoint / 64-endpoint fabric>
+
+Targets (issue 3): >= 100,000 requests/s on quickstart; cost ratio <= 1.5. Wall time covers
+elaboration and simulation (not YAML parsing, statistics or output files); each figure is the
+best of ``--repeats`` runs, since the machine is shared. The ratio compares two leaf-spine
+fabrics built the same way (sim/graphs.py: every request crosses leaf -> spine -> leaf) with the
+same total number of requests and requests in flight, so only the fabric's size differs; it
+takes the simulation's CPU time alone (building a bigger fabric is rightly bigger), best of the
+interleaved repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "models"))
+
+import networkx as nx  # noqa: E402
+from slugsim.sim import elaborate  # noqa: E402
+from slugsim.sim.graphs import leaf_spine_system, quickstart_system  # noqa: E402
+from slugsim.sim.runner import simulate  # noqa: E402
+
+
+def load(path: Path) -> nx.Graph | None:
+    """The front end's graph for a topology file, or None when the file or loader is missing."""
+    try:
+        from slugsim.config import load_topology
+    except ImportError:
+        return None
+    return load_topology(path) if path.exists() else None
+
+
+def timed_run(graph: nx.Graph) -> tuple[int, float, float, float]:
+    """(completed requests, elaboration s, simulation wall s, simulation CPU s)."""
+    t0 = time.perf_counter()
+    system = elaborate(graph)
+    system.start()
+    t1 = time.perf_counter()
+    c1 = time.process_time()
+    simulate(system)
+    t2 = time.perf_counter()
+    return system.budget.completed, t1 - t0, t2 - t1, time.process_time() - c1
+
+
+def best(graph_factory, repeats: int) -> tuple[int, float, float, float]:  # type: ignore[no-untyped-def]
+    runs = [timed_run(graph_factory()) for _ in range(repeats)]
+    return min(runs, key=lambda r: r[1] + r[2])
+
+
+def cost_ratio(requests: int, repeats: int) -> tuple[float, float, float]:
+    """Best per-request CPU time (us) on 64 and 1024 endpoints, runs interleaved so that both
+    sizes see the same machine load; returns (us_64, us_1024, ratio)."""
+    per_request: dict[int, list[float]] = {64: [], 1024: []}
+    for _ in range(repeats):
+        for endpoints in per_request:
+            n, _, _, cpu = timed_run(leaf_spine_system(endpoints, requests))
+            per_request[endpoints].append(cpu / n * 1e6)
+    small, large = min(per_request[64]), min(per_request[1024])
+    return small, large, large / small
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=100_000, help="for the 64/1024 fabrics")
+    args = parser.parse_args()
+
+    quick_path = ROOT / "topologies" / "quickstart.yaml"
+    quick = (lambda: load(quick_path)) if load(quick_path) is not None else quickstart_system
+    n, elab, sim, _ = best(quick, args.repeats)
+    print(f"requests_per_s={n / (elab + sim):.0f}")
+
+    big_path = ROOT / "topologies" / "spine_leaf_1024.yaml"
+    if load(big_path) is not None:
+        big, big_name = (lambda: load(big_path)), big_path.name
+    else:
+        big, big_name = (lambda: leaf_spine_system(1024, args.requests)), "leaf_spine_system(1024)"
+    n_big, elab_big, sim_big, _ = best(big, 1)
+    endpoints = sum(1 for _, d in big().nodes(data=True) if d["kind"] != "switch")
+    print(f"requests_per_s_1024={n_big / (elab_big + sim_big):.0f}")
+
+    us64, us1k, ratio = cost_ratio(args.requests, args.repeats)
+    print(f"cost_ratio_1024_vs_64={ratio:.2f}")
+
+    print(
+        f"# quickstart: {n} requests, elaboration {elab * 1e3:.1f} ms, simulation "
+        f"{sim * 1e3:.1f} ms ({n / sim:.0f} requests/s simulating)"
+    )
+    print(
+        f"# {big_name}: {endpoints} endpoints, {n_big} requests, elaboration {elab_big:.2f} s, "
+        f"simulation {sim_big:.2f} s ({n_big / sim_big:.0f} requests/s simulating)"
+    )
+    print(
+        f"# leaf-spine, CPU per request: 64 endpoints {us64:.2f} us, 1024 endpoints {us1k:.2f} us"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

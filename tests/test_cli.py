@@ -1,0 +1,115 @@
+"""The slugsim command line: validate, draw, schema, run and calibrate wiring, argument errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from slugsim.cli import main
+
+TOPOLOGIES = Path(__file__).parent.parent / "topologies"
+QUICKSTART = str(TOPOLOGIES / "quickstart.yaml")
+POOL = str(TOPOLOGIES / "memory_pool.yaml")
+
+
+def test_validate_prints_a_summary(capsys):
+    assert main(["validate", POOL]) == 0
+    out = capsys.readouterr().out
+    assert f"{POOL}: ok" in out
+    assert "4 host, 3 switch, 1 type3" in out
+    assert "longest host-to-memory route: 3 links" in out
+    assert "stop after 20000 requests" in out
+
+
+def test_draw_writes_a_png(tmp_path, capsys):
+    target = tmp_path / "fabric.png"
+    assert main(["draw", POOL, "-o", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".draw-*")), "temporary file left behind"
+
+
+@pytest.mark.parametrize("output", ["fabric.svg", "missing/dir/fabric.png"])
+def test_draw_refuses_bad_outputs(tmp_path, capsys, output):
+    assert main(["draw", POOL, "-o", str(tmp_path / output)]) == 2
+    assert "hint:" in capsys.readouterr().err
+
+
+def test_schema_to_stdout_and_file(tmp_path, capsys):
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["title"] == "slugsim topology"
+    assert main(["schema", "-o", str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text()) == printed
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["frobnicate"], ["run"], ["run", QUICKSTART, "--seed", "abc"], ["draw", QUICKSTART, "-x"]],
+)
+def test_argument_errors_exit_2_with_a_hint(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        if main(argv) == 2:  # no command: help and exit code 2 without argparse's exit
+            raise SystemExit(2)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err
+
+
+def test_missing_models_give_a_clear_error_and_no_output(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "slugsim.sim", None)  # as if the package did not exist
+    out = tmp_path / "out"
+    assert main(["run", QUICKSTART, "--out", str(out)]) == 1
+    assert "simulation models are not available" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["calibrate"]) == 1
+    assert "calibration needs the simulation models" in capsys.readouterr().err
+
+
+def test_run_passes_graph_out_dir_seed_and_progress(tmp_path, monkeypatch):
+    import slugsim.sim
+
+    seen = {}
+
+    def fake_run(graph, out_dir, seed, progress):
+        seen.update(graph=graph, out_dir=out_dir, seed=seed, progress=progress)
+        return {}
+
+    monkeypatch.setattr(slugsim.sim, "run_topology", fake_run)
+    assert main(["run", QUICKSTART, "--out", str(tmp_path / "o"), "--seed", "7"]) == 0
+    assert seen["out_dir"] == tmp_path / "o" and seen["seed"] == 7 and seen["progress"]
+    assert seen["graph"].graph["run"].seed == 7
+    assert main(["run", QUICKSTART, "--no-progress"]) == 0
+    assert seen["out_dir"] is None and seen["seed"] is None and not seen["progress"]
+    assert seen["graph"].graph["run"].seed == 1
+
+
+def test_run_refuses_a_file_as_output_directory(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert main(["run", QUICKSTART, "--out", str(tmp_path / "f")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_quickstart_runs_end_to_end_and_is_reproducible(tmp_path):
+    """The real models (slugsim.sim): same seed and topology -> byte-identical stats.json."""
+    pytest.importorskip("slugsim.sim")
+    for name in ("a", "b"):
+        assert main(["run", QUICKSTART, "--out", str(tmp_path / name), "--seed", "5"]) == 0
+    first, second = (tmp_path / "a" / "stats.json"), (tmp_path / "b" / "stats.json")
+    assert first.read_bytes() == second.read_bytes()
+    assert (tmp_path / "a" / "topology.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_entry_point_runs_as_a_module():
+    done = subprocess.run(
+        [sys.executable, "-m", "slugsim", "validate", QUICKSTART, "no-such.yaml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"{QUICKSTART}: ok" in done.stdout
+    assert done.stderr.startswith("no-such.yaml: no such file")
+    assert "Traceback" not in done.stderr

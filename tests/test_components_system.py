@@ -1,0 +1,195 @@
+"""Hosts, switches and Type-3 devices composed into small fabrics built by hand."""
+
+from dataclasses import replace
+
+import pytest
+from slugsim.components import SLOT_BYTES, slot_bandwidth
+from slugsim.fabric.params import (
+    HdmWindow,
+    HostParams,
+    LinkParams,
+    LogicalDevice,
+    RunOptions,
+    SwitchParams,
+    Type3Params,
+    WorkloadParams,
+)
+from slugsim.kernel import ns
+from slugsim.sim import ElaborationError, elaborate, run_system
+from slugsim.sim.graphs import CXL_BASE, GIB, Fabric
+
+LINK = LinkParams(rate=32 * 10**9, width=8, latency=ns(10))
+WINDOW = HdmWindow(base=CXL_BASE, size=GIB, targets=("mem0",))
+
+
+def ser(nbytes: int, link: LinkParams = LINK) -> int:
+    slots = -(-nbytes // SLOT_BYTES)
+    return -(-slots * SLOT_BYTES * 10**12 // slot_bandwidth(link))
+
+
+def chase_host(**kw) -> HostParams:
+    workload = WorkloadParams(kind="pointer_chase", footprint=GIB, requests=200)
+    return HostParams(hdm=(WINDOW,), workload=workload, **kw)
+
+
+def run(graph):
+    stats, _ = run_system(elaborate(graph))
+    return stats
+
+
+def test_unloaded_direct_latency_is_the_sum_of_the_parts():
+    host, dev = HostParams(), Type3Params()
+    f = Fabric().host("host0", chase_host()).type3("mem0", dev).link("host0", "mem0", LINK)
+    stats = run(f.graph())
+    dram_service = -(-64 * 10**12 // dev.dram_bandwidth)
+    expected = (
+        host.llc_latency  # miss path to the root port
+        + ser(10)  # M2S Req: one slot
+        + LINK.latency
+        + dev.controller_latency
+        + dram_service
+        + dev.dram_latency
+        + dev.controller_latency
+        + ser(68)  # S2M DRS: five slots
+        + LINK.latency
+    )
+    lat = stats["latency"]["read"]["paths"]["cxl:mem0"]
+    assert lat["p50"] == lat["max"] == expected / 1000
+
+
+def test_a_switch_adds_its_pipeline_and_a_link_each_way():
+    sw = SwitchParams()
+    direct = run(
+        Fabric().host("host0", chase_host()).type3("mem0").link("host0", "mem0", LINK).graph()
+    )
+    f = Fabric().host("host0", chase_host()).switch("sw0", sw).type3("mem0")
+    switched = run(f.link("host0", "sw0", LINK).link("sw0", "mem0", LINK).graph())
+    added = 2 * (sw.latency + LINK.latency) + ser(10) + ser(68)
+    d = direct["latency"]["read"]["paths"]["cxl:mem0"]["p50"]
+    s = switched["latency"]["read"]["paths"]["cxl:mem0"]["p50"]
+    assert s == pytest.approx(d + added / 1000, abs=1e-3)
+    port = switched["switches"]["sw0"]["ports"]
+    assert sum(p["received"] for p in port.values()) == 2 * 200
+
+
+def _two_hosts_one_device(outstanding: int, narrow: LinkParams) -> dict:
+    workload = WorkloadParams(kind="random", footprint=GIB, requests=2000)
+    f = Fabric()
+    for h in ("host0", "host1"):
+        f.host(h, HostParams(outstanding=outstanding, hdm=(WINDOW,), workload=workload))
+    f.switch("sw0").type3("mem0")
+    f.link("host0", "sw0").link("host1", "sw0").link("sw0", "mem0", narrow)
+    return run(f.graph())
+
+
+def test_contention_on_a_shared_egress_port_raises_latency_by_queueing():
+    narrow = LinkParams(rate=8 * 10**9, width=2, latency=ns(10))  # 2 GB/s raw
+    light = _two_hosts_one_device(1, narrow)
+    heavy = _two_hosts_one_device(16, narrow)
+    assert heavy["latency"]["read"]["all"]["p50"] > 2 * light["latency"]["read"]["all"]["p50"]
+    to_host = [
+        p for p in heavy["switches"]["sw0"]["ports"].values() if p["neighbour"].startswith("host")
+    ]
+    assert max(p["mean_queue_ns"] for p in to_host) == 0.0  # responses fan out: no queue
+    to_dev = next(p for p in heavy["switches"]["sw0"]["ports"].values() if p["neighbour"] == "mem0")
+    assert to_dev["mean_queue_ns"] > 0 and to_dev["queued"] > 0
+    # The narrow link back from the device is the bottleneck: its response direction is busy.
+    link = heavy["links"]["mem0<->sw0"]
+    assert link["ab"]["from"] == "mem0" and link["ab"]["utilisation"] > 0.9
+
+
+def test_stores_read_for_ownership_and_dirty_victims_are_written_back():
+    workload = WorkloadParams(kind="random", footprint=GIB, requests=5000, read_ratio=0.0)
+    host = HostParams(llc_size=64 * 1024, llc_ways=4, hdm=(WINDOW,), workload=workload)
+    f = Fabric().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
+    stats = run(f.graph())
+    h = stats["hosts"]["host0"]
+    assert h["cxl"]["mem0"]["rfo"] == h["llc_misses"]
+    # Every store dirties its line, so once the 1024-line LLC is full each miss evicts a dirty one.
+    assert h["llc_writebacks"] == h["llc_misses"] - 1024
+    assert stats["devices"]["mem0"]["writes"] == h["cxl"]["mem0"]["writebacks"]
+    assert stats["devices"]["mem0"]["writes"] > 3000
+
+
+def _mld_fabric(rogue_ld: int | None = None) -> Fabric:
+    lds = (LogicalDevice(0, "host0", 32 * GIB), LogicalDevice(1, "host1", 32 * GIB))
+    f = Fabric().switch("sw0").type3("mem0", Type3Params(lds=lds))
+    for h in ("host0", "host1"):
+        f.host(h, chase_host()).link(h, "sw0")
+    return f.link("sw0", "mem0")
+
+
+def test_mld_partitions_are_bound_to_their_hosts():
+    stats = run(_mld_fabric().graph())
+    dev = stats["devices"]["mem0"]
+    assert dev["lds"] == {"0": {"reads": 200, "writes": 0}, "1": {"reads": 200, "writes": 0}}
+    assert dev["violations"] == 0
+
+
+def test_mld_refuses_a_request_with_another_hosts_ld():
+    system = elaborate(_mld_fabric().graph())
+    # host1 forges LD 0, which is bound to host0: the device answers MemData-NXM (poisoned).
+    core = system.hosts["host1"].core
+    core._t_ld[0] = 0
+    run_system(system)
+    assert system.devices["mem0"].violations == 200
+    assert system.hosts["host1"].violations == 200
+
+
+def test_elaboration_errors_say_what_to_fix():
+    lds = (LogicalDevice(0, "host9", GIB),)
+    f = Fabric().host("host0", chase_host()).type3("mem0", Type3Params(lds=lds))
+    with pytest.raises(ElaborationError, match="host9"):
+        elaborate(f.link("host0", "mem0").graph())
+    small = Type3Params(capacity=GIB // 2)
+    f = Fabric().host("host0", chase_host()).type3("mem0", small).link("host0", "mem0")
+    with pytest.raises(ElaborationError, match="shrink the window"):
+        elaborate(f.graph())
+    f = Fabric().host("host0", chase_host()).type3("mem0")  # no link
+    with pytest.raises(ElaborationError, match="cannot reach"):
+        elaborate(f.graph())
+    bad = replace(chase_host(), workload=WorkloadParams(target="mem7"))
+    f = Fabric().host("host0", bad).type3("mem0").link("host0", "mem0")
+    with pytest.raises(ElaborationError, match="mem7"):
+        elaborate(f.graph()).start()
+
+
+def test_interleaved_window_spreads_lines_and_a_device_target_stays_on_its_device():
+    window = HdmWindow(base=CXL_BASE, size=2 * GIB, targets=("mem0", "mem1"), granularity=256)
+    host = HostParams(
+        hdm=(window,), workload=WorkloadParams(kind="stream", footprint=GIB, requests=4000)
+    )
+    f = Fabric().host("host0", host).type3("mem0").type3("mem1")
+    stats = run(f.link("host0", "mem0").link("host0", "mem1").graph())
+    assert stats["devices"]["mem0"]["reads"] == stats["devices"]["mem1"]["reads"] == 2000
+    only = replace(host, workload=WorkloadParams(kind="random", target="mem1", requests=500))
+    f = Fabric().host("host0", only).type3("mem0").type3("mem1")
+    stats = run(f.link("host0", "mem0").link("host0", "mem1").graph())
+    assert stats["devices"]["mem0"]["reads"] == 0
+    assert stats["devices"]["mem1"]["reads"] == 500 - stats["hosts"]["host0"]["llc_hits"]
+
+
+def test_local_dram_and_llc_hits():
+    workload = WorkloadParams(kind="stream", footprint=64 * 1024, target="local", requests=3000)
+    stats = run(Fabric().host("host0", HostParams(workload=workload)).graph())
+    h = stats["hosts"]["host0"]
+    assert h["llc_misses"] == 1024 and h["llc_hits"] == 3000 - 1024
+    assert stats["latency"]["read"]["paths"]["llc"]["max"] == HostParams().llc_latency / 1000
+
+
+def test_request_budget_stops_the_run():
+    f = Fabric(RunOptions(requests=150)).host("host0", chase_host()).type3("mem0")
+    stats = run(f.link("host0", "mem0").graph())
+    assert stats["run"]["requests"] == 150 and stats["run"]["stop"] == "requests"
+
+
+def test_think_time_spaces_a_cores_requests():
+    def sim_time(think: int) -> float:
+        workload = WorkloadParams(
+            kind="pointer_chase", footprint=GIB, requests=100, think_time=think
+        )
+        host = HostParams(hdm=(WINDOW,), workload=workload)
+        f = Fabric().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
+        return run(f.graph())["run"]["sim_time_ns"]
+
+    assert sim_time(ns(100)) == pytest.approx(sim_time(0) + 99 * 100, abs=1e-3)
