@@ -25,6 +25,7 @@ class Channel:
 
     __slots__ = (
         "_bandwidth",
+        "_cost",
         "_credits",
         "_deliver",
         "_returns",
@@ -63,6 +64,7 @@ class Channel:
         self.flit_bytes = flit_bytes
         self._bandwidth = bandwidth
         self._ser_num = flit_bytes * _S_PER_PS
+        self._cost: dict[int, tuple[int, int]] = {}
         self._credits = credits
         self._returns: deque[int] = deque()
         self.queue: deque[Any] = deque()
@@ -114,21 +116,21 @@ class Channel:
     def _transmit(self, msg: Any) -> None:
         sim = self.sim
         size = getattr(msg, "wire_bytes", 0)
-        flit_bytes = self.flit_bytes
-        nflits = (size + flit_bytes - 1) // flit_bytes if size > flit_bytes else 1
+        cost = self._cost.get(size)
+        if cost is None:
+            cost = self._cost[size] = self._cost_of(size)
+        nflits, ser = cost
         self.messages += 1
         self.flits += nflits
-        bandwidth = self._bandwidth
-        if bandwidth is None:
-            when = sim.now + self.pipeline + self.latency
-        else:
-            now = sim.now + self.pipeline
+        now = sim.now + self.pipeline
+        if ser:
             busy = self.busy_until
-            ser = -(-nflits * self._ser_num // bandwidth)
             end = (busy if busy > now else now) + ser
             self.busy_until = end
             self.busy_ps += ser
             when = end + self.latency
+        else:
+            when = now + self.latency
         # Same as sim.schedule_at(when, ...), without the call and the past-time check
         # (``when`` is never before now).
         buckets = sim._buckets
@@ -138,6 +140,14 @@ class Channel:
             heappush(sim._heap, when)
         else:
             bucket.append((self._deliver, msg))
+
+    def _cost_of(self, size: int) -> tuple[int, int]:
+        """(flits, serialisation ps) of a message of ``size`` bytes; memoised per size."""
+        flit_bytes = self.flit_bytes
+        nflits = -(-size // flit_bytes) if size > flit_bytes else 1
+        if self._bandwidth is None:
+            return nflits, 0
+        return nflits, -(-nflits * self._ser_num // self._bandwidth)
 
     def _wake_on_returns(self) -> None:
         # The sender is now blocked: every credit already on its way must wake it.

@@ -21,6 +21,7 @@ from typing import Any
 from .errors import ProcessError, SchedulingError
 
 _NOARG: Any = object()
+_NEVER = 1 << 126  # later than any simulated time (10^26 years in picoseconds)
 
 Callback = Callable[..., object]
 
@@ -105,11 +106,12 @@ class Simulator:
         noarg = _NOARG
         executed = 0
         self._stopped = False
+        limit = until if until is not None else _NEVER
         while heap:
-            when = heap[0]
-            if until is not None and when >= until:
+            when = heappop(heap)
+            if when >= limit:
+                heappush(heap, when)
                 break
-            heappop(heap)
             self.now = when
             bucket = buckets[when]
             done = 0
