@@ -1,0 +1,70 @@
+"""cocotb side of scripts/bench_cosim.py (not a test: pytest does not collect it).
+
+Every mode runs the same traffic for BENCH_CYCLES cycles: one M2S Req every BENCH_GAP cycles,
+the EMC enabled and recording all of them, the record stream always ready. The wall-clock time
+of the traffic phase goes to BENCH_OUT as JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from typing import Any
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge, Timer
+from slugsim.cosim import testing
+from slugsim.cosim.csr import CsrMaster
+from slugsim.cosim.stream import StreamBus, StreamSink, StreamSource
+from slugsim.cxl import EmcRecord, M2SReq, M2SReqOpcode
+from slugsim.emc.model import EmcCsr
+
+PERIOD_NS = 10
+
+
+async def _bench(dut: Any, python_clock: bool) -> None:
+    cycles = int(os.environ.get("BENCH_CYCLES", "100000"))
+    gap = int(os.environ.get("BENCH_GAP", "20"))
+    if python_clock:
+        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, "ns").start())
+    dut.rst.setimmediatevalue(0)
+    csr = CsrMaster(dut, dut.clk)
+    records = StreamSink(StreamBus.from_prefix(dut, "m_rec", EmcRecord), dut.clk)
+    memory = StreamSink(StreamBus.from_prefix(dut, "m_req", M2SReq), dut.clk)
+    source = StreamSource(
+        StreamBus.from_prefix(dut, "s_req", M2SReq), dut.clk, idle=itertools.repeat(gap - 1)
+    )
+    await testing.reset(dut, dut.clk)
+    await csr.write(EmcCsr.CTRL, 1)
+    messages = cycles // gap if gap else 0
+    for i in range(messages):
+        source.send_nowait(M2SReq(M2SReqOpcode.MEMRD, tag=i & 0xFFFF, addr=(i & 0xFFFF) << 6))
+    await RisingEdge(dut.clk)
+    start = time.perf_counter()
+    await Timer(cycles * PERIOD_NS, "ns")
+    elapsed = time.perf_counter() - start
+    recorded = await csr.read(EmcCsr.RECORDED)
+    result = {
+        "cycles": cycles,
+        "seconds": elapsed,
+        "messages": source.count,
+        "records": records.count,
+        "recorded_csr": recorded,
+        "delivered": memory.count,
+    }
+    dut._log.info("bench: %s", result)
+    with open(os.environ["BENCH_OUT"], "w") as handle:
+        json.dump(result, handle)
+
+
+@cocotb.test()
+async def bench_python_clock(dut: Any) -> None:
+    await _bench(dut, python_clock=True)
+
+
+@cocotb.test()
+async def bench_hdl_clock(dut: Any) -> None:
+    await _bench(dut, python_clock=False)

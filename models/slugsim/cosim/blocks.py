@@ -1,0 +1,120 @@
+"""Every RTL block with a cocotb testbench: sources, test wrapper and parameter sets.
+
+The parameter sets are the build matrix of the RTL regression: each one gets its own cached
+build per simulator (``slugsim.cosim.runner``). The first set of a block is its default (used by
+``make waves`` and the benchmark).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from slugsim.cxl import S2MNDR, Channel, D2HReq, M2SReq
+
+from .runner import Block
+
+COMMON = "rtl/common"
+
+EMC_MONITOR = Block(
+    name="emc_monitor",
+    toplevel="tb_emc_monitor",
+    sources=(f"{COMMON}/stream_fifo.v", "rtl/emc/emc_monitor.v", "rtl/tb/tb_emc_monitor.v"),
+    test_dir="cocotb_tests/emc_monitor",
+    dut="emc_monitor",
+    param_sets={
+        # M2S Req at a Type-3 device's memory interface, full 48-bit timestamps
+        "m2s-d16-ts48": {
+            "CHANNEL": int(Channel.M2S_REQ),
+            "DATA_WIDTH": M2SReq.WIDTH,
+            "DIRECTION": 0,
+            "PORT": 3,
+            "TS_WIDTH": 48,
+            "FIFO_DEPTH": 16,
+        },
+        # D2H Req (12-bit CQID tag, 5-bit opcode), a tiny FIFO and a 10-bit timestamp that wraps
+        "d2h-d4-ts10": {
+            "CHANNEL": int(Channel.D2H_REQ),
+            "DATA_WIDTH": D2HReq.WIDTH,
+            "DIRECTION": 1,
+            "PORT": 0xA5,
+            "TS_WIDTH": 10,
+            "FIFO_DEPTH": 4,
+        },
+        # S2M NDR (no address field), the smallest FIFO
+        "ndr-d2-ts20": {
+            "CHANNEL": int(Channel.S2M_NDR),
+            "DATA_WIDTH": S2MNDR.WIDTH,
+            "DIRECTION": 1,
+            "PORT": 0xFF,
+            "TS_WIDTH": 20,
+            "FIFO_DEPTH": 2,
+        },
+    },
+    waves_test="random_traffic_004",
+    wave_internals=(
+        "dut.enable_reg",
+        "dut.ts_reg",
+        "dut.cap_valid_reg",
+        "dut.push",
+        "dut.fifo_count",
+        "dut.seen_reg",
+        "dut.recorded_reg",
+        "dut.dropped_reg",
+    ),
+)
+
+STREAM_FIFO = Block(
+    name="stream_fifo",
+    toplevel="tb_stream_fifo",
+    sources=(f"{COMMON}/stream_fifo.v", "rtl/tb/tb_stream_fifo.v"),
+    test_dir="cocotb_tests/stream_fifo",
+    dut="stream_fifo",
+    param_sets={"w8-d4": {"DATA_WIDTH": 8, "DEPTH": 4}, "w33-d2": {"DATA_WIDTH": 33, "DEPTH": 2}},
+    waves_test="random_data_004",
+)
+
+SKID_BUFFER = Block(
+    name="skid_buffer",
+    toplevel="tb_skid_buffer",
+    sources=(f"{COMMON}/skid_buffer.v", "rtl/tb/tb_skid_buffer.v"),
+    test_dir="cocotb_tests/skid_buffer",
+    dut="skid_buffer",
+    param_sets={"w16": {"DATA_WIDTH": 16}},
+    waves_test="random_data_004",
+)
+
+RR_ARBITER = Block(
+    name="rr_arbiter",
+    toplevel="tb_rr_arbiter",
+    sources=(f"{COMMON}/rr_arbiter.v", "rtl/tb/tb_rr_arbiter.v"),
+    test_dir="cocotb_tests/rr_arbiter",
+    dut="rr_arbiter",
+    param_sets={"p4": {"PORTS": 4}, "p5": {"PORTS": 5}},
+    waves_test="random_requests",
+)
+
+BLOCKS: dict[str, Block] = {b.name: b for b in (EMC_MONITOR, STREAM_FIFO, SKID_BUFFER, RR_ARBITER)}
+
+
+def get_block(name: str) -> Block:
+    try:
+        return BLOCKS[name]
+    except KeyError:
+        raise ValueError(f"unknown RTL block {name!r}: one of {', '.join(BLOCKS)}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--synth-jobs``: one line per (DUT, parameter set): ``module -set NAME VALUE ...``."""
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["--synth-jobs"]:
+        print("usage: python -m slugsim.cosim.blocks --synth-jobs", file=sys.stderr)
+        return 2
+    for block in BLOCKS.values():
+        for params in block.param_sets.values():
+            sets = " ".join(f"-set {name} {value}" for name, value in params.items())
+            print(f"{block.dut} {sets}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

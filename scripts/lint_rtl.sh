@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# RTL lint, run by `make lint`:
+#   1. verilator --lint-only -Wall on every module (the test wrappers with --timing), and on every
+#      DUT with each parameter set of the cocotb regression;
+#   2. Yosys: synthesize every synthesizable module (defaults and every parameter set), then
+#      `check -assert` and fail on any inferred latch; an illegal parameter must stop elaboration;
+#   3. pyverilog: parse every file and check the stream port naming (slugsim.cosim.hdl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+INC=(-Irtl/include -Irtl/emc)
+LIBS=(-y rtl/common -y rtl/emc)
+SYNTH=(rtl/common/*.v rtl/emc/*.v)
+WRAPPERS=(rtl/tb/*.v)
+LATCHES='t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_* t:$_SR_*'
+fail=0
+say() { printf '%s\n' "$*"; }
+
+say "lint_rtl: verilator -Wall"
+for f in "${SYNTH[@]}"; do
+    verilator --lint-only -Wall "${INC[@]}" "${LIBS[@]}" --top-module "$(basename "$f" .v)" "$f" \
+        || { say "  FAIL $f"; fail=1; }
+done
+for f in "${WRAPPERS[@]}"; do
+    verilator --lint-only -Wall --timing "${INC[@]}" "${LIBS[@]}" \
+        --top-module "$(basename "$f" .v)" "$f" || { say "  FAIL $f"; fail=1; }
+done
+verilator --lint-only -Wall -DSLUGSIM_PY_CLOCK "${INC[@]}" "${LIBS[@]}" \
+    --top-module tb_emc_monitor rtl/tb/tb_emc_monitor.v || { say "  FAIL tb (SLUGSIM_PY_CLOCK)"; fail=1; }
+
+jobs=$("$PY" -m slugsim.cosim.blocks --synth-jobs)
+while read -r top sets; do
+    # shellcheck disable=SC2086  # "-set NAME VALUE ..." splits on purpose
+    gparams=$(printf '%s\n' $sets | paste - - - | awk '{printf "-G%s=%s ", $2, $3}')
+    file=rtl/common/$top.v
+    [ -f "$file" ] || file=rtl/emc/$top.v
+    # shellcheck disable=SC2086
+    verilator --lint-only -Wall "${INC[@]}" "${LIBS[@]}" --top-module "$top" $gparams "$file" \
+        || { say "  FAIL $top $gparams"; fail=1; }
+done <<< "$jobs"
+
+say "lint_rtl: yosys synth, check -assert, no latches"
+synth() {  # synth TOP [chparam args...]
+    local top=$1; shift
+    yosys -q -p "read_verilog -Irtl/include -Irtl/emc ${SYNTH[*]}; \
+        hierarchy -check -top $top $*; synth -top $top; check -assert; \
+        select -assert-none $LATCHES" >/dev/null
+}
+for f in "${SYNTH[@]}"; do
+    synth "$(basename "$f" .v)" || { say "  FAIL yosys $f"; fail=1; }
+done
+while read -r top sets; do
+    # shellcheck disable=SC2086
+    synth "$top" $(printf '%s\n' $sets | paste -d' ' - - - | sed 's/^-set/-chparam/') \
+        || { say "  FAIL yosys $top $sets"; fail=1; }
+done <<< "$jobs"
+# illegal parameters must stop elaboration
+for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
+        "emc_monitor -chparam DATA_WIDTH 80" "emc_monitor -chparam CHANNEL 12" \
+        "rr_arbiter -chparam PORTS 1"; do
+    # shellcheck disable=SC2086
+    if synth $bad 2>/dev/null; then say "  FAIL yosys accepted illegal: $bad"; fail=1; fi
+done
+
+say "lint_rtl: pyverilog parse + port naming"
+"$PY" -m slugsim.cosim.hdl --quiet "${SYNTH[@]}" "${WRAPPERS[@]}" || fail=1
+
+if [ "$fail" -ne 0 ]; then say "lint_rtl: FAILED"; exit 1; fi
+say "lint_rtl: ok (${#SYNTH[@]} modules, ${#WRAPPERS[@]} test wrappers)"
