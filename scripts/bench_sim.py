@@ -27,18 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
 
 import networkx as nx  # noqa: E402
+from slugsim.config import load_topology  # noqa: E402
 from slugsim.sim import elaborate  # noqa: E402
-from slugsim.sim.graphs import leaf_spine_system, quickstart_system  # noqa: E402
+from slugsim.sim.graphs import leaf_spine_system  # noqa: E402
 from slugsim.sim.runner import simulate  # noqa: E402
-
-
-def load(path: Path) -> nx.Graph | None:
-    """The front end's graph for a topology file, or None when the file or loader is missing."""
-    try:
-        from slugsim.config import load_topology
-    except ImportError:
-        return None
-    return load_topology(path) if path.exists() else None
 
 
 def timed_run(graph: nx.Graph) -> tuple[int, float, float, float]:
@@ -77,17 +69,13 @@ def main() -> int:
     args = parser.parse_args()
 
     quick_path = ROOT / "topologies" / "quickstart.yaml"
-    quick = (lambda: load(quick_path)) if load(quick_path) is not None else quickstart_system
-    n, elab, sim, _ = best(quick, args.repeats)
+    n, elab, sim, _ = best(lambda: load_topology(quick_path), args.repeats)
     print(f"requests_per_s={n / (elab + sim):.0f}")
 
     big_path = ROOT / "topologies" / "spine_leaf_1024.yaml"
-    if load(big_path) is not None:
-        big, big_name = (lambda: load(big_path)), big_path.name
-    else:
-        big, big_name = (lambda: leaf_spine_system(1024, args.requests)), "leaf_spine_system(1024)"
-    n_big, elab_big, sim_big, _ = best(big, 1)
-    endpoints = sum(1 for _, d in big().nodes(data=True) if d["kind"] != "switch")
+    big = load_topology(big_path)
+    n_big, elab_big, sim_big, _ = best(lambda: big, 1)
+    endpoints = sum(1 for _, d in big.nodes(data=True) if d["kind"] != "switch")
     print(f"requests_per_s_1024={n_big / (elab_big + sim_big):.0f}")
 
     us64, us1k, ratio = cost_ratio(args.requests, args.repeats)
@@ -98,7 +86,8 @@ def main() -> int:
         f"{sim * 1e3:.1f} ms ({n / sim:.0f} requests/s simulating)"
     )
     print(
-        f"# {big_name}: {endpoints} endpoints, {n_big} requests, elaboration {elab_big:.2f} s, "
+        f"# {big_path.name}: {endpoints} endpoints, {n_big} requests, "
+        f"elaboration {elab_big:.2f} s, "
         f"simulation {sim_big:.2f} s ({n_big / sim_big:.0f} requests/s simulating)"
     )
     print(

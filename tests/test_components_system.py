@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 from slugsim.components import SLOT_BYTES, slot_bandwidth
+from slugsim.fabric import SystemBuilder, TopologyError
 from slugsim.fabric.params import (
     HdmWindow,
     HostParams,
@@ -16,7 +17,7 @@ from slugsim.fabric.params import (
 )
 from slugsim.kernel import ns
 from slugsim.sim import ElaborationError, elaborate, run_system
-from slugsim.sim.graphs import CXL_BASE, GIB, Fabric
+from slugsim.sim.graphs import CXL_BASE, GIB
 
 LINK = LinkParams(rate=32 * 10**9, width=8, latency=ns(10))
 WINDOW = HdmWindow(base=CXL_BASE, size=GIB, targets=("mem0",))
@@ -39,8 +40,8 @@ def run(graph):
 
 def test_unloaded_direct_latency_is_the_sum_of_the_parts():
     host, dev = HostParams(), Type3Params()
-    f = Fabric().host("host0", chase_host()).type3("mem0", dev).link("host0", "mem0", LINK)
-    stats = run(f.graph())
+    f = SystemBuilder().host("host0", chase_host()).type3("mem0", dev).link("host0", "mem0", LINK)
+    stats = run(f.build())
     dram_service = -(-64 * 10**12 // dev.dram_bandwidth)
     expected = (
         host.llc_latency  # miss path to the root port
@@ -59,11 +60,10 @@ def test_unloaded_direct_latency_is_the_sum_of_the_parts():
 
 def test_a_switch_adds_its_pipeline_and_a_link_each_way():
     sw = SwitchParams()
-    direct = run(
-        Fabric().host("host0", chase_host()).type3("mem0").link("host0", "mem0", LINK).graph()
-    )
-    f = Fabric().host("host0", chase_host()).switch("sw0", sw).type3("mem0")
-    switched = run(f.link("host0", "sw0", LINK).link("sw0", "mem0", LINK).graph())
+    f = SystemBuilder().host("host0", chase_host()).type3("mem0")
+    direct = run(f.link("host0", "mem0", LINK).build())
+    f = SystemBuilder().host("host0", chase_host()).switch("sw0", sw).type3("mem0")
+    switched = run(f.link("host0", "sw0", LINK).link("sw0", "mem0", LINK).build())
     added = 2 * (sw.latency + LINK.latency) + ser(10) + ser(68)
     d = direct["latency"]["read"]["paths"]["cxl:mem0"]["p50"]
     s = switched["latency"]["read"]["paths"]["cxl:mem0"]["p50"]
@@ -74,12 +74,12 @@ def test_a_switch_adds_its_pipeline_and_a_link_each_way():
 
 def _two_hosts_one_device(outstanding: int, narrow: LinkParams) -> dict:
     workload = WorkloadParams(kind="random", footprint=GIB, requests=2000)
-    f = Fabric()
+    f = SystemBuilder()
     for h in ("host0", "host1"):
         f.host(h, HostParams(outstanding=outstanding, hdm=(WINDOW,), workload=workload))
     f.switch("sw0").type3("mem0")
     f.link("host0", "sw0").link("host1", "sw0").link("sw0", "mem0", narrow)
-    return run(f.graph())
+    return run(f.build())
 
 
 def test_contention_on_a_shared_egress_port_raises_latency_by_queueing():
@@ -101,8 +101,8 @@ def test_contention_on_a_shared_egress_port_raises_latency_by_queueing():
 def test_stores_read_for_ownership_and_dirty_victims_are_written_back():
     workload = WorkloadParams(kind="random", footprint=GIB, requests=5000, read_ratio=0.0)
     host = HostParams(llc_size=64 * 1024, llc_ways=4, hdm=(WINDOW,), workload=workload)
-    f = Fabric().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
-    stats = run(f.graph())
+    f = SystemBuilder().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
+    stats = run(f.build())
     h = stats["hosts"]["host0"]
     assert h["cxl"]["mem0"]["rfo"] == h["llc_misses"]
     # Every store dirties its line, so once the 1024-line LLC is full each miss evicts a dirty one.
@@ -111,23 +111,23 @@ def test_stores_read_for_ownership_and_dirty_victims_are_written_back():
     assert stats["devices"]["mem0"]["writes"] > 3000
 
 
-def _mld_fabric(rogue_ld: int | None = None) -> Fabric:
+def _mld_fabric(rogue_ld: int | None = None) -> SystemBuilder:
     lds = (LogicalDevice(0, "host0", 32 * GIB), LogicalDevice(1, "host1", 32 * GIB))
-    f = Fabric().switch("sw0").type3("mem0", Type3Params(lds=lds))
+    f = SystemBuilder().switch("sw0").type3("mem0", Type3Params(lds=lds))
     for h in ("host0", "host1"):
         f.host(h, chase_host()).link(h, "sw0")
     return f.link("sw0", "mem0")
 
 
 def test_mld_partitions_are_bound_to_their_hosts():
-    stats = run(_mld_fabric().graph())
+    stats = run(_mld_fabric().build())
     dev = stats["devices"]["mem0"]
     assert dev["lds"] == {"0": {"reads": 200, "writes": 0}, "1": {"reads": 200, "writes": 0}}
     assert dev["violations"] == 0
 
 
 def test_mld_refuses_a_request_with_another_hosts_ld():
-    system = elaborate(_mld_fabric().graph())
+    system = elaborate(_mld_fabric().build())
     # host1 forges LD 0, which is bound to host0: the device answers MemData-NXM (poisoned).
     core = system.hosts["host1"].core
     core._t_ld[0] = 0
@@ -136,22 +136,59 @@ def test_mld_refuses_a_request_with_another_hosts_ld():
     assert system.hosts["host1"].violations == 200
 
 
-def test_elaboration_errors_say_what_to_fix():
+def test_the_builder_refuses_systems_the_models_cannot_run():
     lds = (LogicalDevice(0, "host9", GIB),)
-    f = Fabric().host("host0", chase_host()).type3("mem0", Type3Params(lds=lds))
-    with pytest.raises(ElaborationError, match="host9"):
-        elaborate(f.link("host0", "mem0").graph())
+    f = SystemBuilder().host("host0", chase_host()).type3("mem0", Type3Params(lds=lds))
+    with pytest.raises(TopologyError, match="binds LD 0 to 'host9', which is not a host"):
+        f.link("host0", "mem0").build()
     small = Type3Params(capacity=GIB // 2)
-    f = Fabric().host("host0", chase_host()).type3("mem0", small).link("host0", "mem0")
-    with pytest.raises(ElaborationError, match="shrink the window"):
-        elaborate(f.graph())
-    f = Fabric().host("host0", chase_host()).type3("mem0")  # no link
-    with pytest.raises(ElaborationError, match="cannot reach"):
-        elaborate(f.graph())
+    f = SystemBuilder().host("host0", chase_host()).type3("mem0", small).link("host0", "mem0")
+    with pytest.raises(TopologyError, match="shrink the window"):
+        f.build()
+    f = SystemBuilder().host("host0", chase_host()).type3("mem0")  # no link
+    with pytest.raises(TopologyError, match="cannot reach 'mem0'"):
+        f.build()
     bad = replace(chase_host(), workload=WorkloadParams(target="mem7"))
-    f = Fabric().host("host0", bad).type3("mem0").link("host0", "mem0")
-    with pytest.raises(ElaborationError, match="mem7"):
-        elaborate(f.graph()).start()
+    f = SystemBuilder().host("host0", bad).type3("mem0").link("host0", "mem0")
+    with pytest.raises(TopologyError, match="targets 'mem7'"):
+        f.build()
+
+
+def test_the_builder_applies_the_models_address_rules():
+    # A device's share is summed over every window that maps it.
+    windows = tuple(
+        HdmWindow(base=CXL_BASE + i * 2 * GIB, size=GIB, targets=("mem0",)) for i in (0, 1)
+    )
+    f = (
+        SystemBuilder()
+        .host("host0", HostParams(hdm=windows))
+        .type3("mem0", Type3Params(capacity=GIB))
+    )
+    with pytest.raises(
+        TopologyError, match="HDM windows 0, 1 map 2GiB onto 'mem0' but 'mem0' holds 1GiB"
+    ):
+        f.link("host0", "mem0").build()
+    # Target 'cxl' runs from the lowest window's base, so only gapless HDM counts.
+    workload = WorkloadParams(footprint=2 * GIB)
+    f = SystemBuilder().host("host0", HostParams(hdm=windows, workload=workload))
+    f.type3("mem0", Type3Params(capacity=2 * GIB)).link("host0", "mem0")
+    with pytest.raises(TopologyError, match="touches 2GiB but its target 'cxl' has 1GiB"):
+        f.build()
+    # A workload aimed at one device of an interleaved window gets that device's share.
+    window = HdmWindow(base=CXL_BASE, size=2 * GIB, targets=("mem0", "mem1"))
+    workload = WorkloadParams(footprint=2 * GIB, target="mem1")
+    f = SystemBuilder().host("host0", HostParams(hdm=(window,), workload=workload))
+    f.type3("mem0").type3("mem1").link("host0", "mem0").link("host0", "mem1")
+    with pytest.raises(TopologyError, match="touches 2GiB but its target 'mem1' has 1GiB"):
+        f.build()
+
+
+def test_elaboration_refuses_what_the_models_do_not_simulate_yet():
+    # Validation accepts a Type-2 device as HDM (it is memory), but only Type-3 is modelled.
+    host = HostParams(hdm=(WINDOW,))
+    graph = SystemBuilder().host("host0", host).type2("mem0").link("host0", "mem0").build()
+    with pytest.raises(ElaborationError, match="not a type3 device"):
+        elaborate(graph)
 
 
 def test_interleaved_window_spreads_lines_and_a_device_target_stays_on_its_device():
@@ -159,27 +196,27 @@ def test_interleaved_window_spreads_lines_and_a_device_target_stays_on_its_devic
     host = HostParams(
         hdm=(window,), workload=WorkloadParams(kind="stream", footprint=GIB, requests=4000)
     )
-    f = Fabric().host("host0", host).type3("mem0").type3("mem1")
-    stats = run(f.link("host0", "mem0").link("host0", "mem1").graph())
+    f = SystemBuilder().host("host0", host).type3("mem0").type3("mem1")
+    stats = run(f.link("host0", "mem0").link("host0", "mem1").build())
     assert stats["devices"]["mem0"]["reads"] == stats["devices"]["mem1"]["reads"] == 2000
     only = replace(host, workload=WorkloadParams(kind="random", target="mem1", requests=500))
-    f = Fabric().host("host0", only).type3("mem0").type3("mem1")
-    stats = run(f.link("host0", "mem0").link("host0", "mem1").graph())
+    f = SystemBuilder().host("host0", only).type3("mem0").type3("mem1")
+    stats = run(f.link("host0", "mem0").link("host0", "mem1").build())
     assert stats["devices"]["mem0"]["reads"] == 0
     assert stats["devices"]["mem1"]["reads"] == 500 - stats["hosts"]["host0"]["llc_hits"]
 
 
 def test_local_dram_and_llc_hits():
     workload = WorkloadParams(kind="stream", footprint=64 * 1024, target="local", requests=3000)
-    stats = run(Fabric().host("host0", HostParams(workload=workload)).graph())
+    stats = run(SystemBuilder().host("host0", HostParams(workload=workload)).build())
     h = stats["hosts"]["host0"]
     assert h["llc_misses"] == 1024 and h["llc_hits"] == 3000 - 1024
     assert stats["latency"]["read"]["paths"]["llc"]["max"] == HostParams().llc_latency / 1000
 
 
 def test_request_budget_stops_the_run():
-    f = Fabric(RunOptions(requests=150)).host("host0", chase_host()).type3("mem0")
-    stats = run(f.link("host0", "mem0").graph())
+    f = SystemBuilder(RunOptions(requests=150)).host("host0", chase_host()).type3("mem0")
+    stats = run(f.link("host0", "mem0").build())
     assert stats["run"]["requests"] == 150 and stats["run"]["stop"] == "requests"
 
 
@@ -189,7 +226,7 @@ def test_think_time_spaces_a_cores_requests():
             kind="pointer_chase", footprint=GIB, requests=100, think_time=think
         )
         host = HostParams(hdm=(WINDOW,), workload=workload)
-        f = Fabric().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
-        return run(f.graph())["run"]["sim_time_ns"]
+        f = SystemBuilder().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
+        return run(f.build())["run"]["sim_time_ns"]
 
     assert sim_time(ns(100)) == pytest.approx(sim_time(0) + 99 * 100, abs=1e-3)

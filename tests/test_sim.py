@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from slugsim.config import load_topology
+from slugsim.fabric import SystemBuilder
 from slugsim.fabric.params import HdmWindow, HostParams, RunOptions, WorkloadParams
 from slugsim.sim import run_topology
 from slugsim.sim import runner as runner_module
-from slugsim.sim.graphs import CXL_BASE, GIB, Fabric, quickstart_system
+from slugsim.sim.graphs import CXL_BASE, GIB
 from slugsim.stats import validate
 
 SEED = 7
@@ -19,7 +21,16 @@ def quiet() -> Console:
 
 
 def small(seed: int = SEED, requests: int = 300):
-    return quickstart_system(requests_per_core=requests, seed=seed)
+    """A host with 4 cores, one switch and two interleaved expanders."""
+    workload = WorkloadParams(kind="random", footprint=4 * GIB, requests=requests, read_ratio=0.75)
+    host = HostParams(
+        cores=4,
+        hdm=(HdmWindow(base=CXL_BASE, size=128 * GIB, targets=("mem0", "mem1")),),
+        workload=workload,
+    )
+    f = SystemBuilder(RunOptions(seed=seed)).host("host0", host).switch("sw0")
+    f.type3("mem0").type3("mem1")
+    return f.link("host0", "sw0").link("sw0", "mem0").link("sw0", "mem1").build()
 
 
 def test_run_writes_every_output_and_a_valid_stats_json(tmp_path):
@@ -90,8 +101,8 @@ def test_stop_time_ends_the_run():
         hdm=(HdmWindow(base=CXL_BASE, size=GIB, targets=("mem0",)),),
         workload=WorkloadParams(requests=10**6),
     )
-    graph = Fabric(RunOptions(stop_time=20_000_000)).host("host0", host).type3("mem0")
-    stats = run_topology(graph.link("host0", "mem0").graph(), None, None, False, console=quiet())
+    graph = SystemBuilder(RunOptions(stop_time=20_000_000)).host("host0", host).type3("mem0")
+    stats = run_topology(graph.link("host0", "mem0").build(), None, None, False, console=quiet())
     assert stats["run"]["stop"] == "stop_time"
     assert stats["run"]["sim_time_ns"] == 20_000.0
     assert 0 < stats["run"]["requests"] < 10**6
@@ -103,11 +114,8 @@ def test_slicing_for_the_progress_bar_does_not_change_results(monkeypatch):
     assert run_topology(small(), None, None, False, console=quiet()) == base
 
 
-def test_graphs_from_the_front_end_run_when_it_is_present():
-    loader = pytest.importorskip("slugsim.config")
+def test_graphs_from_the_front_end_run():
     path = Path(__file__).resolve().parents[1] / "topologies" / "quickstart.yaml"
-    if not path.exists():
-        pytest.skip("topologies/quickstart.yaml not written yet")
-    stats = run_topology(loader.load_topology(path), None, None, False, console=quiet())
+    stats = run_topology(load_topology(path), None, None, False, console=quiet())
     validate(stats)
     assert stats["run"]["requests"] > 0

@@ -28,14 +28,7 @@ class DramChannel:
 
     def access(self, arrive: int) -> int:
         """Time the line's data is ready for an access reaching the channel at ``arrive``."""
-        free = self.free_at
-        start = free if free > arrive else arrive
-        end = start + self.service
-        self.free_at = end
-        self.accesses += 1
-        self.busy_ps += self.service
-        self.queued_ps += start - arrive
-        return end + self.latency
+        return self.write(arrive) + self.latency
 
     def write(self, arrive: int) -> int:
         """Time a posted write is accepted: it takes its slot of bandwidth, not the read latency."""

@@ -293,14 +293,7 @@ class HostCore:
             self.violations += 1
         write = self._slot_write[tag]
         self._cxl_samples[self._slot_target[tag]][write].append(now - self._slot_t0[tag])
-        # _complete(now), inlined: this runs once per CXL request.
-        self.completed += 1
-        self.last_completion = now
-        budget = self.budget
-        budget.completed += 1
-        budget.left -= 1
-        if budget.left == 0:
-            budget.sim.stop()
+        self._complete(now)
         think = self._think
         if think:
             self.sim.schedule(think, self.issue, tag)

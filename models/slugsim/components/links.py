@@ -27,8 +27,6 @@ SLOT_BYTES = 16  # CXL_REFERENCE.md §6.1: both flit formats are built of 16 B s
 # Link-layer payload bytes per flit (CXL_REFERENCE.md §6.1).
 PAYLOAD_BYTES = {68: 64, 256: 240}
 
-MAX_68B_RATE = 32 * 10**9  # 68B flits are used up to 32 GT/s; faster needs 256B (§6.1)
-
 
 def slot_bandwidth(params: LinkParams) -> int:
     """Bytes/s of slot payload per direction: raw lane bandwidth times the flit payload share."""
@@ -38,11 +36,6 @@ def slot_bandwidth(params: LinkParams) -> int:
         raise ConfigurationError(
             f"flit size must be 68 or 256 bytes (CXL_REFERENCE.md §6.1), got {params.flit_bytes}"
         ) from None
-    if params.flit_bytes == 68 and params.rate > MAX_68B_RATE:
-        raise ConfigurationError(
-            f"68B flits run at most 32 GT/s, this link runs {params.rate / 1e9:g} GT/s; "
-            "use flit: 256B (required above 32 GT/s, CXL_REFERENCE.md §6.1)"
-        )
     return params.bandwidth * payload // params.flit_bytes
 
 

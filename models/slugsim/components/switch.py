@@ -78,11 +78,7 @@ class Switch(Component):
         self.route: list[SwitchPort | None] = []
 
     def add_switch_port(self, name: str, neighbour: str) -> SwitchPort:
-        if len(self.switch_ports) >= self.params.ports:
-            raise SimulationError(
-                f"switch {self.name} has {self.params.ports} ports but more links; "
-                f"raise its ports or remove a link to {neighbour}"
-            )
+        """A port towards ``neighbour`` (validation has checked the switch has enough ports)."""
         port = self.add_port(name)
         sp = SwitchPort(self, port, neighbour, self.route)
         port.handler = sp.receive

@@ -55,8 +55,6 @@ class Type3Core:
     )
 
     def __init__(self, sim: Simulator, name: str, params: Type3Params, pid: int) -> None:
-        if len(params.lds) > MAX_LDS:
-            raise ValueError(f"device {name}: {len(params.lds)} LDs, an MLD has at most 16")
         self.sim = sim
         self.name = name
         self.params = params

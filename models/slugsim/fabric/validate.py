@@ -12,13 +12,14 @@ from typing import Any
 import networkx as nx
 
 from .errors import Issue, Where, did_you_mean
-from .params import HostParams, LinkParams, Type3Params
+from .params import HdmWindow, HostParams, LinkParams, Type3Params
 from .routing import route_path
 
 # HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
 INTERLEAVE_WAYS = (1, 2, 3, 4, 6, 8, 12, 16)
 MEMORY_KINDS = ("type3", "type2")
-ADDRESS_LIMIT = 1 << 64
+# CXL.mem carries Addr[51:6]: a 52-bit host physical address space (CXL_REFERENCE.md §2.1).
+ADDRESS_LIMIT = 1 << 52
 Locate = Callable[[str, tuple], Where | None]
 # 68B flits carry traffic only up to 32 GT/s (CXL_REFERENCE.md §6.1).
 MAX_68B_FLIT_RATE = 32 * 10**9
@@ -124,12 +125,13 @@ def _host_memory_issues(
     issues = []
     devices = [n for n, k in graph.nodes(data="kind") if k in MEMORY_KINDS]
     spans = [(0, host.dram_size, "local DRAM")]
+    # Memory device -> indices of the windows that map it (its share is summed over them).
+    mapped: dict[str, list[int]] = {}
     for index, window in enumerate(host.hdm):
         label = f"host '{name}' HDM window {index}"
         where = locate(name, ("hdm", index))
         issues += _window_shape_issues(window, label, where)
         spans.append((window.base, window.base + window.size, f"HDM window {index}"))
-        share = window.size // max(1, len(window.targets))
         for target in window.targets:
             if target not in graph:
                 issues.append(
@@ -145,7 +147,8 @@ def _host_memory_issues(
                     Issue(where, f"{label} names {kind} '{target}', which holds no memory", "")
                 )
             else:
-                issues += _capacity_issues(graph, name, target, share, label, where)
+                if index not in mapped.setdefault(target, []):
+                    mapped[target].append(index)
                 if route_path(graph, name, target) is None:
                     issues.append(
                         Issue(
@@ -155,6 +158,13 @@ def _host_memory_issues(
                             "link both to the same fabric; only switches forward traffic",
                         )
                     )
+    for target, indices in mapped.items():
+        share = sum(host.hdm[i].size // len(host.hdm[i].targets) for i in indices)
+        numbers = ", ".join(map(str, indices))
+        maps = f"windows {numbers} map" if len(indices) > 1 else f"window {numbers} maps"
+        label = f"host '{name}' HDM {maps}"
+        where = locate(name, ("hdm", indices[0]))
+        issues += _capacity_issues(graph, name, target, share, label, where)
     spans.sort()
     where = locate(name, ("hdm",))
     for (_, end, first), (start, _, second) in itertools.pairwise(spans):
@@ -199,7 +209,13 @@ def _window_shape_issues(window: Any, label: str, where: Where) -> list[Issue]:
             )
         )
     if window.base + window.size > ADDRESS_LIMIT:
-        issues.append(Issue(where, f"{label} ends beyond 2^64", "lower base or size"))
+        issues.append(
+            Issue(
+                where,
+                f"{label} ends beyond the 52-bit physical address space CXL.mem carries",
+                "lower base or size (CXL_REFERENCE.md §2.1: Addr[51:6])",
+            )
+        )
     return issues
 
 
@@ -215,8 +231,7 @@ def _capacity_issues(
             return [
                 Issue(
                     where,
-                    f"{label} maps '{target}', a multi-logical device with no LD bound to "
-                    f"host '{host}'",
+                    f"{label} '{target}', a multi-logical device with no LD bound to host '{host}'",
                     f"add {{ld_id: N, host: {host}, size: ...}} to {target}'s lds",
                 )
             ]
@@ -227,11 +242,29 @@ def _capacity_issues(
         return [
             Issue(
                 where,
-                f"{label} maps {format_size(share)} onto '{target}' but {what} {format_size(have)}",
+                f"{label} {format_size(share)} onto '{target}' but {what} {format_size(have)}",
                 "shrink the window or grow the device",
             )
         ]
     return []
+
+
+def workload_window(host: HostParams) -> HdmWindow | None:
+    """The HDM window a workload aimed at one device runs in: the lowest one naming it."""
+    assert host.workload is not None
+    named = [w for w in host.hdm if host.workload.target in w.targets]
+    return min(named, key=lambda w: w.base) if named else None
+
+
+def contiguous_hdm(host: HostParams) -> int:
+    """Bytes of HDM from the lowest window's base without a gap: what target 'cxl' may touch."""
+    windows = sorted(host.hdm, key=lambda w: w.base)
+    covered = windows[0].size
+    for before, after in itertools.pairwise(windows):
+        if before.base + before.size != after.base:
+            break
+        covered += after.size
+    return covered
 
 
 def _workload_issues(name: str, host: HostParams, where: Where) -> list[Issue]:
@@ -240,7 +273,7 @@ def _workload_issues(name: str, host: HostParams, where: Where) -> list[Issue]:
     target = workload.target
     label = f"host '{name}' workload"
     if target == "local":
-        room = host.dram_size
+        room, what = host.dram_size, "local DRAM"
     elif target == "cxl":
         if not host.hdm:
             return [
@@ -250,10 +283,10 @@ def _workload_issues(name: str, host: HostParams, where: Where) -> list[Issue]:
                     "add hdm: [{base: ..., size: ..., targets: [...]}] or use target: local",
                 )
             ]
-        room = sum(w.size for w in host.hdm)
+        room, what = contiguous_hdm(host), "contiguous HDM from the lowest window"
     else:
-        windows = [w for w in host.hdm if target in w.targets]
-        if not windows:
+        window = workload_window(host)
+        if window is None:
             named = sorted({t for w in host.hdm for t in w.targets})
             return [
                 Issue(
@@ -263,13 +296,14 @@ def _workload_issues(name: str, host: HostParams, where: Where) -> list[Issue]:
                     + did_you_mean(target, named),
                 )
             ]
-        room = windows[0].size
+        room = window.size // len(window.targets)
+        what = f"its share of the window at {window.base:#x}"
     if workload.footprint > room:
         return [
             Issue(
                 where,
                 f"{label} touches {format_size(workload.footprint)} but its target '{target}' "
-                f"has {format_size(room)}",
+                f"has {format_size(room)} ({what})",
                 "lower footprint or enlarge the memory it targets",
             )
         ]

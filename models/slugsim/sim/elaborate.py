@@ -1,5 +1,10 @@
 """Elaboration: a fabric graph (the contract in ``slugsim.fabric.params``) -> live components.
 
+The graph comes from ``slugsim.fabric.SystemBuilder`` or ``slugsim.config.load_topology``, which
+validate it (``slugsim.fabric.validate``): reachability, capacities, LD bindings, address maps,
+workload targets and port counts are checked there, once, and not again here. What is left to
+refuse here are limits of the models themselves (12-bit PIDs, Type-2 devices not modelled yet).
+
 Everything a request needs is resolved here, once: endpoint PIDs, each switch's PBR table as a
 list indexed by PID, each host's port towards each device it maps, each device's port back
 towards each host. The simulation then never searches the graph.
@@ -7,9 +12,7 @@ towards each host. The simulation then never searches the graph.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import networkx as nx
 
@@ -24,7 +27,9 @@ from ..components import (
     connect,
 )
 from ..components.routed import MAX_PIDS
-from ..fabric.params import HostParams, LinkParams, RunOptions, SwitchParams, Type3Params
+from ..fabric.params import RunOptions
+from ..fabric.routing import route_path
+from ..fabric.validate import workload_window
 from ..kernel import ConfigurationError, Link, Port, Simulator
 
 
@@ -54,7 +59,7 @@ class System:
 
 
 def elaborate(graph: nx.Graph, seed: int | None = None) -> System:
-    run = graph.graph.get("run") or RunOptions()
+    run = graph.graph["run"]
     sim = Simulator(run.seed if seed is None else seed)
     kinds = {name: data.get("kind") for name, data in graph.nodes(data=True)}
     endpoints = sorted(name for name, kind in kinds.items() if kind != "switch")
@@ -66,18 +71,14 @@ def elaborate(graph: nx.Graph, seed: int | None = None) -> System:
     pids = {name: pid for pid, name in enumerate(endpoints)}
     system = System(sim, graph, run, Budget(sim, run.requests), pids)
     for name in sorted(graph.nodes):
-        params = graph.nodes[name].get("params")
+        params = graph.nodes[name]["params"]
         kind = kinds[name]
         if kind == "host":
-            system.hosts[name] = Host(
-                sim, name, _typed(name, params, HostParams), pids[name], system.budget
-            )
+            system.hosts[name] = Host(sim, name, params, pids[name], system.budget)
         elif kind == "switch":
-            system.switches[name] = Switch(sim, name, _typed(name, params, SwitchParams))
+            system.switches[name] = Switch(sim, name, params)
         elif kind == "type3":
-            system.devices[name] = Type3Device(
-                sim, name, _typed(name, params, Type3Params), pids[name]
-            )
+            system.devices[name] = Type3Device(sim, name, params, pids[name])
         else:
             system.unmodelled.append(name)
     ports = _connect_links(system)
@@ -86,36 +87,20 @@ def elaborate(graph: nx.Graph, seed: int | None = None) -> System:
     return system
 
 
-def _typed(name: str, params: object, expected: type) -> object:
-    if params is None:
-        return expected()
-    if not isinstance(params, expected):
-        raise ElaborationError(
-            f"node {name}: params must be a {expected.__name__}, got {type(params).__name__}"
-        )
-    return params
-
-
 def _connect_links(system: System) -> dict[tuple[str, str], tuple[Port, SwitchPort | None]]:
     """Create a port on each end of every edge and join them; returns (node, neighbour) ->
     (that node's port, its SwitchPort when the node is a switch)."""
     graph = system.graph
     ports: dict[tuple[str, str], tuple[Port, SwitchPort | None]] = {}
-    next_index: dict[str, int] = {}
     for u, v in sorted(tuple(sorted(edge)) for edge in graph.edges):
         if u in system.unmodelled or v in system.unmodelled:
             continue
         data = graph.edges[u, v]
-        params = data.get("params") or LinkParams()
-        numbering = data.get("ports") or {}
+        params = data["params"]
         credits = params.credits
         made: list[Port] = []
         for node, other in ((u, v), (v, u)):
-            index = numbering.get(node)
-            if index is None:
-                index = next_index.get(node, 0)
-            next_index[node] = max(next_index.get(node, 0), index + 1)
-            port_name = f"p{index}"
+            port_name = f"p{data['ports'][node]}"
             if node in system.switches:
                 switch = system.switches[node]
                 sp = switch.add_switch_port(port_name, other)
@@ -154,10 +139,10 @@ def _egress_pipeline(system: System, node: str) -> int:
 
 
 def _program_switches(system: System, ports: dict) -> None:
-    routes = system.graph.graph.get("routes") or {}
+    routes = system.graph.graph["routes"]
     for name, switch in system.switches.items():
         table: list[SwitchPort | None] = [None] * len(system.pids)
-        for dest, neighbour in (routes.get(name) or {}).items():
+        for dest, neighbour in routes[name].items():
             pid = system.pids.get(dest)
             if pid is None or dest in system.unmodelled:
                 continue  # switches are not message destinations
@@ -171,51 +156,10 @@ def _program_switches(system: System, ports: dict) -> None:
         switch.set_route(table)
 
 
-def _switch_distances(system: System, source: str) -> dict[str, int]:
-    """Hop counts from ``source`` through switches only (endpoints do not forward)."""
-    graph = system.graph
-    dist = {source: 0}
-    frontier = deque([source])
-    while frontier:
-        node = frontier.popleft()
-        for other in graph.neighbors(node):
-            if other not in dist and other in system.switches:
-                dist[other] = dist[node] + 1
-                frontier.append(other)
-    return dist
-
-
-def _first_hop(system: System, node: str, dest: str, dist: dict[str, int]) -> str:
-    """``node``'s neighbour on a shortest switch path to ``dest`` (ties broken by name)."""
-    best = None
-    for other in sorted(system.graph.neighbors(node)):
-        if other == dest:
-            return other
-        if other in dist and (best is None or dist[other] < dist[best]):
-            best = other
-    if best is None:
-        raise ElaborationError(
-            f"{node} cannot reach {dest} through switches; link them, or remove {dest} from "
-            f"{node}'s HDM windows"
-        )
-    return best
-
-
 def _map_hosts_to_devices(system: System, ports: dict) -> None:
-    dist_cache: dict[str, dict[str, int]] = {}
-
-    def distances(source: str) -> dict[str, int]:
-        if source not in dist_cache:
-            dist_cache[source] = _switch_distances(system, source)
-        return dist_cache[source]
-
+    graph = system.graph
     for device in system.devices.values():
         for ld in device.params.lds:
-            if ld.host not in system.hosts:
-                raise ElaborationError(
-                    f"device {device.name}: LD {ld.ld_id} is bound to {ld.host!r}, which is "
-                    f"not a host of this fabric (hosts: {', '.join(sorted(system.hosts))})"
-                )
             device.ld_owner[ld.ld_id] = system.pids[ld.host]
     for host in system.hosts.values():
         windows = host.params.hdm
@@ -228,90 +172,38 @@ def _map_hosts_to_devices(system: System, ports: dict) -> None:
                 if device is None:
                     raise ElaborationError(
                         f"host {host.name}: HDM window at {window.base:#x} targets {target!r}, "
-                        "which is not a type3 device of this fabric"
+                        "which is not a type3 device (type2 devices are not modelled yet)"
                     )
-                ld_id = _ld_for(host, device, windows)
-                hop = _first_hop(system, host.name, target, distances(target))
+                hop = route_path(graph, host.name, target)[1]  # type: ignore[index]
                 send = ports[host.name, hop][0].tx.send
-                index[target] = host.add_target(target, device.pid, ld_id, send)
-                back = _first_hop(system, target, host.name, distances(host.name))
+                index[target] = host.add_target(target, device.pid, _ld_for(host, device), send)
+                back = route_path(graph, target, host.name)[1]  # type: ignore[index]
                 device.route_to(host.pid, ports[target, back][0].tx.send)
         if windows:
-            try:
-                host.core.decoder = HdmDecoder(windows, index)
-            except ValueError as exc:
-                raise ElaborationError(f"host {host.name}: {exc}") from None
+            host.core.decoder = HdmDecoder(windows, index)
 
 
-def _ld_for(host: Host, device: Type3Device, windows: tuple) -> int:
-    """The LD-ID ``host`` uses on ``device``, after checking its windows fit that LD."""
-    share = sum(w.size // len(w.targets) for w in windows if device.name in w.targets)
-    if not device.params.lds:
-        capacity, ld_id = device.params.capacity, 0
-    else:
-        bound = [ld for ld in device.params.lds if ld.host == host.name]
-        if not bound:
-            raise ElaborationError(
-                f"host {host.name} maps device {device.name} in an HDM window, but none of "
-                f"{device.name}'s logical devices is bound to it; add an LD with host: "
-                f"{host.name}"
-            )
-        capacity, ld_id = bound[0].size, bound[0].ld_id
-    if share > capacity:
-        raise ElaborationError(
-            f"host {host.name}'s HDM windows put {share} B on {device.name}, more than the "
-            f"{capacity} B it may use there; shrink the window or grow the LD"
-        )
-    return ld_id
+def _ld_for(host: Host, device: Type3Device) -> int:
+    """The LD-ID ``host`` uses on ``device`` (0 on a single-LD device)."""
+    bound = [ld.ld_id for ld in device.params.lds if ld.host == host.name]
+    return bound[0] if bound else 0
 
 
 def _address_space(system: System, host: Host) -> AddressSpace:
+    """Where the host's workload runs (its fit was checked by validation)."""
     workload = host.params.workload
     assert workload is not None
     lines = workload.footprint >> 6
-    target = workload.target
-    if target == "local":
-        if workload.footprint > host.params.dram_size:
-            raise ElaborationError(
-                f"host {host.name}: footprint {workload.footprint} B exceeds local DRAM "
-                f"({host.params.dram_size} B)"
-            )
+    if workload.target == "local":
         return AddressSpace(0, lines)
-    windows = sorted(host.params.hdm, key=lambda w: w.base)
-    if not windows:
-        raise ElaborationError(
-            f"host {host.name}: the workload targets {target!r} but the host has no HDM "
-            "windows; add an hdm window or use target: local"
-        )
-    if target == "cxl":
-        covered = windows[0].size
-        for before, after in pairwise(windows):
-            if before.base + before.size != after.base:
-                break
-            covered += after.size
-        if workload.footprint > covered:
-            raise ElaborationError(
-                f"host {host.name}: footprint {workload.footprint} B is larger than the "
-                f"{covered} B of contiguous HDM windows from {windows[0].base:#x}"
-            )
-        return AddressSpace(windows[0].base, lines)
-    for window in windows:
-        if target in window.targets:
-            way = window.targets.index(target)
-            per_device = window.size // len(window.targets)
-            if workload.footprint > per_device:
-                raise ElaborationError(
-                    f"host {host.name}: footprint {workload.footprint} B exceeds the "
-                    f"{per_device} B window {window.base:#x} places on {target}"
-                )
-            decoder = host.decoder
-            assert decoder is not None
+    if workload.target == "cxl":
+        return AddressSpace(min(w.base for w in host.params.hdm), lines)
+    window = workload_window(host.params)
+    decoder = host.decoder
+    assert window is not None and decoder is not None
+    way = window.targets.index(workload.target)
 
-            def mapper(line: int, window=window, way=way, decoder=decoder) -> int:
-                return decoder.device_address(window, way, line << 6)
+    def mapper(line: int) -> int:
+        return decoder.device_address(window, way, line << 6)
 
-            return AddressSpace(window.base, lines, mapper)
-    raise ElaborationError(
-        f"host {host.name}: workload target {target!r} is not 'local', 'cxl' or a device in "
-        "one of the host's HDM windows"
-    )
+    return AddressSpace(window.base, lines, mapper)
