@@ -50,13 +50,17 @@ def best(graph_factory, repeats: int) -> tuple[int, float, float, float]:  # typ
     return min(runs, key=lambda r: r[1] + r[2])
 
 
-def cost_ratio(requests: int, repeats: int) -> tuple[float, float, float]:
+def cost_ratio(
+    requests: int, repeats: int, active: int | None = None
+) -> tuple[float, float, float]:
     """Best per-request CPU time (us) on 64 and 1024 endpoints, runs interleaved so that both
-    sizes see the same machine load; returns (us_64, us_1024, ratio)."""
+    sizes see the same machine load; returns (us_64, us_1024, ratio). ``active``: requesting
+    hosts per fabric (default: every host)."""
     per_request: dict[int, list[float]] = {64: [], 1024: []}
     for _ in range(repeats):
         for endpoints in per_request:
-            n, _, _, cpu = timed_run(leaf_spine_system(endpoints, requests))
+            graph = leaf_spine_system(endpoints, requests, active=active)
+            n, _, _, cpu = timed_run(graph)
             per_request[endpoints].append(cpu / n * 1e6)
     small, large = min(per_request[64]), min(per_request[1024])
     return small, large, large / small
@@ -92,6 +96,12 @@ def main() -> int:
     )
     print(
         f"# leaf-spine, CPU per request: 64 endpoints {us64:.2f} us, 1024 endpoints {us1k:.2f} us"
+        " (every host requesting: 32 vs 512 busy hosts)"
+    )
+    same = cost_ratio(args.requests, args.repeats, active=32)
+    print(
+        f"# same 32 requesting hosts in both fabrics: {same[0]:.2f} us vs {same[1]:.2f} us, "
+        f"ratio {same[2]:.2f} (fabric size alone)"
     )
     return 0
 

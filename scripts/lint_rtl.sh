@@ -22,7 +22,7 @@ for f in "${SYNTH[@]}"; do
         || { say "  FAIL $f"; fail=1; }
 done
 for f in "${WRAPPERS[@]}"; do
-    verilator --lint-only -Wall --timing "${INC[@]}" "${LIBS[@]}" \
+    verilator --lint-only -Wall --timing "${INC[@]}" "${LIBS[@]}" -y rtl/tb \
         --top-module "$(basename "$f" .v)" "$f" || { say "  FAIL $f"; fail=1; }
 done
 verilator --lint-only -Wall -DSLUGSIM_PY_CLOCK "${INC[@]}" "${LIBS[@]}" \

@@ -140,3 +140,12 @@ def test_header_check_mode(tmp_path, capsys):
     assert "stale" in capsys.readouterr().err
     assert header.main(["--output", str(stale)]) == 0
     assert header.main(["--check", "--output", str(stale)]) == 0
+
+
+@pytest.mark.parametrize("cls", MESSAGE_TYPES, ids=lambda c: c.__name__)
+@given(data=st.data())
+def test_generated_pack_and_unpack_match_the_generic_ones(cls, data):
+    msg = data.draw(_messages(cls))
+    word = Message.pack(msg)
+    assert msg.pack() == word
+    assert cls.unpack(word) == Message.unpack.__func__(cls, word)

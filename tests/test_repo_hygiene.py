@@ -17,3 +17,15 @@ def test_ruff_is_clean(args):
         [str(RUFF), *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rtl_lint_is_clean():
+    """Verilator -Wall, Yosys synthesis without latches, and the pyverilog parse of rtl/."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "lint_rtl.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

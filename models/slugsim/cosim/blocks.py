@@ -14,6 +14,7 @@ from slugsim.cxl import S2MNDR, Channel, D2HReq, M2SReq
 from .runner import Block
 
 COMMON = "rtl/common"
+WIDE_VPI_WORDS = 4096  # 131072 bits: the widest signal Python reads in one VPI call
 
 EMC_MONITOR = Block(
     name="emc_monitor",
@@ -63,6 +64,33 @@ EMC_MONITOR = Block(
     ),
 )
 
+# The same DUT with batched bus models in the HDL (rtl/tb/tb_stream_player.v,
+# tb_stream_recorder.v): Python wakes once per batch. BATCH_DEPTH is the wrapper's own.
+EMC_MONITOR_BATCHED = Block(
+    name="emc_monitor_batched",
+    toplevel="tb_emc_monitor_batched",
+    sources=(
+        f"{COMMON}/stream_fifo.v",
+        "rtl/emc/emc_monitor.v",
+        "rtl/tb/tb_stream_player.v",
+        "rtl/tb/tb_stream_recorder.v",
+        "rtl/tb/tb_emc_monitor_batched.v",
+    ),
+    test_dir="cocotb_tests/emc_monitor",
+    dut="emc_monitor",
+    param_sets={
+        "m2s-d16-ts48-b64": {**EMC_MONITOR.param_sets["m2s-d16-ts48"], "BATCH_DEPTH": 64},
+        "d2h-d4-ts10-b8": {**EMC_MONITOR.param_sets["d2h-d4-ts10"], "BATCH_DEPTH": 8},
+        "ndr-d2-ts20-b1": {**EMC_MONITOR.param_sets["ndr-d2-ts20"], "BATCH_DEPTH": 1},
+    },
+    waves_test="batched_random_traffic",
+    wave_internals=("dut.enable_reg", "dut.push", "dut.fifo_count", "src.state_reg"),
+    synth=False,
+    # Verilator's VPI reads at most VL_VALUE_STRING_MAX_WORDS 32-bit words of a signal (64 by
+    # default, 2048 bits) and truncates the rest: the batch vectors are wider
+    verilator_args=("-CFLAGS", f"-DVL_VALUE_STRING_MAX_WORDS={WIDE_VPI_WORDS}"),
+)
+
 STREAM_FIFO = Block(
     name="stream_fifo",
     toplevel="tb_stream_fifo",
@@ -93,7 +121,9 @@ RR_ARBITER = Block(
     waves_test="random_requests",
 )
 
-BLOCKS: dict[str, Block] = {b.name: b for b in (EMC_MONITOR, STREAM_FIFO, SKID_BUFFER, RR_ARBITER)}
+BLOCKS: dict[str, Block] = {
+    b.name: b for b in (EMC_MONITOR, EMC_MONITOR_BATCHED, STREAM_FIFO, SKID_BUFFER, RR_ARBITER)
+}
 
 
 def get_block(name: str) -> Block:
@@ -110,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m slugsim.cosim.blocks --synth-jobs", file=sys.stderr)
         return 2
     for block in BLOCKS.values():
+        if not block.synth:
+            continue
         for params in block.param_sets.values():
             sets = " ".join(f"-set {name} {value}" for name, value in params.items())
             print(f"{block.dut} {sets}")

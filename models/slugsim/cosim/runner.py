@@ -47,6 +47,8 @@ class Block:
     param_sets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     waves_test: str = ""  # the cocotb test `make waves` records ("" = all of them)
     wave_internals: tuple[str, ...] = ()  # internal signals for the waveform, relative to top
+    synth: bool = True  # False: the DUT's parameter sets are linted/synthesized via another block
+    verilator_args: tuple[str, ...] = ()  # extra Verilator build arguments
 
     @property
     def test_module(self) -> str:
@@ -136,6 +138,8 @@ def build(
         raise ValueError(f"unknown simulator {sim!r}: use one of {', '.join(SIMULATORS)}")
     defines = dict(defines or {})
     args = list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
+    if sim == "verilator":
+        args.extend(block.verilator_args)
     if waves and sim == "verilator":
         args.append("--trace-fst")
     config = {

@@ -5,9 +5,9 @@ must be members). Fields are packed LSB first in declaration order, so the first
 bit 0. Address fields carry byte addresses but store only the bits above ``shift`` (a line
 address drops the 6 offset bits, a page address 12); an address with low bits set is refused.
 
-The constructor check is generated per class as straight-line code (as ``dataclasses`` does),
-because models create millions of messages and a generic loop over fields costs several times
-more.
+The constructor check and ``unpack`` are generated per class as straight-line code (as
+``dataclasses`` does), because models create millions of messages and a generic loop over
+fields costs several times more (cocotb scoreboards unpack every beat the RTL produces).
 """
 
 from __future__ import annotations
@@ -146,6 +146,10 @@ def message(
         made.TAG_FIELD = tag
         made.ADDR_FIELD = addr
         made.OPCODE_FIELD = opcode if any(s.name == opcode for s in specs) else None
+        if "unpack" not in vars(cls):  # a class may still bring its own
+            made.unpack = classmethod(_make_unpack(made, specs))
+        if "pack" not in vars(cls):
+            made.pack = _make_pack(made, specs)
         MESSAGE_TYPES.append(made)
         return typing.cast(M, made)
 
@@ -178,6 +182,57 @@ def _make_check(cls: type, specs: list[FieldSpec]) -> typing.Callable[[Any], Non
     check = env["__post_init__"]
     check.__qualname__ = f"{cls.__qualname__}.__post_init__"
     return typing.cast(typing.Callable[[Any], None], check)
+
+
+def _make_pack(cls: type, specs: list[FieldSpec]) -> typing.Callable[[Any], int]:
+    """Generate ``pack``: the same word as ``Message.pack``, as one expression."""
+    terms = []
+    for spec in specs:
+        value = f"(self.{spec.name} >> {spec.shift})" if spec.shift else f"self.{spec.name}"
+        terms.append(f"({value} << {spec.lsb})" if spec.lsb else value)
+    # int(): IntEnum members shift to plain ints, but a message of one enum field would not
+    source = f"def pack(self):\n    return int({' | '.join(terms) or '0'})"
+    env: dict[str, Any] = {}
+    exec(source, env)
+    pack = env["pack"]
+    pack.__qualname__ = f"{cls.__qualname__}.pack"
+    return typing.cast(typing.Callable[[Any], int], pack)
+
+
+def _make_unpack(cls: type, specs: list[FieldSpec]) -> typing.Callable[..., Any]:
+    """Generate ``unpack``: the same result as ``Message.unpack``, as straight-line code.
+
+    Enum fields are looked up in the enum's value map; anything unusual (a bad word, a value
+    that is no member) goes to the generic ``Message.unpack`` for its error message.
+    """
+    width = sum(spec.width for spec in specs)
+    env: dict[str, Any] = {
+        "_generic": Message.unpack.__func__,  # type: ignore[attr-defined]
+        "_new": object.__new__,
+    }
+    # every value below is valid by construction (masked, aligned, a member), so the object is
+    # filled in directly instead of through __init__ and its checks
+    lines = [
+        "def unpack(cls, word):",
+        f"    if word.__class__ is not int or word < 0 or word >> {width}:",
+        "        return _generic(cls, word)",
+        "    msg = _new(cls)",
+        "    try:",
+    ]
+    for spec in specs:
+        raw = f"(word >> {spec.lsb}) & {spec.mask:#x}" if spec.lsb else f"word & {spec.mask:#x}"
+        if spec.enum is not None:
+            env[f"_map_{spec.name}"] = spec.enum._value2member_map_
+            lines.append(f"        msg.{spec.name} = _map_{spec.name}[{raw}]")
+        elif spec.shift:
+            lines.append(f"        msg.{spec.name} = ({raw}) << {spec.shift}")
+        else:
+            lines.append(f"        msg.{spec.name} = {raw}")
+    lines += ["    except KeyError:", "        return _generic(cls, word)", "    return msg"]
+    exec("\n".join(lines), env)
+    unpack = env["unpack"]
+    unpack.__qualname__ = f"{cls.__qualname__}.unpack"
+    return typing.cast(typing.Callable[..., Any], unpack)
 
 
 def _fail(msg: Message, name: str) -> typing.NoReturn:

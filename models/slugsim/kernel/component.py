@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import PortError
@@ -36,8 +37,9 @@ class Port:
         self.auto_release = auto_release
         self.tx: Channel | None = None
         self.rx: Channel | None = None
-        self._inbox: deque[Any] = deque()
-        self._waiters: deque[Event] = deque()
+        # Created on first use: most ports have a handler, and fabrics have thousands of ports.
+        self._inbox: deque[Any] | None = None
+        self._waiters: deque[Event] | None = None
 
     @property
     def path(self) -> str:
@@ -82,6 +84,8 @@ class Port:
             if self.auto_release:
                 self.rx.release()  # type: ignore[union-attr]
         else:
+            if self._waiters is None:
+                self._waiters = deque()
             self._waiters.append(event)
         return event
 
@@ -92,6 +96,8 @@ class Port:
         elif self._waiters:
             self._waiters.popleft().succeed(msg)
         else:
+            if self._inbox is None:
+                self._inbox = deque()
             self._inbox.append(msg)
             return
         if self.auto_release:
@@ -110,7 +116,11 @@ class Component:
         self.sim = sim
         self.name = name
         self.ports: dict[str, Port] = {}
-        self.rng: random.Random = sim.rng(name)
+
+    @cached_property
+    def rng(self) -> random.Random:
+        """This component's random stream (made on first use: a Random holds 2.5 KB of state)."""
+        return self.sim.rng(self.name)
 
     def add_port(
         self, name: str, handler: Handler | None = None, auto_release: bool = True

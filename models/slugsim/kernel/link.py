@@ -67,7 +67,8 @@ class Channel:
         self._cost: dict[int, tuple[int, int]] = {}
         self._credits = credits
         self._returns: deque[int] = deque()
-        self.queue: deque[Any] = deque()
+        # Egress backlog, made when the sender first runs out of credits.
+        self.queue: deque[Any] | None = None
         self.busy_until = 0
         self.busy_ps = 0
         self.messages = 0
@@ -109,8 +110,11 @@ class Channel:
                 returns.popleft()
                 self._transmit(msg)
                 return
-        self.queue.append(msg)
-        if len(self.queue) == 1:
+        queue = self.queue
+        if queue is None:
+            queue = self.queue = deque()
+        queue.append(msg)
+        if len(queue) == 1:
             self._wake_on_returns()
 
     def _transmit(self, msg: Any) -> None:

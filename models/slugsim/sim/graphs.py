@@ -92,13 +92,16 @@ def leaf_spine_system(
     leaf_down: int = 16,
     spines: int = 4,
     seed: int = 1,
+    active: int | None = None,
 ) -> nx.Graph:
     """Half hosts, half expanders on ``endpoints / leaf_down`` leaves and ``spines`` spines.
 
     Host ``i`` maps the expander of the host ``len/2`` places away, on another leaf, so every
     request crosses leaf -> spine -> leaf whatever the fabric's size. ``requests`` and the
     ``in_flight`` outstanding requests are spread evenly over the hosts, so fabrics of different
-    sizes carry the same load (what the benchmark's cost ratio needs).
+    sizes carry the same load (what the benchmark's cost ratio needs). ``active`` limits the
+    requesters to that many hosts spread over the fabric (the others idle), which separates the
+    cost of a bigger fabric from the cost of more components being busy at once.
     """
     if endpoints % (2 * leaf_down):
         raise ValueError(f"endpoints must be a multiple of {2 * leaf_down}, got {endpoints}")
@@ -111,7 +114,10 @@ def leaf_spine_system(
         f.switch(f"leaf{leaf}", SwitchParams(ports=leaf_down + spines))
         for s in range(spines):
             f.link(f"leaf{leaf}", f"spine{s}")
-    per_host = max(1, requests // hosts)
+    active = hosts if active is None else active
+    if not 1 <= active <= hosts or hosts % active:
+        raise ValueError(f"active must divide the {hosts} hosts, got {active}")
+    per_host = max(1, requests // active)
     for i in range(hosts):
         # Endpoints alternate host/device along the leaves: host i and mem i sit together.
         leaf = (2 * i) // leaf_down
@@ -122,9 +128,9 @@ def leaf_spine_system(
         f.host(
             f"host{i:04d}",
             HostParams(
-                outstanding=max(1, in_flight // hosts),
+                outstanding=max(1, in_flight // active),
                 hdm=(HdmWindow(base=CXL_BASE, size=64 * GIB, targets=(target,)),),
-                workload=workload,
+                workload=workload if i % (hosts // active) == 0 else None,
             ),
         )
         f.link(f"leaf{leaf}", f"host{i:04d}")
