@@ -14,12 +14,20 @@ fabrics built the same way (sim/graphs.py: every request crosses leaf -> spine -
 same total number of requests and requests in flight, so only the fabric's size differs; it
 takes the simulation's CPU time alone (building a bigger fabric is rightly bigger), best of the
 interleaved repeats.
+
+Wall time on a shared virtual machine wanders by up to 2x from run to run, and a fabric with 512
+busy hosts pays for its larger working set in cache misses. ``--instructions`` adds a figure that
+does not wander: instructions executed per request (valgrind's callgrind, taken as the difference
+between two run lengths so elaboration cancels out), for the same two fabrics. It takes a few
+minutes and needs valgrind.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,11 +74,57 @@ def cost_ratio(
     return small, large, large / small
 
 
+def _callgrind_instructions(endpoints: int, requests: int) -> int:
+    """Instructions callgrind counts for one elaborate-and-simulate run in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--one-run",
+                str(endpoints),
+                str(requests),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        for line in out.read_text().splitlines():
+            if line.startswith("totals:"):
+                return int(line.split()[1])
+    raise RuntimeError("callgrind wrote no totals line")
+
+
+def instruction_ratio(requests: int) -> tuple[float, float, float]:
+    """(instructions per request on 64, on 1024 endpoints, ratio): the difference between runs
+    of ``requests`` and ``2 * requests`` requests, so that start-up and elaboration cancel."""
+    per_request = []
+    for endpoints in (64, 1024):
+        short = _callgrind_instructions(endpoints, requests)
+        long = _callgrind_instructions(endpoints, 2 * requests)
+        per_request.append((long - short) / requests)
+    return per_request[0], per_request[1], per_request[1] / per_request[0]
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--one-run"]:  # the child process of --instructions
+        endpoints, requests = int(sys.argv[2]), int(sys.argv[3])
+        timed_run(leaf_spine_system(endpoints, requests))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--requests", type=int, default=100_000, help="for the 64/1024 fabrics")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per request with callgrind (minutes; needs valgrind)",
+    )
     args = parser.parse_args()
+    if args.repeats < 1 or args.requests < 1024:
+        parser.error("--repeats must be >= 1 and --requests >= 1024")
 
     quick_path = ROOT / "topologies" / "quickstart.yaml"
     n, elab, sim, _ = best(lambda: load_topology(quick_path), args.repeats)
@@ -103,6 +157,12 @@ def main() -> int:
         f"# same 32 requesting hosts in both fabrics: {same[0]:.2f} us vs {same[1]:.2f} us, "
         f"ratio {same[2]:.2f} (fabric size alone)"
     )
+    if args.instructions:
+        i64, i1k, iratio = instruction_ratio(16_384)
+        print(
+            f"# instructions per request (callgrind): 64 endpoints {i64:,.0f}, "
+            f"1024 endpoints {i1k:,.0f}, ratio {iratio:.2f}"
+        )
     return 0
 
 
