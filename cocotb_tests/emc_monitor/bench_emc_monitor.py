@@ -35,18 +35,13 @@ from slugsim.emc.model import EmcCsr
 PERIOD_NS = 10
 
 
-async def _bench(dut: Any, python_clock: bool) -> None:
-    cycles = int(os.environ.get("BENCH_CYCLES", "100000"))
-    gap = int(os.environ.get("BENCH_GAP", "20"))
-    if python_clock:
-        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, "ns").start())
-    dut.rst.setimmediatevalue(0)
-    csr = CsrMaster(dut, dut.clk)
-    records = StreamSink(StreamBus.from_prefix(dut, "m_rec", EmcRecord), dut.clk)
-    memory = StreamSink(StreamBus.from_prefix(dut, "m_req", M2SReq), dut.clk)
-    source = StreamSource(
-        StreamBus.from_prefix(dut, "s_req", M2SReq), dut.clk, idle=itertools.repeat(gap - 1)
-    )
+def _settings() -> tuple[int, int]:
+    """(BENCH_CYCLES, BENCH_GAP)."""
+    return int(os.environ.get("BENCH_CYCLES", "100000")), int(os.environ.get("BENCH_GAP", "20"))
+
+
+async def _timed_traffic(dut: Any, csr: CsrMaster, source: Any, cycles: int, gap: int) -> float:
+    """Reset, enable the EMC, queue the messages, then time ``cycles`` cycles of traffic."""
     await testing.reset(dut, dut.clk)
     await csr.write(EmcCsr.CTRL, 1)
     messages = cycles // gap if gap else 0
@@ -57,7 +52,27 @@ async def _bench(dut: Any, python_clock: bool) -> None:
     await RisingEdge(dut.clk)
     start = time.perf_counter()
     await Timer(cycles * PERIOD_NS, "ns")
-    elapsed = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def _report(dut: Any, result: dict[str, Any]) -> None:
+    dut._log.info("bench: %s", result)
+    with open(os.environ["BENCH_OUT"], "w") as handle:
+        json.dump(result, handle)
+
+
+async def _bench(dut: Any, python_clock: bool) -> None:
+    cycles, gap = _settings()
+    if python_clock:
+        cocotb.start_soon(Clock(dut.clk, PERIOD_NS, "ns").start())
+    dut.rst.setimmediatevalue(0)
+    csr = CsrMaster(dut, dut.clk)
+    records = StreamSink(StreamBus.from_prefix(dut, "m_rec", EmcRecord), dut.clk)
+    memory = StreamSink(StreamBus.from_prefix(dut, "m_req", M2SReq), dut.clk)
+    source = StreamSource(
+        StreamBus.from_prefix(dut, "s_req", M2SReq), dut.clk, idle=itertools.repeat(gap - 1)
+    )
+    elapsed = await _timed_traffic(dut, csr, source, cycles, gap)
     recorded = await csr.read(EmcCsr.RECORDED)
     result = {
         "cycles": cycles,
@@ -67,9 +82,7 @@ async def _bench(dut: Any, python_clock: bool) -> None:
         "recorded_csr": recorded,
         "delivered": memory.count,
     }
-    dut._log.info("bench: %s", result)
-    with open(os.environ["BENCH_OUT"], "w") as handle:
-        json.dump(result, handle)
+    _report(dut, result)
 
 
 @cocotb.test()
@@ -84,24 +97,13 @@ async def bench_hdl_clock(dut: Any) -> None:
 
 @cocotb.test()
 async def bench_batched(dut: Any) -> None:
-    cycles = int(os.environ.get("BENCH_CYCLES", "100000"))
-    gap = int(os.environ.get("BENCH_GAP", "20"))
+    cycles, gap = _settings()
     dut.rst.setimmediatevalue(0)
     csr = CsrMaster(dut, dut.clk)
     records = BatchSink(dut, "rec", dut.clk, EmcRecord)
     memory = BatchSink(dut, "mem", dut.clk, M2SReq)
     source = BatchSource(dut, "src", dut.clk, M2SReq, idle=itertools.repeat(max(gap - 1, 0)))
-    await testing.reset(dut, dut.clk)
-    await csr.write(EmcCsr.CTRL, 1)
-    messages = cycles // gap if gap else 0
-    for i in range(messages):
-        source.send_nowait(M2SReq(M2SReqOpcode.MEMRD, tag=i & 0xFFFF, addr=(i & 0xFFFF) << 6))
-    gc.collect()
-    gc.freeze()
-    await RisingEdge(dut.clk)
-    start = time.perf_counter()
-    await Timer(cycles * PERIOD_NS, "ns")
-    elapsed = time.perf_counter() - start
+    elapsed = await _timed_traffic(dut, csr, source, cycles, gap)
     await memory.flush()  # what the recorders still hold (a few cycles, not timed)
     await records.flush()
     start = time.perf_counter()
@@ -119,6 +121,4 @@ async def bench_batched(dut: Any) -> None:
         "batches": source.batches,
         "batch_depth": source.depth,
     }
-    dut._log.info("bench: %s", result)
-    with open(os.environ["BENCH_OUT"], "w") as handle:
-        json.dump(result, handle)
+    _report(dut, result)

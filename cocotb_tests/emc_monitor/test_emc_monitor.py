@@ -17,21 +17,25 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import cocotb
 import pytest
-from cocotb.handle import SimHandleBase
 from cocotb.regression import TestFactory
-from cocotb.triggers import RisingEdge, Timer
+from emc_tb import (
+    CTRL_ENABLE,
+    TIMEOUT_US,
+    EmcTB,
+    Stimulus,
+    back_pressure,
+    check_link,
+    idle_cycles,
+)
 from slugsim.cosim import testing
 from slugsim.cosim.blocks import EMC_MONITOR
-from slugsim.cosim.csr import CsrMaster
-from slugsim.cosim.stream import StreamBus, StreamMonitor, StreamSink, StreamSource, now_ps
-from slugsim.cxl import MESSAGE_TYPES, EmcRecord, Message
+from slugsim.cosim.stream import StreamBus, StreamMonitor, StreamSink, StreamSource
+from slugsim.cxl import EmcRecord, Message
 from slugsim.emc.model import (
     ADDR_MAX,
     COUNTERS,
@@ -39,111 +43,30 @@ from slugsim.emc.model import (
     EMC_ID,
     EmcCsr,
     EmcMonitorModel,
-    EmcParams,
 )
 
-MESSAGE_OF_CHANNEL = {cls.CHANNEL: cls for cls in MESSAGE_TYPES if cls.CHANNEL is not None}
-CTRL_ENABLE = 1 << CSR_FIELDS["CTRL"]["ENABLE"][0]
-CTRL_CLEAR = 1 << CSR_FIELDS["CTRL"]["CLEAR"][0]
-TIMEOUT_US = 2000
 
-
-# -- stimulus -------------------------------------------------------------------------------------
-
-
-class Stimulus:
-    """Constrained-random messages: addresses in a few clusters so address windows bite."""
-
-    def __init__(self, rng: random.Random, msg_type: type[Message]) -> None:
-        self.rng = rng
-        self.msg_type = msg_type
-        self.clusters = sorted(rng.randrange(ADDR_MAX >> 6) << 6 for _ in range(4))
-
-    def address(self) -> int:
-        base = self.rng.choice(self.clusters)
-        return min(base + (self.rng.randrange(64) << 6), ADDR_MAX - 64)
-
-    def message(self, **fixed: Any) -> Message:
-        values: dict[str, Any] = {}
-        for spec in self.msg_type.FIELDS:
-            if spec.enum is not None:
-                values[spec.name] = self.rng.choice(list(spec.enum))
-            elif spec.name == self.msg_type.ADDR_FIELD:
-                values[spec.name] = self.address()
-            else:
-                values[spec.name] = self.rng.getrandbits(spec.width) << spec.shift
-        values.update(fixed)
-        return self.msg_type(**values)
-
-    def window(self) -> tuple[int, int]:
-        """A random address window [base, limit] around the clusters (sometimes everything)."""
-        if self.rng.random() < 0.25:
-            return 0, ADDR_MAX - 1
-        points = sorted(self.rng.sample([*self.clusters, 0, ADDR_MAX - 64], 2))
-        base = max(points[0] + (self.rng.randrange(-8, 40) << 6), 0)
-        limit = min(points[1] + (self.rng.randrange(-8, 40) << 6), ADDR_MAX - 64)
-        return min(base, limit), max(base, limit) | 0x3F
-
-    def opcode_mask(self) -> int:
-        if self.rng.random() < 0.3:
-            return 0xFFFFFFFF
-        return sum(1 << i for i in range(32) if self.rng.random() < 0.7)
-
-    def sample_period(self) -> int:
-        return self.rng.choice([0, 1, 1, 1, 2, 3, 5])
-
-
-def idle_cycles(rng: random.Random) -> Iterator[int]:
-    """Idle-cycle generator: mostly back-to-back, sometimes a gap of up to 6 cycles."""
-    while True:
-        yield rng.choice([0, 0, 0, 0, 1, 2, 6])
-
-
-def back_pressure(rng: random.Random, ratio: float = 0.4) -> Iterator[bool]:
-    while True:
-        yield rng.random() < ratio
-
-
-# -- testbench ------------------------------------------------------------------------------------
-
-
-@dataclass
-class ResetEvent:
-    first_edge_ps: int  # first edge that sampled rst = 1
-    last_edge_ps: int  # last edge that sampled rst = 1
-
-
-class TB:
-    """Clock (from the HDL wrapper), reset, bus models, CSR master and the scoreboard."""
+class TB(EmcTB):
+    """The EMC monitor with the per-beat bus models; beats stamped in picoseconds."""
 
     def __init__(self, dut: Any) -> None:
-        self.dut = dut
-        self.clk: SimHandleBase = dut.clk
-        self.log = dut._log
-        self.rng = testing.seeded_rng(dut)
-        dut.rst.setimmediatevalue(0)
-        self.csr = CsrMaster(dut, self.clk)
+        super().__init__(dut)
         self.records = StreamSink(StreamBus.from_prefix(dut, "m_rec", EmcRecord), self.clk)
-        self.resets: list[ResetEvent] = []
-        self.coverage: dict[str, int] = {}  # counter events over the whole test (across clears)
-        self.period_ps = 0
-        self.params = EmcParams()
-        self.msg_type: type[Message] = Message
         self.source: StreamSource
         self.memory: StreamSink
         self.tap: StreamMonitor
-        self.stim: Stimulus
+
+    @property
+    def edge_unit(self) -> int:  # type: ignore[override]
+        return self.period_ps
 
     @classmethod
     async def create(cls, dut: Any) -> TB:
         tb = cls(dut)
         await tb.measure_period()
         await tb.reset()
-        info = await tb.csr.read(EmcCsr.INFO)
+        info = await tb.read_params()
         tb.log.info("INFO=%#x ID=%#x", info, await tb.csr.read(EmcCsr.ID))
-        tb.params = EmcParams.from_info(info)
-        tb.msg_type = MESSAGE_OF_CHANNEL[tb.params.channel]
-        tb.log.info("DUT: %s, tapping %s", tb.params, tb.msg_type.__name__)
         # binding checks the port width against the message layout
         tb.source = StreamSource(
             StreamBus.from_prefix(dut, "s_req", tb.msg_type), tb.clk, record=True
@@ -152,53 +75,6 @@ class TB:
         tb.tap = StreamMonitor(StreamBus.from_prefix(dut, "m_req", tb.msg_type), tb.clk)
         tb.stim = Stimulus(tb.rng, tb.msg_type)
         return tb
-
-    async def measure_period(self) -> None:
-        await RisingEdge(self.clk)
-        start = now_ps()
-        await RisingEdge(self.clk)
-        self.period_ps = now_ps() - start
-
-    async def reset(self, cycles: int = 3) -> None:
-        first, last = await testing.reset(self.dut, self.clk, cycles)
-        self.resets.append(ResetEvent(first, last))
-
-    async def cycles(self, n: int) -> None:
-        """Sleep n clock cycles with one wake-up (ends just after a rising edge)."""
-        if n > 0:
-            await Timer(n * self.period_ps - self.period_ps // 2, "ps")
-        await RisingEdge(self.clk)
-
-    # -- configuration ------------------------------------------------------------------
-
-    async def configure(
-        self,
-        window: tuple[int, int] = (0, ADDR_MAX - 1),
-        opcode_mask: int = 0xFFFFFFFF,
-        sample_period: int = 1,
-        enable: bool = True,
-        clear: bool = False,
-    ) -> None:
-        base, limit = window
-        await self.csr.write(EmcCsr.ADDR_BASE_LO, base & 0xFFFFFFFF)
-        await self.csr.write(EmcCsr.ADDR_BASE_HI, base >> 32)
-        await self.csr.write(EmcCsr.ADDR_LIMIT_LO, limit & 0xFFFFFFFF)
-        await self.csr.write(EmcCsr.ADDR_LIMIT_HI, limit >> 32)
-        await self.csr.write(EmcCsr.OPCODE_MASK, opcode_mask)
-        await self.csr.write(EmcCsr.SAMPLE_PERIOD, sample_period)
-        await self.csr.write(EmcCsr.CTRL, (CTRL_ENABLE if enable else 0) | (CTRL_CLEAR * clear))
-
-    async def random_configure(self) -> None:
-        await self.configure(
-            window=self.stim.window(),
-            opcode_mask=self.stim.opcode_mask(),
-            sample_period=self.stim.sample_period(),
-            enable=True,
-            clear=self.rng.random() < 0.5,
-        )
-
-    async def counters(self) -> dict[str, int]:
-        return {name: await self.csr.read(EmcCsr[name]) for name in COUNTERS}
 
     # -- traffic --------------------------------------------------------------------------
 
@@ -217,73 +93,28 @@ class TB:
 
     # -- scoreboard -----------------------------------------------------------------------
 
-    def replay(self) -> EmcMonitorModel:
-        """Run the model over everything observed, in clock-edge order; check every record.
+    def edge_of(self, beat: Any) -> int:
+        return int(beat.time_ps)
 
-        Keys are clock edges: a tap at edge t commits at t + 1 cycle, before a record pop at that
-        edge; a reset at an edge follows the pop it ends; a CSR write at edge t follows both,
-        so it governs taps from edge t on.
-        """
-        period = self.period_ps
-        events: list[tuple[int, int, int, str, Any]] = []
-        seq = itertools.count()
-        for beat in self.tap.queue:
-            events.append((beat.time_ps + period, 1, next(seq), "tap", beat))
-        for beat in self.records.queue:
-            events.append((beat.time_ps, 2, next(seq), "pop", beat))
-        for event in self.resets:
-            events.append((event.first_edge_ps, 3, next(seq), "reset", event))
-        for beat in self.csr.writes:
-            events.append((beat.time_ps, 4, next(seq), "csr", beat))
-        events.sort(key=lambda e: e[:3])
+    def edge_of_ps(self, time_ps: int) -> int:
+        return time_ps
 
-        model = EmcMonitorModel(self.params)
-        origin = 0
-        popped = 0
-        lifetime = dict.fromkeys(COUNTERS, 0)
-        for _key, _order, _seq, kind, item in events:
-            if kind == "tap":
-                before = dict(model.counters)
-                model.observe(item.value, (item.time_ps - origin) // period)
-                for name, value in model.counters.items():
-                    lifetime[name] += value != before[name]
-            elif kind == "pop":
-                got: EmcRecord = item.value
-                assert model.fifo, f"record #{popped} {got} at {item.time_ps} ps was not expected"
-                want = model.pop()
-                assert got == want, f"record #{popped} at {item.time_ps} ps: RTL {got} != {want}"
-                popped += 1
-            elif kind == "reset":
-                model.reset()
-                origin = item.last_edge_ps + period
-            else:
-                model.csr_write(item.value.addr, item.value.wdata)
-        self.coverage = lifetime
-        return model
+    def taps(self) -> Iterable[Any]:
+        return self.tap.queue
+
+    def pops(self) -> Iterable[Any]:
+        return self.records.queue
 
     async def check(self) -> EmcMonitorModel:
         """Quiesce, replay the model, compare records, counters and the tapped link."""
         await self.quiesce()
         model = self.replay()
         assert not model.fifo, f"{len(model.fifo)} expected records never came out"
-        counters = await self.counters()
-        assert counters == model.counters, f"counters: RTL {counters} != model {model.counters}"
-        total = sum(counters[k] for k in ("RECORDED", "DROPPED", "FILTERED", "SKIPPED"))
-        assert counters["SEEN"] == total & 0xFFFFFFFF, f"invariant broken: {counters}"
+        counters = await self.check_counters(model)
         status = await self.csr.read(EmcCsr.STATUS)
         assert status == model.csr_read(EmcCsr.STATUS), f"STATUS {status:#x}"
-        # the tapped link: everything sent arrived, unchanged, in order
         sent = [b.value for b in self.source.sent]
-        delivered = [b.value for b in self.memory.queue]
-        if delivered != sent:
-            first = next(
-                (i for i, (a, b) in enumerate(zip(sent, delivered, strict=False)) if a != b),
-                min(len(sent), len(delivered)),
-            )
-            raise AssertionError(
-                f"the tapped link lost, reordered or altered a message: {len(sent)} sent, "
-                f"{len(delivered)} delivered, first difference at #{first}"
-            )
+        check_link(sent, [b.value for b in self.memory.queue])
         self.log.info(
             "checked %d messages, %d records; counters %s; whole test %s",
             len(sent),
@@ -476,17 +307,7 @@ async def random_traffic(dut: Any, idle: bool = False, stall: bool = False) -> N
     await tb.send(400)
     while not tb.source.idle():
         await tb.cycles(tb.rng.randrange(20, 120))
-        choice = tb.rng.random()
-        if choice < 0.5:
-            await tb.random_configure()
-        elif choice < 0.7:
-            await tb.csr.write(EmcCsr.SAMPLE_PERIOD, tb.stim.sample_period())
-        elif choice < 0.85:
-            await tb.csr.write(EmcCsr.CTRL, CTRL_ENABLE | CTRL_CLEAR)
-        else:
-            await tb.csr.write(EmcCsr.CTRL, 0)
-            await tb.cycles(tb.rng.randrange(1, 10))
-            await tb.csr.write(EmcCsr.CTRL, CTRL_ENABLE)
+        await tb.random_change(configure=0.5, period=0.7, clear=0.85)
     await tb.check()
     assert tb.coverage["SEEN"] > 0, "the random test exercised nothing"
 

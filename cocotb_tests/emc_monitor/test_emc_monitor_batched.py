@@ -14,63 +14,40 @@ Random tests log their seed; rerun one with
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import cocotb
 import pytest
-from cocotb.handle import SimHandleBase
-from cocotb.triggers import ReadOnly, RisingEdge, Timer
+from cocotb.triggers import ReadOnly, RisingEdge
+from emc_tb import CTRL_ENABLE, TIMEOUT_US, EmcTB, Stimulus, check_link, idle_cycles
 from slugsim.cosim import testing
 from slugsim.cosim.batched import BatchSink, BatchSource, Stamped, read_int
 from slugsim.cosim.blocks import EMC_MONITOR_BATCHED
-from slugsim.cosim.csr import CsrMaster
 from slugsim.cosim.stream import now_ps
-from slugsim.cxl import EmcRecord, Message
-from slugsim.emc.model import COUNTERS, EmcCsr, EmcMonitorModel, EmcParams
-from test_emc_monitor import (
-    CTRL_CLEAR,
-    CTRL_ENABLE,
-    MESSAGE_OF_CHANNEL,
-    TIMEOUT_US,
-    ResetEvent,
-    Stimulus,
-    idle_cycles,
-)
+from slugsim.cxl import EmcRecord
+from slugsim.emc.model import EmcCsr, EmcMonitorModel
 
 
-class BatchedTB:
-    """HDL clock, reset, batched bus models, CSR master and the cycle-exact scoreboard."""
+class BatchedTB(EmcTB):
+    """The EMC monitor with the batched bus models; beats stamped with their cycle."""
 
     def __init__(self, dut: Any) -> None:
-        self.dut = dut
-        self.clk: SimHandleBase = dut.clk
-        self.log = dut._log
-        self.rng = testing.seeded_rng(dut)
-        dut.rst.setimmediatevalue(0)
-        self.csr = CsrMaster(dut, self.clk)
-        self.resets: list[ResetEvent] = []
-        self.period_ps = 0
+        super().__init__(dut)
         self.ref_ps = 0  # a rising edge's time ...
         self.ref_cycle = 0  # ... and its 0-based index (the wrapper's cycle counter)
-        self.params = EmcParams()
-        self.msg_type: type[Message] = Message
         self.source: BatchSource
         self.memory: BatchSink
         self.records: BatchSink
-        self.stim: Stimulus
         self.delivered: list[Stamped] = []
         self.popped: list[Stamped] = []
-        self.coverage: dict[str, int] = {}
 
     @classmethod
     async def create(cls, dut: Any, mem_pause: float = 0.0, rec_pause: float = 0.0) -> BatchedTB:
         tb = cls(dut)
         await tb.measure_clock()
         await tb.reset()
-        info = await tb.csr.read(EmcCsr.INFO)
-        tb.params = EmcParams.from_info(info)
-        tb.msg_type = MESSAGE_OF_CHANNEL[tb.params.channel]
-        tb.log.info("DUT: %s, tapping %s", tb.params, tb.msg_type.__name__)
+        await tb.read_params()
         tb.source = BatchSource(dut, "src", tb.clk, tb.msg_type, record=True)
         seeds = [tb.rng.getrandbits(32) | 1 for _ in range(2)]
         tb.memory = BatchSink(dut, "mem", tb.clk, tb.msg_type, seed=seeds[0], pause=mem_pause)
@@ -90,10 +67,7 @@ class BatchedTB:
         return tb
 
     async def measure_clock(self) -> None:
-        await RisingEdge(self.clk)
-        start = now_ps()
-        await RisingEdge(self.clk)
-        self.period_ps = now_ps() - start
+        await self.measure_period()
         self.ref_ps = now_ps()
         await ReadOnly()
         self.ref_cycle = read_int(self.dut.cycle) - 1  # counts edges, this one included
@@ -102,33 +76,6 @@ class BatchedTB:
     def cycle_of(self, time_ps: int) -> int:
         """The 0-based index of the rising edge at ``time_ps``."""
         return self.ref_cycle + (time_ps - self.ref_ps) // self.period_ps
-
-    async def reset(self, cycles: int = 3) -> None:
-        first, last = await testing.reset(self.dut, self.clk, cycles)
-        self.resets.append(ResetEvent(first, last))
-
-    async def cycles(self, n: int) -> None:
-        if n > 0:
-            await Timer(n * self.period_ps - self.period_ps // 2, "ps")
-        await RisingEdge(self.clk)
-
-    async def configure_random(self) -> None:
-        base, limit = self.stim.window()
-        mask = self.stim.opcode_mask()
-        writes = [
-            (EmcCsr.ADDR_BASE_LO, base & 0xFFFFFFFF),
-            (EmcCsr.ADDR_BASE_HI, base >> 32),
-            (EmcCsr.ADDR_LIMIT_LO, limit & 0xFFFFFFFF),
-            (EmcCsr.ADDR_LIMIT_HI, limit >> 32),
-            (EmcCsr.OPCODE_MASK, mask),
-            (EmcCsr.SAMPLE_PERIOD, self.stim.sample_period()),
-            (EmcCsr.CTRL, CTRL_ENABLE | (CTRL_CLEAR if self.rng.random() < 0.5 else 0)),
-        ]
-        for addr, value in writes:
-            await self.csr.write(addr, value)
-
-    async def counters(self) -> dict[str, int]:
-        return {name: await self.csr.read(EmcCsr[name]) for name in COUNTERS}
 
     async def quiesce(self) -> None:
         """Release back-pressure, let all traffic finish, drain the FIFO, collect everything."""
@@ -141,67 +88,27 @@ class BatchedTB:
         self.delivered.extend(self.memory.drain())
         self.popped.extend(self.records.drain())
 
-    def replay(self) -> EmcMonitorModel:
-        """The model over every event in clock-edge order (see test_emc_monitor.TB.replay)."""
-        events: list[tuple[int, int, int, str, Any]] = []
-        seq = itertools.count()
-        for beat in self.delivered:
-            events.append((beat.cycle + 1, 1, next(seq), "tap", beat))
-        for beat in self.popped:
-            events.append((beat.cycle, 2, next(seq), "pop", beat))
-        for event in self.resets:
-            events.append((self.cycle_of(event.first_edge_ps), 3, next(seq), "reset", event))
-        for write in self.csr.writes:
-            events.append((self.cycle_of(write.time_ps), 4, next(seq), "csr", write))
-        events.sort(key=lambda e: e[:3])
-        model = EmcMonitorModel(self.params)
-        origin = 0
-        popped = 0
-        lifetime = dict.fromkeys(COUNTERS, 0)
-        for _key, _order, _seq, kind, item in events:
-            if kind == "tap":
-                before = dict(model.counters)
-                model.observe(item.value, item.cycle - origin)
-                for name, value in model.counters.items():
-                    lifetime[name] += value != before[name]
-            elif kind == "pop":
-                assert model.fifo, (
-                    f"record #{popped} {item.value} at cycle {item.cycle} was not expected "
-                    f"({len(self.delivered)} delivered, {len(self.popped)} records)"
-                )
-                want = model.pop()
-                assert item.value == want, (
-                    f"record #{popped} at cycle {item.cycle}: RTL {item.value} != model {want}"
-                )
-                popped += 1
-            elif kind == "reset":
-                model.reset()
-                origin = self.cycle_of(item.last_edge_ps) + 1
-            else:
-                model.csr_write(item.value.addr, item.value.wdata)
-        self.coverage = lifetime
-        return model
+    # -- scoreboard (EmcTB.replay) ----------------------------------------------------------
+
+    def edge_of(self, beat: Any) -> int:
+        return int(beat.cycle)
+
+    def edge_of_ps(self, time_ps: int) -> int:
+        return self.cycle_of(time_ps)
+
+    def taps(self) -> Iterable[Any]:
+        return self.delivered
+
+    def pops(self) -> Iterable[Any]:
+        return self.popped
 
     async def check(self) -> EmcMonitorModel:
         await self.quiesce()
         sent = self.source.sent
-        delivered = [b.value for b in self.delivered]
-        if delivered != sent:
-            first = next(
-                (i for i, (a, b) in enumerate(zip(sent, delivered, strict=False)) if a != b),
-                min(len(sent), len(delivered)),
-            )
-            raise AssertionError(
-                f"the tapped link lost, reordered or altered a message: {len(sent)} sent, "
-                f"{len(delivered)} delivered, first difference at #{first}: "
-                f"sent {sent[first : first + 2]}, delivered {self.delivered[first : first + 2]}"
-            )
+        check_link(sent, [b.value for b in self.delivered])
         model = self.replay()
         assert not model.fifo, f"{len(model.fifo)} expected records never came out"
-        counters = await self.counters()
-        assert counters == model.counters, f"counters: RTL {counters} != model {model.counters}"
-        total = sum(counters[k] for k in ("RECORDED", "DROPPED", "FILTERED", "SKIPPED"))
-        assert counters["SEEN"] == total & 0xFFFFFFFF, f"invariant broken: {counters}"
+        counters = await self.check_counters(model)
         assert model.invariant_holds
         self.log.info(
             "checked %d messages in %d batches, %d records; counters %s; whole test %s",
@@ -219,23 +126,12 @@ async def batched_random_traffic(dut: Any) -> None:
     """Constrained random: idle gaps, LFSR back-pressure on both sinks, reconfiguration."""
     tb = await BatchedTB.create(dut, mem_pause=0.3, rec_pause=0.6)
     tb.source.set_idle_generator(idle_cycles(tb.rng))
-    await tb.configure_random()
+    await tb.random_configure()
     for _ in range(1500):
         tb.source.send_nowait(tb.stim.message())
     while not tb.source.idle():
         await tb.cycles(tb.rng.randrange(50, 400))
-        choice = tb.rng.random()
-        if choice < 0.4:
-            await tb.configure_random()
-        elif choice < 0.6:
-            await tb.csr.write(EmcCsr.SAMPLE_PERIOD, tb.stim.sample_period())
-        elif choice < 0.75:
-            await tb.csr.write(EmcCsr.CTRL, CTRL_ENABLE | CTRL_CLEAR)
-        elif choice < 0.85:
-            await tb.csr.write(EmcCsr.CTRL, 0)
-            await tb.cycles(tb.rng.randrange(1, 10))
-            await tb.csr.write(EmcCsr.CTRL, CTRL_ENABLE)
-        else:
+        if not await tb.random_change(configure=0.4, period=0.6, clear=0.75, pause=0.85):
             tb.memory.set_back_pressure(tb.rng.choice([0.0, 0.3, 0.8]))
             tb.records.set_back_pressure(tb.rng.choice([0.0, 0.6, 0.95]))
     await tb.check()

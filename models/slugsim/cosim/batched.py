@@ -380,19 +380,17 @@ class BatchSink(BatchMonitor):
     """A ``BatchMonitor`` whose recorder also drives ``ready`` from its LFSR pattern.
 
     ``seed`` loads the LFSR at the next reset; ``set_back_pressure(p)`` pauses about a fraction
-    ``p`` of the cycles (0: always ready), at once.
+    ``p`` of the cycles (0: always ready), at once. The other arguments are ``BatchMonitor``'s.
     """
 
     def __init__(
         self,
         dut: Any,
         prefix: str,
-        clock: SimHandleBase,
-        payload: type | None = None,
-        data_width: int | None = None,
-        time_width: int = 32,
+        *args: Any,
         seed: int = 1,
         pause: float = 0.0,
+        **kwargs: Any,
     ) -> None:
         self.bp_seed = _signal(dut, prefix, "bp_seed")
         self.bp_thresh = _signal(dut, prefix, "bp_thresh")
@@ -400,7 +398,7 @@ class BatchSink(BatchMonitor):
             raise ValueError(f"LFSR seed {seed} is not a 32-bit unsigned int")
         self.bp_seed.setimmediatevalue(seed)
         self.bp_thresh.setimmediatevalue(self._thresh(pause))
-        super().__init__(dut, prefix, clock, payload, data_width, time_width)
+        super().__init__(dut, prefix, *args, **kwargs)
 
     @staticmethod
     def _thresh(pause: float) -> int:

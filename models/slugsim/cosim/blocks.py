@@ -91,34 +91,30 @@ EMC_MONITOR_BATCHED = Block(
     verilator_args=("-CFLAGS", f"-DVL_VALUE_STRING_MAX_WORDS={WIDE_VPI_WORDS}"),
 )
 
-STREAM_FIFO = Block(
-    name="stream_fifo",
-    toplevel="tb_stream_fifo",
-    sources=(f"{COMMON}/stream_fifo.v", "rtl/tb/tb_stream_fifo.v"),
-    test_dir="cocotb_tests/stream_fifo",
-    dut="stream_fifo",
-    param_sets={"w8-d4": {"DATA_WIDTH": 8, "DEPTH": 4}, "w33-d2": {"DATA_WIDTH": 33, "DEPTH": 2}},
+
+def _common_block(name: str, param_sets: dict[str, dict[str, int]], waves_test: str) -> Block:
+    """A module of rtl/common/ tested on its own through rtl/tb/tb_<name>.v."""
+    return Block(
+        name=name,
+        toplevel=f"tb_{name}",
+        sources=(f"{COMMON}/{name}.v", f"rtl/tb/tb_{name}.v"),
+        test_dir=f"cocotb_tests/{name}",
+        dut=name,
+        param_sets=param_sets,
+        waves_test=waves_test,
+    )
+
+
+STREAM_FIFO = _common_block(
+    "stream_fifo",
+    {"w8-d4": {"DATA_WIDTH": 8, "DEPTH": 4}, "w33-d2": {"DATA_WIDTH": 33, "DEPTH": 2}},
     waves_test="random_data_004",
 )
-
-SKID_BUFFER = Block(
-    name="skid_buffer",
-    toplevel="tb_skid_buffer",
-    sources=(f"{COMMON}/skid_buffer.v", "rtl/tb/tb_skid_buffer.v"),
-    test_dir="cocotb_tests/skid_buffer",
-    dut="skid_buffer",
-    param_sets={"w16": {"DATA_WIDTH": 16}},
-    waves_test="random_data_004",
+SKID_BUFFER = _common_block(
+    "skid_buffer", {"w16": {"DATA_WIDTH": 16}}, waves_test="random_data_004"
 )
-
-RR_ARBITER = Block(
-    name="rr_arbiter",
-    toplevel="tb_rr_arbiter",
-    sources=(f"{COMMON}/rr_arbiter.v", "rtl/tb/tb_rr_arbiter.v"),
-    test_dir="cocotb_tests/rr_arbiter",
-    dut="rr_arbiter",
-    param_sets={"p4": {"PORTS": 4}, "p5": {"PORTS": 5}},
-    waves_test="random_requests",
+RR_ARBITER = _common_block(
+    "rr_arbiter", {"p4": {"PORTS": 4}, "p5": {"PORTS": 5}}, waves_test="random_requests"
 )
 
 BLOCKS: dict[str, Block] = {
