@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,12 +95,29 @@ def test_run_refuses_a_file_as_output_directory(tmp_path, capsys):
 
 def test_quickstart_runs_end_to_end_and_is_reproducible(tmp_path):
     """The real models (slugsim.sim): same seed and topology -> byte-identical stats.json."""
-    pytest.importorskip("slugsim.sim")
     for name in ("a", "b"):
         assert main(["run", QUICKSTART, "--out", str(tmp_path / name), "--seed", "5"]) == 0
     first, second = (tmp_path / "a" / "stats.json"), (tmp_path / "b" / "stats.json")
     assert first.read_bytes() == second.read_bytes()
     assert (tmp_path / "a" / "topology.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stats_do_not_depend_on_the_process(tmp_path):
+    """Two processes with different string-hash seeds write the same bytes (no set/dict order
+    of names leaks into the results)."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        done = subprocess.run(
+            [sys.executable, "-m", "slugsim", "run", POOL, "--out", str(out), "--no-progress"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append((out / "stats.json").read_bytes() + (out / "stats.txt").read_bytes())
+    assert outputs[0] == outputs[1]
 
 
 def test_entry_point_runs_as_a_module():
