@@ -159,8 +159,9 @@ def _errors(builder: SystemBuilder) -> str:
 def test_validation_finds_each_problem():
     pool = Type3Params(
         capacity=2 << 30,
-        lds=(LogicalDevice(ld_id=0, host="h0", size=2 << 30),
-             LogicalDevice(ld_id=0, host="ghost", size=1 << 30)),
+        lds=(LogicalDevice(ld_id=0, host="h0", size=1 << 30),
+             LogicalDevice(ld_id=0, host="ghost", size=1 << 30),
+             LogicalDevice(ld_id=1, host="h0", size=1 << 30)),
     )  # fmt: skip
     window = HdmWindow(base=64 << 30, size=4 << 30, targets=("pool", "mem", "mem", "pool", "mem"))
     text = _errors(
@@ -186,6 +187,7 @@ def test_validation_finds_each_problem():
         "uses an LD-ID twice",
         "LDs total 3GiB but its capacity is 2GiB",
         "binds LD 0 to 'ghost', which is not a host",
+        "binds a second LD (LD 1) to 'h0'",
         "no LD bound to host 'h1'",
         "connects 'sw' to itself",
         "a second link h1 -- pool",

@@ -226,7 +226,7 @@ def _capacity_issues(
     if not isinstance(device, Type3Params):
         return []  # type2 placeholders carry no capacity yet
     if device.lds:
-        bound = sum(ld.size for ld in device.lds if ld.host == host)
+        bound = next((ld.size for ld in device.lds if ld.host == host), 0)
         if not bound:
             return [
                 Issue(
@@ -235,7 +235,7 @@ def _capacity_issues(
                     f"add {{ld_id: N, host: {host}, size: ...}} to {target}'s lds",
                 )
             ]
-        have, what = bound, f"the LDs of '{target}' bound to '{host}' hold"
+        have, what = bound, f"the LD of '{target}' bound to '{host}' holds"
     else:
         have, what = device.capacity, f"'{target}' holds"
     if share > have:
@@ -327,7 +327,19 @@ def _ld_issues(graph: nx.Graph, name: str, device: Type3Params, locate: Locate) 
             )
         )
     hosts = [n for n, k in graph.nodes(data="kind") if k == "host"]
+    seen: set[str] = set()
     for index, ld in enumerate(device.lds):
+        if ld.host in seen:
+            # A host enumerates each LD as a device of its own (CXL_REFERENCE.md §2.5, MLD),
+            # reached by its own HDM decoder; one window cannot address two LDs of one MLD.
+            issues.append(
+                Issue(
+                    locate(name, ("lds", index)),
+                    f"type3 '{name}' binds a second LD (LD {ld.ld_id}) to '{ld.host}'",
+                    "bind one LD per host and size it for the host's window(s)",
+                )
+            )
+        seen.add(ld.host)
         if ld.host not in graph or graph.nodes[ld.host]["kind"] != "host":
             issues.append(
                 Issue(
