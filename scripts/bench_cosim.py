@@ -113,6 +113,8 @@ def _python_cost(figures: dict[str, float], asleep: float) -> str:
     if not figures.get("messages"):
         return ""
     extra = figures["seconds"] - figures["cycles"] / asleep
+    if extra <= 0:  # faster than the idle run: within the machine's noise
+        return ", Python's cost below the noise"
     return f", ~{extra / figures['messages'] * 1e6:.1f} us of Python per message"
 
 

@@ -9,6 +9,10 @@
 // control ports (src_*, mem_*, rec_*): the Python models reach its wide batch registers
 // through the instance (slugsim.cosim.batched). cycle counts rising edges since time 0 (never reset): an
 // entry stamped k was accepted at the k-th edge (0-based) of the 10 ns clock made here.
+// batch_wake concatenates the helpers' batch counters, so that the Python models all sleep on
+// one value-change callback (each callback costs the simulator loop time on every cycle).
+// Only the signals Python touches are VPI-visible under Verilator (public_flat_* metacomments;
+// the build leaves out cocotb's global --public-flat-rw, which halves Verilator's speed).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -24,41 +28,43 @@ module tb_emc_monitor_batched #(
     parameter integer GAP_WIDTH = 16,    // idle-cycle count width of the player
     parameter integer TIME_WIDTH = 32    // cycle stamp width of the recorders
 ) (
-    input  wire                                         rst,
-    output wire [TIME_WIDTH-1:0]                        cycle,
+    input  wire                                 rst /* verilator public_flat_rw */,
+    output wire [TIME_WIDTH-1:0]                cycle /* verilator public_flat_rd */,
+    // every batch counter below at once: changes whenever one of them does (see header)
+    output wire [39:0]                          batch_wake /* verilator public_flat_rd */,
 
     // the request source (tb_stream_player)
-    input  wire [$clog2(BATCH_DEPTH+1)-1:0]             src_load_count,
-    input  wire                                         src_load_go,
-    output wire [1:0]                                   src_load_free,
-    output wire [7:0]                                   src_load_done,
+    input  wire [$clog2(BATCH_DEPTH+1)-1:0]     src_load_count /* verilator public_flat_rw */,
+    input  wire                                 src_load_go /* verilator public_flat_rw */,
+    output wire [1:0]                           src_load_free /* verilator public_flat_rd */,
+    output wire [7:0]                           src_load_done /* verilator public_flat_rd */,
 
     // the memory: sink of the tapped link (tb_stream_recorder)
-    input  wire [31:0]                                  mem_bp_seed,
-    input  wire [7:0]                                   mem_bp_thresh,
-    input  wire                                         mem_flush,
-    output wire [$clog2(BATCH_DEPTH+1)-1:0]             mem_batch_count,
-    output wire [15:0]                                  mem_batch_seq,
+    input  wire [31:0]                          mem_bp_seed /* verilator public_flat_rw */,
+    input  wire [7:0]                           mem_bp_thresh /* verilator public_flat_rw */,
+    input  wire                                 mem_flush /* verilator public_flat_rw */,
+    output wire [$clog2(BATCH_DEPTH+1)-1:0]     mem_batch_count /* verilator public_flat_rd */,
+    output wire [15:0]                          mem_batch_seq /* verilator public_flat_rd */,
 
     // the record stream's sink (tb_stream_recorder)
-    input  wire [31:0]                                  rec_bp_seed,
-    input  wire [7:0]                                   rec_bp_thresh,
-    input  wire                                         rec_flush,
-    output wire [$clog2(BATCH_DEPTH+1)-1:0]             rec_batch_count,
-    output wire [15:0]                                  rec_batch_seq,
+    input  wire [31:0]                          rec_bp_seed /* verilator public_flat_rw */,
+    input  wire [7:0]                           rec_bp_thresh /* verilator public_flat_rw */,
+    input  wire                                 rec_flush /* verilator public_flat_rw */,
+    output wire [$clog2(BATCH_DEPTH+1)-1:0]     rec_batch_count /* verilator public_flat_rd */,
+    output wire [15:0]                          rec_batch_seq /* verilator public_flat_rd */,
 
-    input  wire                                         s_csr_valid,
-    output wire                                         s_csr_ready,
-    input  wire                                         s_csr_write,
-    input  wire [7:0]                                   s_csr_addr,
-    input  wire [31:0]                                  s_csr_wdata,
+    input  wire                                 s_csr_valid /* verilator public_flat_rw */,
+    output wire                                 s_csr_ready /* verilator public_flat_rd */,
+    input  wire                                 s_csr_write /* verilator public_flat_rw */,
+    input  wire [7:0]                           s_csr_addr /* verilator public_flat_rw */,
+    input  wire [31:0]                          s_csr_wdata /* verilator public_flat_rw */,
 
-    output wire                                         m_csr_valid,
-    input  wire                                         m_csr_ready,
-    output wire [31:0]                                  m_csr_rdata
+    output wire                                 m_csr_valid /* verilator public_flat_rd */,
+    input  wire                                 m_csr_ready /* verilator public_flat_rw */,
+    output wire [31:0]                          m_csr_rdata /* verilator public_flat_rd */
 );
 
-reg clk = 1'b0;
+reg clk /* verilator public_flat_rd */ = 1'b0;
 /* verilator lint_off BLKSEQ */  // a clock generator, not sequential logic
 always #5 clk = ~clk;
 /* verilator lint_on BLKSEQ */
@@ -68,6 +74,7 @@ always @(posedge clk) begin
     cycle_reg <= cycle_reg + {{(TIME_WIDTH - 1){1'b0}}, 1'b1};
 end
 assign cycle = cycle_reg;
+assign batch_wake = {src_load_done, mem_batch_seq, rec_batch_seq};
 
 wire [DATA_WIDTH-1:0] req_data;
 wire                  req_valid;

@@ -8,7 +8,8 @@
 // cycles before beat i in [i*GAP_WIDTH +: GAP_WIDTH]); then it drives load_count (1..DEPTH)
 // and toggles load_go, and the next rising edge hands the bank to the player. The bank
 // registers are not ports on purpose: a wide port is copied on every evaluation by Verilator,
-// which would cost more than the whole design. One bank plays while Python fills the other;
+// which would cost more than the whole design (they are marked public_flat_rw for Verilator
+// builds without cocotb's global --public-flat-rw). One bank plays while Python fills the other;
 // load_free is the number of free banks; load_done counts the banks played out (it wraps), so
 // Python sleeps on one value change of load_done per batch. Toggle load_go at most once per
 // cycle, and only when a bank is free.
@@ -54,8 +55,10 @@ end
 
 // the two banks, written by the testbench through VPI only
 /* verilator lint_off UNDRIVEN */
-reg [DEPTH*DATA_WIDTH-1:0] bank0_data_reg, bank1_data_reg;
-reg [DEPTH*GAP_WIDTH-1:0]  bank0_gap_reg, bank1_gap_reg;
+reg [DEPTH*DATA_WIDTH-1:0] bank0_data_reg /* verilator public_flat_rw */;
+reg [DEPTH*DATA_WIDTH-1:0] bank1_data_reg /* verilator public_flat_rw */;
+reg [DEPTH*GAP_WIDTH-1:0]  bank0_gap_reg /* verilator public_flat_rw */;
+reg [DEPTH*GAP_WIDTH-1:0]  bank1_gap_reg /* verilator public_flat_rw */;
 /* verilator lint_on UNDRIVEN */
 reg [COUNT_WIDTH-1:0]      bank0_count_reg, bank1_count_reg;
 

@@ -9,7 +9,8 @@
 // or empty): batch_count takes its size, batch_seq increments (Python sleeps on it) and the
 // next beats go to the other buffer. Python reads the closed buffer directly through VPI (one
 // read; the buffers are not ports on purpose: Verilator copies a wide port on every
-// evaluation); it holds still until the other buffer closes in turn, at least one cycle later
+// evaluation; they are marked public_flat_rd for Verilator builds without cocotb's global
+// --public-flat-rw); it holds still until the other buffer closes in turn, at least one cycle later
 // (DEPTH cycles when the batch was full).
 //
 // Back-pressure (sink mode): bp_ready is a pattern a wrapper may use as the stream's ready: a
@@ -55,7 +56,8 @@ end
 
 // the two buffers, read by the testbench through VPI only
 /* verilator lint_off UNUSED */
-reg [DEPTH*ENTRY_WIDTH-1:0] buf0_reg, buf1_reg;
+reg [DEPTH*ENTRY_WIDTH-1:0] buf0_reg /* verilator public_flat_rd */;
+reg [DEPTH*ENTRY_WIDTH-1:0] buf1_reg /* verilator public_flat_rd */;
 /* verilator lint_on UNUSED */
 reg                         buf_reg;                      // the buffer being filled
 reg [COUNT_WIDTH-1:0]       count_reg;

@@ -27,6 +27,10 @@ ints with ``payload=None``); received words are unpacked lazily, when a consumer
 
 Wake-ups per batch: a source wakes when a bank has been played out and once more at the edge
 that takes the next load; a monitor wakes when its recorder closes a batch (full, or flushed).
+Each signal a model sleeps on costs a VPI value-change callback, which the simulator checks
+several times per time step whether it fires or not: when the wrapper has a ``batch_wake``
+output that changes whenever any helper's counter does (a concatenation of them), every model
+sleeps on that one signal instead (one callback in all) and checks its own counter on waking.
 A reset of the wrapper discards what its helpers hold: reset only while they are idle, then
 call ``resync()`` on each model (the helpers start again from bank/buffer 0).
 """
@@ -77,6 +81,12 @@ def _signal(dut: Any, prefix: str, name: str, required: bool = True, instance: b
     if required:
         raise ValueError(f"{dut._name} has no signal {full}")
     return None
+
+
+def _wake_signal(dut: Any, own: SimHandleBase) -> SimHandleBase:
+    """The signal a model sleeps on: the wrapper's shared ``batch_wake`` if any, else its own."""
+    wake = getattr(dut, "batch_wake", None) if hasattr(dut, "batch_wake") else None
+    return wake if wake is not None else own
 
 
 def _data_width(payload: type | None, data_width: int | None) -> int:
@@ -141,6 +151,7 @@ class BatchSource:
         self.go.setimmediatevalue(0)
         self.load_count.setimmediatevalue(0)
         self._edge = RisingEdge(clock)
+        self._wake = _wake_signal(dut, self.done)
         self._task = cocotb.start_soon(self._run())
 
     def set_idle_generator(self, idle: Iterator[int] | None) -> None:
@@ -207,7 +218,7 @@ class BatchSource:
         self._done_seen = done
 
     async def _run(self) -> None:
-        done_edge = Edge(self.done)
+        done_edge = Edge(self._wake)
         while True:
             # read the counter before each wait: it may have moved while we waited for an edge
             self._update_done()
@@ -266,6 +277,7 @@ class BatchMonitor:
         self._cycle_hi = 0  # unwrapping the recorder's TIME_WIDTH-bit stamps
         self._last_cycle = 0
         self.flush_signal.setimmediatevalue(0)
+        self._wake = _wake_signal(dut, self.seq)
         self._task = cocotb.start_soon(self._run())
 
     # -- queue API ----------------------------------------------------------------------
@@ -345,24 +357,22 @@ class BatchMonitor:
         if n:
             # slicing the bit string beats converting one huge int and shifting it
             bits = read_binstr(closed)
-            top, entry_width, time_width = len(bits), self.entry_width, self.time_width
-            time_wrap = 1 << time_width
+            top, entry_width, width = len(bits), self.entry_width, self.width
+            time_wrap, mask = 1 << self.time_width, (1 << width) - 1
             hi, last = self._cycle_hi, self._last_cycle
-            raw = self._raw
-            for i in range(n):
-                end = top - i * entry_width
+            append = self._raw.append
+            # one int() per entry (stamp and word together), newest entries at the top
+            for end in range(top, top - n * entry_width, -entry_width):
                 entry = bits[end - entry_width : end]
                 try:
-                    stamp = int(entry[:time_width], 2)
-                    word = int(entry[time_width:], 2)
+                    value = int(entry, 2)
                 except ValueError:  # X/Z bits (Icarus, a beat with undriven payload bits)
-                    entry = entry.translate(_XZ_TO_0)
-                    stamp = int(entry[:time_width], 2)
-                    word = int(entry[time_width:], 2)
+                    value = int(entry.translate(_XZ_TO_0), 2)
+                stamp = value >> width
                 if stamp < last:
                     hi += time_wrap
                 last = stamp
-                raw.append((word, hi + stamp))
+                append((value & mask, hi + stamp))
             self._cycle_hi, self._last_cycle = hi, last
             self.count += n
             self._has_items.set()
@@ -370,7 +380,7 @@ class BatchMonitor:
         self._got_batch.set()
 
     async def _run(self) -> None:
-        seq_edge = Edge(self.seq)
+        seq_edge = Edge(self._wake)
         while True:
             await seq_edge
             self._collect()

@@ -49,6 +49,12 @@ class Block:
     wave_internals: tuple[str, ...] = ()  # internal signals for the waveform, relative to top
     synth: bool = True  # False: the DUT's parameter sets are linted/synthesized via another block
     verilator_args: tuple[str, ...] = ()  # extra Verilator build arguments
+    # Verilator: cocotb's runner makes every signal VPI-visible (--public-flat-rw), which halves
+    # the model's speed; False leaves that out, so Python sees only the signals the wrapper marks
+    # with /* verilator public_flat_rw */ (ports included)
+    public_flat_rw: bool = True
+    # Verilator: extra arguments of the make that compiles the model (e.g. OPT_FAST=-O2)
+    verilator_make_args: tuple[str, ...] = ()
 
     @property
     def test_module(self) -> str:
@@ -85,12 +91,26 @@ class RunResult:
         return [c for c in self.cases if not c.passed]
 
 
-def _get_runner(sim: str) -> Any:
+def _get_runner(sim: str, public_flat_rw: bool = True, make_args: Sequence[str] = ()) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "runners are experimental"
-        from cocotb.runner import get_runner
+        from cocotb.runner import Verilator, get_runner
 
-        return get_runner(sim)
+        if sim != "verilator" or (public_flat_rw and not make_args):
+            return get_runner(sim)
+
+        class TunedVerilator(Verilator):  # type: ignore[misc]
+            """cocotb's Verilator runner, optionally without its global --public-flat-rw and
+            with extra arguments to the make that compiles the model."""
+
+            def _build_command(self) -> list[Any]:
+                cmds = super()._build_command()
+                if not public_flat_rw:
+                    cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+                cmds[1] = [*cmds[1], *make_args]
+                return cmds
+
+        return TunedVerilator()
 
 
 def _digest(obj: object) -> str:
@@ -140,6 +160,8 @@ def build(
     args = list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
     if sim == "verilator":
         args.extend(block.verilator_args)
+    public_flat_rw = block.public_flat_rw or sim != "verilator"
+    make_args = list(block.verilator_make_args) if sim == "verilator" else []
     if waves and sim == "verilator":
         args.append("--trace-fst")
     config = {
@@ -150,6 +172,11 @@ def build(
         "defines": defines,
         "args": args,
     }
+    # (absent when default: keeps the other builds' digests)
+    if not public_flat_rw:
+        config["public_flat_rw"] = False
+    if make_args:
+        config["make_args"] = make_args
     build_dir = BUILD_ROOT / block.name / f"{sim}-{_digest(config)[:12]}"
     files = _sources(block) + _headers()
     stamp_value = _digest(
@@ -168,7 +195,7 @@ def build(
         build_dir.mkdir(parents=True, exist_ok=True)
         (build_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         log = build_dir / "build.log"
-        runner = _get_runner(sim)
+        runner = _get_runner(sim, public_flat_rw, make_args)
         try:
             runner.build(
                 verilog_sources=[str(p) for p in _sources(block)],
