@@ -19,6 +19,9 @@ from .simulator import Simulator
 
 _S_PER_PS = 10**12
 
+# (flit bytes, bandwidth) -> {message bytes: (flits, serialisation ps)}
+_COST_TABLES: dict[tuple[int, int | None], dict[int, tuple[int, int]]] = {}
+
 
 class Channel:
     """One direction of a link."""
@@ -64,7 +67,9 @@ class Channel:
         self.flit_bytes = flit_bytes
         self._bandwidth = bandwidth
         self._ser_num = flit_bytes * _S_PER_PS
-        self._cost: dict[int, tuple[int, int]] = {}
+        # Shared by every channel with the same flit size and bandwidth: one small table stays
+        # in cache instead of one per channel (a fabric has thousands of channels).
+        self._cost = _COST_TABLES.setdefault((flit_bytes, bandwidth), {})
         self._credits = credits
         self._returns: deque[int] = deque()
         # Egress backlog, made when the sender first runs out of credits.
