@@ -13,10 +13,10 @@ best of ``--repeats`` runs, since the machine is shared. The ratio compares two 
 fabrics built the same way (sim/graphs.py: every request crosses leaf -> spine -> leaf) with the
 same total number of requests and requests in flight, so only the fabric's size differs; it
 takes the simulation's CPU time alone (building a bigger fabric is rightly bigger), best of the
-interleaved repeats.
+interleaved repeats, each in a fresh interpreter.
 
-Wall time on a shared virtual machine wanders by up to 2x from run to run, and a fabric with 512
-busy hosts pays for its larger working set in cache misses. ``--instructions`` adds a figure that
+A fabric with 512 busy hosts pays for its larger working set in cache misses, and wall time on a
+shared virtual machine wanders. ``--instructions`` adds a figure that
 does not wander: instructions executed per request (valgrind's callgrind, taken as the difference
 between two run lengths so elaboration cancels out), for the same two fabrics. It takes a few
 minutes and needs valgrind.
@@ -63,13 +63,17 @@ def cost_ratio(
 ) -> tuple[float, float, float]:
     """Best per-request CPU time (us) on 64 and 1024 endpoints, runs interleaved so that both
     sizes see the same machine load; returns (us_64, us_1024, ratio). ``active``: requesting
-    hosts per fabric (default: every host)."""
+    hosts per fabric (default: every host). Each run gets a fresh interpreter, as a user's run
+    does: in one long-lived process, the heap left by earlier runs makes later ones slower by
+    an amount that depends on the order of the runs."""
     per_request: dict[int, list[float]] = {64: [], 1024: []}
     for _ in range(repeats):
         for endpoints in per_request:
-            graph = leaf_spine_system(endpoints, requests, active=active)
-            n, _, _, cpu = timed_run(graph)
-            per_request[endpoints].append(cpu / n * 1e6)
+            command = [sys.executable, __file__, "--one-run", str(endpoints), str(requests)]
+            if active is not None:
+                command.append(str(active))
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            per_request[endpoints].append(float(done.stdout.split()[-1]))
     small, large = min(per_request[64]), min(per_request[1024])
     return small, large, large / small
 
@@ -110,9 +114,11 @@ def instruction_ratio(requests: int) -> tuple[float, float, float]:
 
 
 def main() -> int:
-    if sys.argv[1:2] == ["--one-run"]:  # the child process of --instructions
+    if sys.argv[1:2] == ["--one-run"]:  # child process: prints CPU us per request
         endpoints, requests = int(sys.argv[2]), int(sys.argv[3])
-        timed_run(leaf_spine_system(endpoints, requests))
+        active = int(sys.argv[4]) if len(sys.argv) > 4 else None
+        n, _, _, cpu = timed_run(leaf_spine_system(endpoints, requests, active=active))
+        print(f"{cpu / n * 1e6:.3f}")
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
