@@ -92,12 +92,19 @@ def test_graph_contract():
     assert graph.graph["routes"]["sw"] == {"acc": "acc", "h": "h", "mem0": "mem0", "nic": "nic"}
 
 
-def test_routes_take_shortest_paths_with_name_tie_break():
+def test_routes_take_shortest_paths_with_destination_tie_break():
     graph = endpoints(SystemBuilder(), 4, 4).fabric(SpineLeaf(spines=3, leaves=2)).build()
     routes = graph.graph["routes"]
-    # leaf0 -> mem3 (on leaf1) may go via any spine: the smallest name wins
-    assert routes["leaf0"]["mem3"] == "spine0"
-    assert route_path(graph, "host0", "mem3") == ["host0", "leaf0", "spine0", "leaf1", "mem3"]
+    # leaf1 holds host2, host3, mem2, mem3, numbered 4..7: leaf0 sends number d to spine d mod 3
+    assert [routes["leaf0"][d] for d in ("host2", "host3", "mem2", "mem3")] == [
+        "spine1",
+        "spine2",
+        "spine0",
+        "spine1",
+    ]
+    assert route_path(graph, "host0", "mem3") == ["host0", "leaf0", "spine1", "leaf1", "mem3"]
+    # the response routes by the requester's number (0): back over another spine
+    assert route_path(graph, "mem3", "host0") == ["mem3", "leaf1", "spine0", "leaf0", "host0"]
 
 
 def _random_fabric(seed: int) -> nx.Graph:
