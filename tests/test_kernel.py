@@ -203,6 +203,38 @@ def test_lazy_credit_returns_are_reclaimed():
     assert [t - start for t, _ in got[5:]] == [ns(20), ns(40), ns(60)]
 
 
+def test_handler_and_auto_release_changed_after_linking():
+    """The channel keeps copies of the port's handler and auto_release; changing either on the
+    port must still take effect, including for messages already on the wire."""
+    sim = Simulator()
+    out, inp, got = _pair(sim, latency=ns(10), credits=1)
+    out.send("a")
+    later = []
+    inp.handler = lambda m: later.append((sim.now, m))  # "a" is in flight: it goes here
+    sim.run()
+    assert got == [] and later == [(ns(10), "a")]
+    inp.auto_release = False  # from now on the receiver holds its buffer
+    out.send("b")
+    out.send("c")
+    sim.run()
+    assert [m for _, m in later] == ["a", "b"]  # "c" waits for the credit "b" holds
+    assert inp.handler is not None and not inp.auto_release
+    inp.release()
+    sim.run()
+    assert [m for _, m in later] == ["a", "b", "c"]
+
+
+def test_channel_counters():
+    sim = Simulator()
+    out, _, _ = _pair(sim, latency=ns(1), bandwidth=10**9, flit_bytes=64, credits=4)
+    for size in (10, 64, 65, 200):  # 1, 1, 2 and 4 flits of 64 ns each at 1 GB/s
+        out.send(Msg(size))
+    sim.run()
+    tx = out.tx
+    assert (tx.messages, tx.flits, tx.busy_ps) == (4, 8, ns(8 * 64))
+    assert tx.busy_until == ns(8 * 64)
+
+
 def test_port_errors():
     sim = Simulator()
     host = Component(sim, "host0")

@@ -46,13 +46,18 @@ _make_rwd = RoutedM2SRwD.make
 
 
 class Budget:
-    """Completed-request count shared by all hosts; stops the run when ``left`` reaches 0."""
+    """Completed-request count shared by all hosts; stops the run when ``left`` reaches 0.
 
-    __slots__ = ("completed", "left", "sim")
+    It also keeps the time of the latest completion: the end of the measured run. One shared,
+    hot object holds these rather than a counter per host, because at fabric scale every
+    update of a per-host int frees an old int that is rarely still in cache."""
+
+    __slots__ = ("completed", "last_completion", "left", "sim")
 
     def __init__(self, sim: Simulator, limit: int | None) -> None:
         self.sim = sim
         self.completed = 0
+        self.last_completion = 0
         self.left = -1 if limit is None else limit
 
 
@@ -101,12 +106,9 @@ class HostCore:
         "_think",
         "_wb_next",
         "budget",
-        "completed",
         "decoder",
         "dram",
         "generators",
-        "issued",
-        "last_completion",
         "llc",
         "local_reads",
         "local_writebacks",
@@ -159,9 +161,6 @@ class HostCore:
         self.generators: list[Generator] = []
         self.remaining: list[int] = []
         self.nslots = 0
-        self.issued = 0
-        self.completed = 0
-        self.last_completion = 0
         self.violations = 0
         self.local_reads = 0
         self.local_writes = 0
@@ -231,6 +230,19 @@ class HostCore:
     def _samples(self, cls: str, path: str) -> array[int]:
         return self.samples.setdefault((cls, path), array("q"))
 
+    # Derived rather than counted on the hot path (see ``Budget``).
+    @property
+    def issued(self) -> int:
+        workload = self.params.workload
+        if workload is None or not self.remaining:
+            return 0
+        return workload.requests * len(self.remaining) - sum(self.remaining)
+
+    @property
+    def completed(self) -> int:
+        """Every completion records exactly one latency sample."""
+        return sum(len(samples) for samples in self.samples.values())
+
     # -- hot path ----------------------------------------------------------------------------
 
     def issue(self, slot: int) -> None:
@@ -241,7 +253,6 @@ class HostCore:
         if left == 0:
             return
         remaining[core] = left - 1
-        self.issued += 1
         line = self._next[core]()
         mapper = self._mapper
         addr = self._base + (line << 6) if mapper is None else mapper(line)
@@ -301,10 +312,9 @@ class HostCore:
             self.issue(tag)
 
     def _complete(self, when: int) -> None:
-        self.completed += 1
-        if when > self.last_completion:
-            self.last_completion = when
         budget = self.budget
+        if when > budget.last_completion:
+            budget.last_completion = when
         budget.completed += 1
         budget.left -= 1
         if budget.left == 0:

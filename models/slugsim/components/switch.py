@@ -17,6 +17,7 @@ message that then waits for egress credits waits in the egress channel's queue (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..fabric.params import SwitchParams
@@ -33,40 +34,22 @@ class SwitchPort:
         "name",
         "neighbour",
         "port",
-        "route",
         "switch",
         "tx",
         "wait_ps",
         "waited",
     )
 
-    def __init__(self, switch: Switch, port: Port, neighbour: str, route: list[Any]) -> None:
+    def __init__(self, switch: Switch, port: Port, neighbour: str) -> None:
         self.switch = switch
         self.port = port
         self.name = port.name
         self.neighbour = neighbour
-        self.route = route
         self.tx: Channel | None = None
         self.waited = 0
         self.wait_ps = 0
         self.max_wait_ps = 0
         self.credit_stalls = 0
-
-    def receive(self, msg: Any) -> None:
-        out = self.route[msg.dpid]
-        if out is None:
-            self.switch.unroutable(msg)
-        tx = out.tx
-        # Time the message will wait for the egress serialiser after the pipeline.
-        wait = tx.busy_until - tx.sim.now - tx.pipeline
-        if wait > 0:
-            out.waited += 1
-            out.wait_ps += wait
-            if wait > out.max_wait_ps:
-                out.max_wait_ps = wait
-        tx.send(msg)
-        if tx.queue:
-            out.credit_stalls += 1
 
 
 class Switch(Component):
@@ -74,19 +57,50 @@ class Switch(Component):
         super().__init__(sim, name)
         self.params = params
         self.switch_ports: list[SwitchPort] = []
-        # PID -> egress SwitchPort; shared by every port of this switch.
+        # PID -> egress port, and PID -> that port's channel; filled in place by set_route.
         self.route: list[SwitchPort | None] = []
+        self._route_tx: list[Channel | None] = []
+        self._receive = self._make_receive()
+
+    def _make_receive(self) -> Callable[[Any], None]:
+        """The handler of every port of this switch: a closure over the routing lists, so that
+        forwarding a message touches the switch's shared table and the egress channel, not
+        per-port objects (at fabric scale each object a message touches is a likely cache
+        miss). The egress port's counters are read only when the message has to wait."""
+        route, route_tx = self.route, self._route_tx
+        unroutable = self.unroutable
+
+        def receive(msg: Any) -> None:
+            tx = route_tx[msg.dpid]
+            if tx is None:
+                unroutable(msg)
+            # Time the message will wait for the egress serialiser after the pipeline.
+            wait = tx.busy_until - tx.sim.now - tx.pipeline  # type: ignore[union-attr]
+            tx.send(msg)  # type: ignore[union-attr]
+            if wait > 0 or tx.queue:  # type: ignore[union-attr]
+                out = route[msg.dpid]
+                assert out is not None
+                if wait > 0:
+                    out.waited += 1
+                    out.wait_ps += wait
+                    if wait > out.max_wait_ps:
+                        out.max_wait_ps = wait
+                if tx.queue:  # type: ignore[union-attr]
+                    out.credit_stalls += 1
+
+        return receive
 
     def add_switch_port(self, name: str, neighbour: str) -> SwitchPort:
         """A port towards ``neighbour`` (validation has checked the switch has enough ports)."""
-        port = self.add_port(name)
-        sp = SwitchPort(self, port, neighbour, self.route)
-        port.handler = sp.receive
+        port = self.add_port(name, self._receive)
+        sp = SwitchPort(self, port, neighbour)
         self.switch_ports.append(sp)
         return sp
 
     def set_route(self, table: list[SwitchPort | None]) -> None:
+        """Program the PBR table (PID -> egress port); the ports' channels must be connected."""
         self.route[:] = table
+        self._route_tx[:] = [None if sp is None else sp.tx for sp in table]
 
     def unroutable(self, msg: Any) -> None:
         raise SimulationError(

@@ -48,10 +48,8 @@ class Type3Core:
         "name",
         "params",
         "pid",
-        "reads",
         "sim",
         "violations",
-        "writes",
     )
 
     def __init__(self, sim: Simulator, name: str, params: Type3Params, pid: int) -> None:
@@ -68,11 +66,19 @@ class Type3Core:
         self.ld_owner: dict[int, int] = {}
         self._send_to: dict[int, Callable[[Any], None]] = {}
         self._only_send: Callable[[Any], None] | None = None
-        self.reads = 0
-        self.writes = 0
         self.violations = 0
+        # Counted per LD only; the totals are sums (one int update per request, not two: at
+        # fabric scale each update frees an old int that is rarely in cache).
         self.ld_reads = [0] * MAX_LDS
         self.ld_writes = [0] * MAX_LDS
+
+    @property
+    def reads(self) -> int:
+        return sum(self.ld_reads)
+
+    @property
+    def writes(self) -> int:
+        return sum(self.ld_writes)
 
     def route_to(self, pid: int, send: Callable[[Any], None]) -> None:
         """Responses to ``pid`` leave through ``send`` (a port's channel)."""
@@ -93,7 +99,6 @@ class Type3Core:
         allowed = not owners or owners.get(ld) == spid
         send = self._only_send or self._send_to[spid]
         if msg.__class__ is RoutedM2SReq:
-            self.reads += 1
             self.ld_reads[ld] += 1
             if allowed:
                 ready = self._dram_access(now + self._ctrl_in)
@@ -103,7 +108,6 @@ class Type3Core:
                 refusal = _make_drs(_MEMDATA_NXM, msg.tag, ld, 1, self.pid, spid)
                 self._schedule_at(now + self._ctrl_in, send, refusal)
             return
-        self.writes += 1
         self.ld_writes[ld] += 1
         if allowed:
             accepted = self.dram.write(now + self._ctrl_in)

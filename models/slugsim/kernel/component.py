@@ -26,20 +26,42 @@ class Port:
     messages (a queue that drains later) sets ``auto_release=False`` and calls ``release()``.
     """
 
-    __slots__ = ("_inbox", "_waiters", "auto_release", "handler", "name", "owner", "rx", "tx")
+    __slots__ = ("_auto_release", "_handler", "_inbox", "_waiters", "name", "owner", "rx", "tx")
 
     def __init__(
         self, owner: Component, name: str, handler: Handler | None = None, auto_release: bool = True
     ) -> None:
         self.owner = owner
         self.name = name
-        self.handler = handler
-        self.auto_release = auto_release
         self.tx: Channel | None = None
         self.rx: Channel | None = None
+        self._handler = handler
+        self._auto_release = auto_release
         # Created on first use: most ports have a handler, and fabrics have thousands of ports.
         self._inbox: deque[Any] | None = None
         self._waiters: deque[Event] | None = None
+
+    # The receiving channel keeps copies of these two (so that a delivery need not touch the
+    # port); the setters keep the copies current.
+    @property
+    def handler(self) -> Handler | None:
+        return self._handler
+
+    @handler.setter
+    def handler(self, handler: Handler | None) -> None:
+        self._handler = handler
+        if self.rx is not None:
+            self.rx._handler = handler
+
+    @property
+    def auto_release(self) -> bool:
+        return self._auto_release
+
+    @auto_release.setter
+    def auto_release(self, value: bool) -> None:
+        self._auto_release = value
+        if self.rx is not None:
+            self.rx._auto_release = value
 
     @property
     def path(self) -> str:
@@ -81,7 +103,7 @@ class Port:
         event = Event(self.owner.sim)
         if self._inbox:
             event.succeed(self._inbox.popleft())
-            if self.auto_release:
+            if self._auto_release:
                 self.rx.release()  # type: ignore[union-attr]
         else:
             if self._waiters is None:
@@ -90,7 +112,7 @@ class Port:
         return event
 
     def _deliver(self, msg: Any) -> None:
-        handler = self.handler
+        handler = self._handler
         if handler is not None:
             handler(msg)
         elif self._waiters:
@@ -100,7 +122,7 @@ class Port:
                 self._inbox = deque()
             self._inbox.append(msg)
             return
-        if self.auto_release:
+        if self._auto_release:
             self.rx.release()  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
