@@ -18,6 +18,8 @@ def figures():
         ("Type-3 direct, idle", 250.0),
         ("Type-3 behind 1 switch, idle", 500.0),
         ("peak read, 2 interleaved Type-3", 48.0),
+        ("3:1 read:write, 2 interleaved Type-3", 41.5),
+        ("2:1 read:write, 2 interleaved Type-3", 41.5),
     ],
 )
 def test_figure_within_ten_percent(figures, name, target):
@@ -50,4 +52,29 @@ def test_calibrate_prints_the_table_and_returns_zero():
     console = Console(record=True, width=160)
     assert calibrate(console) == 0
     text = console.export_text()
-    assert "250.0 ns" in text and "48.0 GB/s" in text
+    assert "250.0 ns" in text and "48.0 GB/s" in text and "41.5 GB/s" in text
+
+
+def test_mixed_traffic_is_slower_than_all_reads(figures):
+    # Vistara: 41-42 GB/s of read+write traffic against 48 GB/s all-reads (§7b). Without the
+    # DRAM turnaround the model's mixes beat all-reads, as the link carries writes the other way.
+    peak = figures["peak read, 2 interleaved Type-3"].model
+    three = figures["3:1 read:write, 2 interleaved Type-3"].model
+    two = figures["2:1 read:write, 2 interleaved Type-3"].model
+    assert two < three < peak
+
+
+def test_mixed_figure_counts_rfo_reads_and_writebacks():
+    # MLC's traffic: a 2:1 mix (read_ratio 1/2) moves one writeback per two line reads once the
+    # LLC is warm, and the figure is their sum.
+    from slugsim.sim import elaborate, run_system
+    from slugsim.sim.calibration import MIXED_LLC_BYTES, mixed_bandwidth
+    from slugsim.sim.graphs import interleaved_system
+
+    graph = interleaved_system(requests_per_core=500, read_ratio=0.5, llc_size=MIXED_LLC_BYTES)
+    stats, _ = run_system(elaborate(graph))
+    bw = stats["bandwidth"]
+    assert bw["cxl_write_gbps"] == pytest.approx(bw["cxl_read_gbps"] / 2, rel=0.1)
+    assert mixed_bandwidth(0.5, 500) == pytest.approx(bw["cxl_read_gbps"] + bw["cxl_write_gbps"])
+    turnaround = [dev["dram_turnaround"] for dev in stats["devices"].values()]
+    assert all(t > 0 for t in turnaround)

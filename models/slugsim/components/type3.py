@@ -57,7 +57,12 @@ class Type3Core:
         self.name = name
         self.params = params
         self.pid = pid
-        self.dram = DramChannel(params.dram_latency, params.dram_bandwidth)
+        self.dram = DramChannel(
+            params.dram_latency,
+            params.dram_bandwidth,
+            turnaround=params.dram_turnaround,
+            write_batch=params.dram_write_batch,
+        )
         self._ctrl_in = params.controller_latency
         self._schedule_at = sim.schedule_at
         self._dram_access = self.dram.access

@@ -5,7 +5,8 @@ The graph built by ``slugsim.fabric`` is an ``nx.Graph`` where
 
 - ``G.graph["run"]`` is a ``RunOptions``;
 - ``G.graph["routes"]`` maps each switch name to ``{destination node: neighbour node}``
-  (port-based routing, shortest path, deterministic tie-break by name);
+  (port-based routing, shortest path; equal-cost next hops are chosen by destination,
+  D-mod-k: see ``slugsim.fabric.routing``);
 - every node has ``kind`` (one of ``KINDS``) and ``params`` (the matching dataclass below);
 - every edge has ``params`` (a ``LinkParams``) and ``ports``: ``{node: port index on that node}``.
 
@@ -142,6 +143,24 @@ class Type3Params:
     # whose 76.8 GB/s for the pair is the "theoretical" that 48 GB/s is 62 % of (§7b).
     dram_bandwidth: int = field(
         default=38_400 * 10**6, metadata=doc("device DRAM bandwidth", unit="bandwidth", ge=1)
+    )
+    # DDR4-2400 (1200 MHz clock) data-bus idle time of one read->write->read turnaround, 24
+    # clocks = 20 ns: read->write 2 (JESD79-4 read-to-write spacing RL + BL/2 - WL + 2 nCK leaves
+    # the bus 2 clocks idle) plus write->read tWTR + CL = 5 + 17. tWTR_S = max(2 nCK, 2.5 ns) = 3
+    # and tWTR_L = max(4 nCK, 7.5 ns) = 9 clocks (JESD79-4); a random read lands in the last
+    # write's bank group 1 time in 4 (4 bank groups), so 3/4 * 3 + 1/4 * 9 = 4.5, rounded up to 5.
+    # CL 17 is the DDR4-2400T bin that gem5's DDR4_2400 interface takes from Micron MT40A2G4.
+    dram_turnaround: int = field(
+        default=20 * NS,
+        metadata=doc("device DRAM bus idle per read->write->read turnaround", unit="time"),
+    )
+    # Derived: with the 20 ns turnaround, draining 4 writes per turnaround puts the model's 3:1
+    # and 2:1 read:write memory traffic within 10 % of Vistara's 41-42 GB/s (CXL_REFERENCE.md
+    # §7b; sim/calibration.py). Real controllers batch more (gem5's MemCtrl: at least 16 writes
+    # per switch), so the small batch also stands for write costs not modelled otherwise.
+    dram_write_batch: int = field(
+        default=4,
+        metadata=doc("posted writes the device DRAM drains per turnaround", ge=1, le=65536),
     )
     lds: tuple[LogicalDevice, ...] = field(
         default=(), metadata=doc("multi-logical-device partitions (empty: single LD)")

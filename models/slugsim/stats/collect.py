@@ -96,6 +96,7 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
             "violations": dev.violations,
             "dram_utilisation": _frac(dram.busy_ps / elapsed) if elapsed else 0.0,
             "dram_mean_queue_ns": ns(dram.queued_ps / dram.accesses) if dram.accesses else 0.0,
+            "dram_turnaround": _frac(dram.turnaround_ps / elapsed) if elapsed else 0.0,
             "lds": {
                 str(ld): {"reads": dev.ld_reads[ld], "writes": dev.ld_writes[ld]}
                 for ld in range(len(dev.ld_reads))

@@ -103,7 +103,8 @@ SCHEMA: dict[str, Any] = _obj(
                 "cxl_write_gbps": _d(_NUM, "MemWr writebacks sent to CXL devices, GB/s"),
                 "local_read_gbps": _d(_NUM, "completed local DRAM line reads, GB/s"),
             },
-            "delivered bandwidth over the simulated time",
+            "delivered bandwidth over the simulated time; cxl_read_gbps + cxl_write_gbps is "
+            "the memory traffic Intel MLC reports for a read:write mix",
         ),
         "hosts": _map(
             _obj(
@@ -142,6 +143,9 @@ SCHEMA: dict[str, Any] = _obj(
                     "violations": _d(_INT, "requests with an LD-ID not bound to their host"),
                     "dram_utilisation": _d(_NUM, "busy fraction of the device DRAM"),
                     "dram_mean_queue_ns": _d(_NUM, "mean wait for the device DRAM (ns)"),
+                    "dram_turnaround": _d(
+                        _NUM, "fraction of the simulated time the DRAM bus spent turning around"
+                    ),
                     "lds": _map(
                         _obj(
                             {
