@@ -204,24 +204,29 @@ def test_lazy_credit_returns_are_reclaimed():
 
 
 def test_handler_and_auto_release_changed_after_linking():
-    """The channel keeps copies of the port's handler and auto_release; changing either on the
-    port must still take effect, including for messages already on the wire."""
+    """The channel chooses how to deliver when a message is sent; a change of the port's
+    handler or auto_release applies to messages sent after it."""
     sim = Simulator()
     out, inp, got = _pair(sim, latency=ns(10), credits=1)
     out.send("a")
     later = []
-    inp.handler = lambda m: later.append((sim.now, m))  # "a" is in flight: it goes here
+    inp.handler = lambda m: later.append((sim.now, m))  # "a" is already on the wire
+    out.send("b")  # waits for a's credit: back at 20, so b arrives at 30
     sim.run()
-    assert got == [] and later == [(ns(10), "a")]
+    assert got == [(ns(10), "a")] and later == [(ns(30), "b")]
     inp.auto_release = False  # from now on the receiver holds its buffer
-    out.send("b")
     out.send("c")
+    out.send("d")
     sim.run()
-    assert [m for _, m in later] == ["a", "b"]  # "c" waits for the credit "b" holds
+    assert [m for _, m in later] == ["b", "c"]  # "d" waits for the credit "c" holds
     assert inp.handler is not None and not inp.auto_release
     inp.release()
     sim.run()
-    assert [m for _, m in later] == ["a", "b", "c"]
+    assert [m for _, m in later] == ["b", "c", "d"]
+    inp.handler = None  # back to the inbox, for a process
+    out.send("e")
+    sim.run()
+    assert [m for _, m in later] == ["b", "c", "d"]
 
 
 def test_channel_counters():

@@ -41,8 +41,8 @@ class Port:
         self._inbox: deque[Any] | None = None
         self._waiters: deque[Event] | None = None
 
-    # The receiving channel keeps copies of these two (so that a delivery need not touch the
-    # port); the setters keep the copies current.
+    # The receiving channel decides from these two how to deliver (``Channel.bind_receiver``);
+    # a change applies to messages sent after it.
     @property
     def handler(self) -> Handler | None:
         return self._handler
@@ -51,7 +51,7 @@ class Port:
     def handler(self, handler: Handler | None) -> None:
         self._handler = handler
         if self.rx is not None:
-            self.rx._handler = handler
+            self.rx.bind_receiver()
 
     @property
     def auto_release(self) -> bool:
@@ -61,7 +61,7 @@ class Port:
     def auto_release(self, value: bool) -> None:
         self._auto_release = value
         if self.rx is not None:
-            self.rx._auto_release = value
+            self.rx.bind_receiver()
 
     @property
     def path(self) -> str:
