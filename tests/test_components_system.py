@@ -130,7 +130,8 @@ def test_mld_refuses_a_request_with_another_hosts_ld():
     system = elaborate(_mld_fabric().build())
     # host1 forges LD 0, which is bound to host0: the device answers MemData-NXM (poisoned).
     core = system.hosts["host1"].core
-    core._t_ld[0] = 0
+    send, _, pid = core._t_route[0]
+    core._t_route[0] = (send, 0, pid)
     run_system(system)
     assert system.devices["mem0"].violations == 200
     assert system.hosts["host1"].violations == 200

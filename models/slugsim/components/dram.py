@@ -35,7 +35,6 @@ class DramChannel:
     __slots__ = (
         "_batched",
         "accesses",
-        "busy_ps",
         "drains",
         "free_at",
         "latency",
@@ -69,7 +68,6 @@ class DramChannel:
         self.free_at = 0
         self.accesses = 0  # lines transferred or queued, reads and writes
         self.writes = 0
-        self.busy_ps = 0  # data transfer time only; turnarounds are in turnaround_ps
         self.queued_ps = 0
         self.turnaround_ps = 0
         self.drains = 0
@@ -77,6 +75,13 @@ class DramChannel:
         # A full batch waiting for the bus fills the queue: writes arriving meanwhile are
         # accepted when it starts to drain, at this time.
         self.wq_open_at = 0
+
+    @property
+    def busy_ps(self) -> int:
+        """Data transfer time so far (turnarounds are in ``turnaround_ps``): every line accessed
+        has been transferred except the writes still queued. Derived rather than counted, as
+        each int update on the hot path costs a cache miss at fabric scale."""
+        return (self.accesses - self.wq) * self.service
 
     def access(self, arrive: int) -> int:
         """Time the line's data is ready for a read reaching the channel at ``arrive``."""
@@ -87,7 +92,6 @@ class DramChannel:
         end = start + self.service
         self.free_at = end
         self.accesses += 1
-        self.busy_ps += self.service
         self.queued_ps += start - arrive
         return end + self.latency
 
@@ -101,7 +105,6 @@ class DramChannel:
             start = free if free > arrive else arrive
             end = start + service
             self.free_at = end
-            self.busy_ps += service
             self.queued_ps += start - arrive
             return end
         if self.wq and arrive > free:
@@ -116,7 +119,6 @@ class DramChannel:
         # The batch is full: drain it behind the bus's current work (write-drain mode).
         start = free if free > arrive else arrive
         self.free_at = start + self.turnaround + queued * service
-        self.busy_ps += queued * service
         self.turnaround_ps += self.turnaround
         self.drains += 1
         self.wq = 0
@@ -130,6 +132,5 @@ class DramChannel:
             return
         drained = fit if fit < self.wq else self.wq
         self.wq -= drained
-        self.busy_ps += drained * self.service
         self.turnaround_ps += self.turnaround
         self.drains += 1

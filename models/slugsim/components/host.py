@@ -97,12 +97,9 @@ class HostCore:
         "_random",
         "_read_ratio",
         "_slot_core",
+        "_slot_kind",
         "_slot_t0",
-        "_slot_target",
-        "_slot_write",
-        "_t_ld",
-        "_t_pid",
-        "_t_send",
+        "_t_route",
         "_think",
         "_wb_next",
         "budget",
@@ -150,9 +147,8 @@ class HostCore:
         # Local DRAM: the home agent's memory controller behind the LLC.
         self.dram = DramChannel(params.dram_latency, params.dram_bandwidth)
         self.targets: list[CxlTarget] = []
-        self._t_send: list[Callable[[Any], None]] = []
-        self._t_pid: list[int] = []
-        self._t_ld: list[int] = []
+        # Per target: (send, LD-ID, PID), one tuple so a request reads one object, not three.
+        self._t_route: list[tuple[Callable[[Any], None], int, int]] = []
         self.target_reads: list[int] = []
         self.target_rfo: list[int] = []
         self.target_writebacks: list[int] = []
@@ -176,9 +172,7 @@ class HostCore:
     def add_target(self, name: str, pid: int, ld_id: int, send: Callable[[Any], None]) -> int:
         self.targets.append(CxlTarget(name, pid, ld_id, send))
         # Per-target columns, so the hot path indexes lists instead of reading attributes.
-        self._t_send.append(send)
-        self._t_pid.append(pid)
-        self._t_ld.append(ld_id)
+        self._t_route.append((send, ld_id, pid))
         self.target_reads.append(0)
         self.target_rfo.append(0)
         self.target_writebacks.append(0)
@@ -193,9 +187,9 @@ class HostCore:
         self.space = space
         self._hit_samples = (self._samples("read", "llc"), self._samples("write", "llc"))
         self._local_samples = (self._samples("read", "local"), self._samples("write", "local"))
+        # Flat, indexed by a slot's kind (2 * target + write).
         self._cxl_samples = [
-            (self._samples("read", f"cxl:{t.name}"), self._samples("write", f"cxl:{t.name}"))
-            for t in self.targets
+            self._samples(cls, f"cxl:{t.name}") for t in self.targets for cls in ("read", "write")
         ]
         gens = [
             make_generator(workload, space.lines, core, params.cores, self.rng)
@@ -218,8 +212,9 @@ class HostCore:
         self.remaining = [workload.requests] * params.cores
         self._slot_core = [slot // per_core for slot in range(self.nslots)]
         self._slot_t0 = [0] * self.nslots
-        self._slot_write = [False] * self.nslots
-        self._slot_target = [0] * self.nslots
+        # 2 * target + write: which _cxl_samples array the slot's completion goes to. One small
+        # int per slot (cached by CPython, so storing it frees nothing) instead of two lists.
+        self._slot_kind = [0] * self.nslots
         self.wb_free.clear()
         self._wb_next = self.nslots  # writeback tags are handed out from here on first use
         self._think = workload.think_time
@@ -286,11 +281,9 @@ class HostCore:
         else:
             self.target_reads[target] += 1
         self._slot_t0[slot] = now
-        self._slot_write[slot] = write
-        self._slot_target[slot] = target
-        self._t_send[target](
-            _make_req(_MEMRD, slot, addr, self._t_ld[target], self.pid, self._t_pid[target])
-        )
+        self._slot_kind[slot] = 2 * target + write
+        send, ld, pid = self._t_route[target]
+        send(_make_req(_MEMRD, slot, addr, ld, self.pid, pid))
 
     def on_response(self, msg: Any) -> None:
         """Port handler: S2M DRS for a request slot, or NDR Cmp for a writeback."""
@@ -302,8 +295,7 @@ class HostCore:
         if msg.poison:
             # MemData-NXM: the device refused the access (no LD of ours decodes it).
             self.violations += 1
-        write = self._slot_write[tag]
-        self._cxl_samples[self._slot_target[tag]][write].append(now - self._slot_t0[tag])
+        self._cxl_samples[self._slot_kind[tag]].append(now - self._slot_t0[tag])
         self._complete(now)
         think = self._think
         if think:
@@ -342,9 +334,8 @@ class HostCore:
 
     def _send_write_back(self, tag: int, addr: int, target: int) -> None:
         self.target_writebacks[target] += 1
-        self._t_send[target](
-            _make_rwd(_MEMWR, tag, addr, self._t_ld[target], self.pid, self._t_pid[target])
-        )
+        send, ld, pid = self._t_route[target]
+        send(_make_rwd(_MEMWR, tag, addr, ld, self.pid, pid))
 
     def _write_back_done(self, tag: int, now: int) -> None:
         if self.wb_pending:
