@@ -1,6 +1,8 @@
 """Kernel behaviour: ordering, determinism, processes, links, credits and errors."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slugsim.kernel import (
     Component,
     Link,
@@ -227,6 +229,41 @@ def test_handler_and_auto_release_changed_after_linking():
     out.send("e")
     sim.run()
     assert [m for _, m in later] == ["b", "c", "d"]
+
+
+@settings(max_examples=60, derandomize=True)
+@given(
+    gaps=st.lists(st.integers(0, 30), min_size=1, max_size=40),
+    credits=st.integers(1, 4),
+    latency=st.integers(0, 12),
+)
+def test_credit_returns_recorded_at_send_match_a_release_at_delivery(gaps, credits, latency):
+    """A port that frees its buffer as its handler returns has its credit return recorded when
+    the message is sent (the fast path); a handler that calls release() itself takes the
+    general path. Both describe the same hardware, so every arrival must be at the same time."""
+
+    def arrivals(prepaid):
+        sim = Simulator()
+        out = Component(sim, "src").add_port("out")
+        inp = Component(sim, "dst").add_port("in", auto_release=prepaid)
+        got = []
+
+        def handler(m):
+            got.append((sim.now, m))
+            if not prepaid:
+                inp.release()
+
+        inp.handler = handler
+        Link(sim, out, inp, latency=ns(latency), bandwidth=10**9, flit_bytes=16, credits=credits)
+        when = 0
+        for i, gap in enumerate(gaps):
+            when += ns(gap)
+            sim.schedule_at(when, out.send, Msg(16 * (1 + i % 3)))
+        sim.run()
+        assert out.tx._prepaid is prepaid  # the two runs really take the two paths
+        return [t for t, _ in got]
+
+    assert arrivals(True) == arrivals(False)
 
 
 def test_channel_counters():
