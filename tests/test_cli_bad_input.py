@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -167,6 +168,15 @@ def _check(text: str) -> None:
     assert code in (0, 2), err
     if code == 2:
         assert_clean_report(err, str(path))
+
+
+@pytest.mark.parametrize("name", ["\r", "a\nb", "\x1b[2J"])
+def test_names_with_control_characters_stay_on_their_report_line(name):
+    """Found by the mutation test below: a link naming '\r' once split its report line."""
+    text = (TOPOLOGIES / "quickstart.yaml").read_text()
+    text = text.replace("between: [sw0, mem0]", f"between: [{json.dumps(name)}, mem0]")
+    assert json.dumps(name) in text
+    _check(text)
 
 
 @settings(

@@ -30,8 +30,16 @@ class Issue:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.where}: {self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        text = f"{self.where}: {_one_line(self.message)}"
+        return f"{text}\n  hint: {_one_line(self.hint)}" if self.hint else text
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped: a message quotes the user's own names, and a
+    name holding a line break or carriage return must not split or overwrite the report line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 class TopologyError(ValueError):
