@@ -231,3 +231,36 @@ def test_think_time_spaces_a_cores_requests():
         return run(f.build())["run"]["sim_time_ns"]
 
     assert sim_time(ns(100)) == pytest.approx(sim_time(0) + 99 * 100, abs=1e-3)
+
+
+def _incast(queue_depth: int) -> dict:
+    """Two expanders answer one host whose own link is 16x narrower: the responses converge on
+    the switch's port towards the host, which cannot drain them as fast as they arrive."""
+    window = HdmWindow(base=CXL_BASE, size=2 * GIB, targets=("mem0", "mem1"), granularity=256)
+    workload = WorkloadParams(kind="random", footprint=GIB, requests=300)
+    host = HostParams(cores=4, outstanding=32, hdm=(window,), workload=workload)
+    narrow = replace(LINK, width=1)
+    f = SystemBuilder().host("host0", host).switch("sw0", SwitchParams(queue_depth=queue_depth))
+    f.type3("mem0").type3("mem1").link("host0", "sw0", narrow)
+    f.link("sw0", "mem0", LINK).link("sw0", "mem1", LINK)
+    return run(f.build())
+
+
+def test_a_congested_switch_port_back_pressures_the_links_feeding_it():
+    stats = _incast(queue_depth=4)
+    assert stats["run"]["requests"] == 4 * 300  # no deadlock, nothing lost
+    towards_host = next(
+        p for p in stats["switches"]["sw0"]["ports"].values() if p["neighbour"] == "host0"
+    )
+    assert towards_host["credit_stalls"] > 0
+    # Each waiting response holds its ingress buffer, so the backlog is bounded by the buffers
+    # of the two ports it comes from; the rest of the 128 in flight wait in the devices.
+    assert 0 < towards_host["max_backlog"] <= 2 * 4
+    # With buffers deep enough for every request in flight, the same load piles up in the
+    # switch instead.
+    deep = _incast(queue_depth=1024)
+    deep_port = next(
+        p for p in deep["switches"]["sw0"]["ports"].values() if p["neighbour"] == "host0"
+    )
+    assert deep_port["max_backlog"] > 2 * 4
+    assert deep["run"]["requests"] == 4 * 300

@@ -266,6 +266,18 @@ def test_credit_returns_recorded_at_send_match_a_release_at_delivery(gaps, credi
     assert arrivals(True) == arrivals(False)
 
 
+def test_the_pipeline_runs_while_a_message_waits_for_a_credit():
+    """A sender's pipeline (a switch's port-to-port latency) is work done before the link
+    layer: a message that waits for a credit has finished it by the time the credit comes."""
+    sim = Simulator()
+    out, _, got = _pair(sim, latency=ns(10), bandwidth=10**9, flit_bytes=16, credits=1)
+    out.tx.pipeline = ns(100)
+    out.send(Msg(16))  # serialises from 100 to 116, arrives at 126; its credit is back at 136
+    out.send(Msg(16))  # pipeline done at 100, then waits for that credit
+    sim.run()
+    assert [t for t, _ in got] == [ns(126), ns(136 + 16 + 10)]
+
+
 def test_channel_counters():
     sim = Simulator()
     out, _, _ = _pair(sim, latency=ns(1), bandwidth=10**9, flit_bytes=64, credits=4)

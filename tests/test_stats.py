@@ -58,6 +58,7 @@ def _minimal() -> dict:
                         "mean_queue_ns": 0.0,
                         "max_queue_ns": 0.0,
                         "credit_stalls": 0,
+                        "max_backlog": 0,
                     }
                 }
             }

@@ -10,9 +10,14 @@ one egress port therefore queue behind each other on its serialiser: that is the
 its waiting time is recorded per egress port. One message costs the switch one event (its
 arrival).
 
-Simplification: the ingress buffer is freed when the message is handed to the egress port; a
-message that then waits for egress credits waits in the egress channel's queue (reported as
-``credit_stalls``), so back-pressure reaches the upstream link only through the receiver's credits.
+An ingress buffer is freed when its message moves on: at once when the egress port has a credit
+for it (the usual case), else when the message leaves the egress backlog, where it waits for the
+next hop's credits (``credit_stalls``, ``max_backlog``). A congested output therefore fills the
+ingress buffers of the ports feeding it and stalls the links behind them, hop by hop, as credit
+flow control does in a real fabric; the backlog of one egress port is bounded by the ingress
+buffers of the switch. (Buffers are per ingress port and shared by all outputs, so a blocked
+output can block other traffic arriving on the same port: head-of-line blocking, which is what
+a switch without virtual output queues does.)
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class SwitchPort:
 
     __slots__ = (
         "credit_stalls",
+        "max_backlog",
         "max_wait_ps",
         "name",
         "neighbour",
@@ -50,6 +56,7 @@ class SwitchPort:
         self.wait_ps = 0
         self.max_wait_ps = 0
         self.credit_stalls = 0
+        self.max_backlog = 0
 
 
 class Switch(Component):
@@ -60,13 +67,12 @@ class Switch(Component):
         # PID -> egress port, and PID -> that port's channel; filled in place by set_route.
         self.route: list[SwitchPort | None] = []
         self._route_tx: list[Channel | None] = []
-        self._receive = self._make_receive()
 
-    def _make_receive(self) -> Callable[[Any], None]:
-        """The handler of every port of this switch: a closure over the routing lists, so that
-        forwarding a message touches the switch's shared table and the egress channel, not
-        per-port objects (at fabric scale each object a message touches is a likely cache
-        miss). The egress port's counters are read only when the message has to wait."""
+    def _make_receive(self, port: Port) -> Callable[[Any], None]:
+        """The handler of ``port``: a closure over the switch's routing lists, so that
+        forwarding a message touches the shared table and the egress channel, not per-port
+        objects (at fabric scale each object a message touches is a likely cache miss). The
+        ports' objects are read only when the message has to wait."""
         route, route_tx = self.route, self._route_tx
         unroutable = self.unroutable
 
@@ -77,7 +83,8 @@ class Switch(Component):
             # Time the message will wait for the egress serialiser after the pipeline.
             wait = tx.busy_until - tx.sim.now - tx.pipeline  # type: ignore[union-attr]
             tx.send(msg)  # type: ignore[union-attr]
-            if wait > 0 or tx.queue:  # type: ignore[union-attr]
+            queue = tx.queue  # type: ignore[union-attr]
+            if wait > 0 or queue:
                 out = route[msg.dpid]
                 assert out is not None
                 if wait > 0:
@@ -85,14 +92,20 @@ class Switch(Component):
                     out.wait_ps += wait
                     if wait > out.max_wait_ps:
                         out.max_wait_ps = wait
-                if tx.queue:  # type: ignore[union-attr]
+                if queue:
+                    # Out of egress credits: the message waits in the egress backlog and keeps
+                    # its ingress buffer until it moves on (hop-by-hop back-pressure).
                     out.credit_stalls += 1
+                    if len(queue) > out.max_backlog:
+                        out.max_backlog = len(queue)
+                    tx.hold_upstream(port.rx)  # type: ignore[union-attr,arg-type]
 
         return receive
 
     def add_switch_port(self, name: str, neighbour: str) -> SwitchPort:
         """A port towards ``neighbour`` (validation has checked the switch has enough ports)."""
-        port = self.add_port(name, self._receive)
+        port = self.add_port(name)
+        port.handler = self._make_receive(port)
         sp = SwitchPort(self, port, neighbour)
         self.switch_ports.append(sp)
         return sp

@@ -38,6 +38,7 @@ class Channel:
     __slots__ = (  # noqa: RUF023
         "sim",
         "queue",
+        "_waiting",
         "_credits",
         "_returns",
         "_cost",
@@ -82,8 +83,11 @@ class Channel:
         self._deliver: Any = None
         self._prepaid = False
         self.bind_receiver()
-        # Egress backlog, made when the sender first runs out of credits.
+        # Egress backlog, made when the sender first runs out of credits, and beside it for each
+        # waiting message: when its pipeline is done (it runs while the message waits) and the
+        # upstream channel whose buffer it still holds, if any.
         self.queue: deque[Any] | None = None
+        self._waiting: deque[tuple[int, Channel | None]] = deque()
         self.busy_until = 0
         # busy_ps, flits and messages packed into one int (bit offsets above), so a message
         # updates one counter attribute instead of three. Each update of an int attribute frees
@@ -108,19 +112,29 @@ class Channel:
     def has_credit(self) -> bool:
         if self.queue:
             return False
-        if self._credits is None or self._credits > 0:
+        credits = self._credits
+        if credits is None or credits > 0:
             return True
-        return bool(self._returns) and self._returns[0] <= self.sim.now
+        now = self.sim.now
+        returned = sum(1 for when in self._returns if when <= now)
+        return credits + returned > 0
 
     def _take_credit(self) -> bool:
+        """Claim a credit now if one is free. ``_credits`` below zero is a debt: buffers held
+        by messages waiting downstream (``hold_upstream``), paid first from returned credits."""
         credits = self._credits
         if credits is None:
             return True
+        returns = self._returns
+        now = self.sim.now
+        while credits < 0 and returns and returns[0] <= now:
+            returns.popleft()
+            credits += 1
         if credits > 0:
             self._credits = credits - 1
             return True
-        returns = self._returns
-        if returns and returns[0] <= self.sim.now:
+        self._credits = credits
+        if credits == 0 and returns and returns[0] <= now:
             returns.popleft()
             return True
         return False
@@ -138,17 +152,39 @@ class Channel:
                 return
             returns = self._returns
             if returns and returns[0] <= self.sim.now:
-                returns.popleft()
-                self._transmit(msg)
-                return
+                if credits == 0:
+                    returns.popleft()
+                    self._transmit(msg)
+                    return
+                if self._take_credit():  # in debt: pay it first
+                    self._transmit(msg)
+                    return
         queue = self.queue
         if queue is None:
             queue = self.queue = deque()
         queue.append(msg)
+        self._waiting.append((self.sim.now + self.pipeline, None))
         if len(queue) == 1:
             self._wake_on_returns()
 
-    def _transmit(self, msg: Any) -> None:
+    def hold_upstream(self, upstream: Channel) -> None:
+        """The message just queued here keeps its receive buffer on ``upstream`` until it leaves
+        this channel's backlog: a switch frees an ingress buffer only when the message moves
+        on, so a congested egress port back-pressures the links feeding it, hop by hop. Call
+        right after a ``send`` that left the message in ``queue``.
+
+        The credit of that buffer may already be on its way back (a port that frees buffers
+        as its handler returns has it recorded at send time), so holding it is a debt on
+        ``upstream``, paid by that credit; the buffer's real credit is sent when the message
+        leaves the backlog."""
+        if upstream._credits is None:
+            return
+        self._waiting[-1] = (self._waiting[-1][0], upstream)
+        upstream._credits -= 1
+
+    def _transmit(self, msg: Any, ready: int = -1) -> None:
+        """Serialise ``msg`` once the pipeline is done: ``pipeline`` from now, or at ``ready``
+        for a message whose pipeline ran while it waited for a credit."""
         sim = self.sim
         size = getattr(msg, "wire_bytes", 0)
         cost = self._cost.get(size)
@@ -156,7 +192,11 @@ class Channel:
             cost = self._cost[size] = self._cost_of(size)
         ser, count = cost
         self._counts += count
-        now = sim.now + self.pipeline
+        now = sim.now
+        if ready < 0:
+            now += self.pipeline
+        elif ready > now:
+            now = ready
         if ser:
             busy = self.busy_until
             end = (busy if busy > now else now) + ser
@@ -219,8 +259,12 @@ class Channel:
         assert self._credits is not None
         self._credits += 1
         queue = self.queue
+        waiting = self._waiting
         while queue and self._take_credit():
-            self._transmit(queue.popleft())
+            ready, upstream = waiting.popleft()
+            self._transmit(queue.popleft(), ready)
+            if upstream is not None:
+                upstream.release()
 
     def release(self) -> None:
         if self._credits is None:

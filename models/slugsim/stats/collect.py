@@ -116,6 +116,7 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
                     "mean_queue_ns": ns(sp.wait_ps / sp.tx.messages) if sp.tx.messages else 0.0,
                     "max_queue_ns": ns(sp.max_wait_ps),
                     "credit_stalls": sp.credit_stalls,
+                    "max_backlog": sp.max_backlog,
                 }
                 for sp in sorted(switch.switch_ports, key=lambda sp: sp.name)
             }

@@ -174,6 +174,9 @@ SCHEMA: dict[str, Any] = _obj(
                                 "mean_queue_ns": _d(_NUM, "mean egress wait over all sent"),
                                 "max_queue_ns": _d(_NUM, "longest egress wait"),
                                 "credit_stalls": _d(_INT, "egress messages out of credits"),
+                                "max_backlog": _d(
+                                    _INT, "most messages waiting for egress credits at once"
+                                ),
                             },
                             "one switch port",
                         ),
