@@ -87,7 +87,7 @@ class Channel:
         # waiting message: when its pipeline is done (it runs while the message waits) and the
         # upstream channel whose buffer it still holds, if any.
         self.queue: deque[Any] | None = None
-        self._waiting: deque[tuple[int, Channel | None]] = deque()
+        self._waiting: deque[tuple[int, Channel | None]] | None = None
         self.busy_until = 0
         # busy_ps, flits and messages packed into one int (bit offsets above), so a message
         # updates one counter attribute instead of three. Each update of an int attribute frees
@@ -162,8 +162,9 @@ class Channel:
         queue = self.queue
         if queue is None:
             queue = self.queue = deque()
+            self._waiting = deque()
         queue.append(msg)
-        self._waiting.append((self.sim.now + self.pipeline, None))
+        self._waiting.append((self.sim.now + self.pipeline, None))  # type: ignore[union-attr]
         if len(queue) == 1:
             self._wake_on_returns()
 
@@ -179,7 +180,9 @@ class Channel:
         leaves the backlog."""
         if upstream._credits is None:
             return
-        self._waiting[-1] = (self._waiting[-1][0], upstream)
+        waiting = self._waiting
+        assert waiting, "hold_upstream() follows a send() that queued the message"
+        waiting[-1] = (waiting[-1][0], upstream)
         upstream._credits -= 1
 
     def _transmit(self, msg: Any, ready: int = -1) -> None:
@@ -260,7 +263,7 @@ class Channel:
         self._credits += 1
         queue = self.queue
         waiting = self._waiting
-        while queue and self._take_credit():
+        while queue and waiting and self._take_credit():
             ready, upstream = waiting.popleft()
             self._transmit(queue.popleft(), ready)
             if upstream is not None:
