@@ -37,23 +37,17 @@ def test_an_all_reads_stream_never_pays_a_turnaround():
     assert ch.turnaround_ps == 0 and ch.drains == 0
 
 
-def test_alternating_reads_and_writes_pay_a_turnaround_per_write():
-    ch = channel(write_batch=1)
+@pytest.mark.parametrize(("batch", "drains"), [(1, 10), (5, 2)])
+def test_write_batches_amortise_the_turnaround(batch, drains):
+    """Ten reads and ten writes alternating, all at once: batches of one pay a turnaround per
+    write; batches of five, one per five writes."""
+    ch = channel(write_batch=batch)
     for _ in range(10):
         ch.access(0)
         ch.write(0)
-    # Saturated: 20 lines of data plus one turnaround per write.
-    assert ch.free_at == 20 * SERVICE + 10 * TURN
-    assert ch.drains == 10 and ch.turnaround_ps == 10 * TURN
-
-
-def test_batched_writes_amortise_the_turnaround():
-    ch = channel(write_batch=5)
-    for _ in range(10):
-        ch.access(0)
-        ch.write(0)
-    assert ch.free_at == 20 * SERVICE + 2 * TURN
-    assert ch.drains == 2 and ch.wq == 0
+    # Saturated: 20 lines of data plus one turnaround per drained batch.
+    assert ch.free_at == 20 * SERVICE + drains * TURN
+    assert ch.drains == drains and ch.turnaround_ps == drains * TURN and ch.wq == 0
 
 
 def test_a_full_batch_drains_ahead_of_later_reads():
