@@ -76,7 +76,7 @@ def test_run_passes_graph_out_dir_seed_and_progress(tmp_path, monkeypatch):
 
     def fake_run(graph, out_dir, seed, progress):
         seen.update(graph=graph, out_dir=out_dir, seed=seed, progress=progress)
-        return {}
+        return {"run": {"stop": "quiescent"}}
 
     monkeypatch.setattr(slugsim.sim, "run_topology", fake_run)
     assert main(["run", QUICKSTART, "--out", str(tmp_path / "o"), "--seed", "7"]) == 0
@@ -131,3 +131,44 @@ def test_entry_point_runs_as_a_module():
     assert f"{QUICKSTART}: ok" in done.stdout
     assert done.stderr.startswith("no-such.yaml: no such file")
     assert "Traceback" not in done.stderr
+
+
+RING = """\
+description: a loaded ring of switches
+run: {{seed: 1}}
+components:
+  - name: host
+    kind: host
+    count: 6
+    params:
+      cores: 8
+      outstanding: 32
+      llc_size: 64KiB
+      hdm:
+        - {{base: 64GiB, size: 96GiB, granularity: 256,
+           targets: [mem0, mem1, mem2, mem3, mem4, mem5]}}
+      workload: {{kind: random, read_ratio: 0.5, footprint: 8GiB, target: cxl, requests: 100}}
+  - {{name: mem, kind: type3, count: 6, params: {{capacity: 16GiB}}}}
+fabric:
+  family: ring
+  switches: 6
+  switch: {{ports: 8, queue_depth: 2, hold_ingress: {hold}}}
+  trunk: {{rate: 32GT/s, width: x1, credits: 2}}
+"""
+
+
+def test_a_deadlocked_run_says_so_and_fails(tmp_path, capsys):
+    """Held ingress buffers on a ring of switches wait on each other under load: the run must
+    end as a deadlock (exit 1, a message, stop: deadlock in stats.json), not as a short run."""
+    topo = tmp_path / "ring.yaml"
+    topo.write_text(RING.format(hold="true"))
+    assert main(["run", str(topo), "--out", str(tmp_path / "held"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "deadlocked" in err and "hint: " in err
+    stats = json.loads((tmp_path / "held" / "stats.json").read_text())
+    assert stats["run"]["stop"] == "deadlock" and stats["run"]["requests"] < 6 * 8 * 100
+    # The same fabric without held buffers (the default) completes every request.
+    topo.write_text(RING.format(hold="false"))
+    assert main(["run", str(topo), "--out", str(tmp_path / "free"), "--no-progress"]) == 0
+    stats = json.loads((tmp_path / "free" / "stats.json").read_text())
+    assert stats["run"]["stop"] == "quiescent" and stats["run"]["requests"] == 6 * 8 * 100

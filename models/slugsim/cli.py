@@ -139,10 +139,20 @@ def _run(args: argparse.Namespace) -> int:
     from .kernel.errors import ConfigurationError
 
     try:
-        run_topology(graph, out, args.seed, not args.no_progress)
+        stats = run_topology(graph, out, args.seed, not args.no_progress)
     except ConfigurationError as exc:  # the models refused a parameter the schema allowed
         print(f"{args.topology}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if stats["run"]["stop"] == "deadlock":
+        print(
+            f"{args.topology}: the simulation deadlocked at {stats['run']['sim_time_ns']:,.1f} ns "
+            f"after {stats['run']['requests']:,} requests: requests are in flight but nothing "
+            "can move\n  hint: switches with hold_ingress on a cyclic fabric (ring) can wait on "
+            "each other's buffers; use deeper queue_depth, fewer outstanding requests, or "
+            "hold_ingress: false",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return EXIT_OK
 
 

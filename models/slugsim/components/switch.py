@@ -10,14 +10,15 @@ one egress port therefore queue behind each other on its serialiser: that is the
 its waiting time is recorded per egress port. One message costs the switch one event (its
 arrival).
 
-An ingress buffer is freed when its message moves on: at once when the egress port has a credit
-for it (the usual case), else when the message leaves the egress backlog, where it waits for the
-next hop's credits (``credit_stalls``, ``max_backlog``). A congested output therefore fills the
-ingress buffers of the ports feeding it and stalls the links behind them, hop by hop, as credit
-flow control does in a real fabric; the backlog of one egress port is bounded by the ingress
-buffers of the switch. (Buffers are per ingress port and shared by all outputs, so a blocked
-output can block other traffic arriving on the same port: head-of-line blocking, which is what
-a switch without virtual output queues does.)
+A message that finds its egress port out of credits waits in the egress backlog
+(``credit_stalls``, ``max_backlog``). By default its ingress buffer is freed when it is handed
+over, so the switch buffers without bound. With ``hold_ingress`` the buffer is freed only when
+the message moves on: a congested output then fills the ingress buffers of the ports feeding it
+and stalls the links behind them, hop by hop, as credit flow control does in a real fabric, and
+the backlog of one egress port is bounded by the switch's ingress buffers. Buffers are per
+ingress port and shared by all outputs (head-of-line blocking, as in a switch without virtual
+output queues) and all message classes share them, so a cyclic fabric can deadlock under load;
+the run then ends with ``stop: deadlock``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class SwitchPort:
     __slots__ = (
         "_route_tx",
         "credit_stalls",
+        "hold",
         "max_backlog",
         "max_wait_ps",
         "name",
@@ -57,6 +59,7 @@ class SwitchPort:
         # lists, filled by Switch.set_route.
         self.route = switch.route
         self._route_tx = switch._route_tx
+        self.hold = switch.params.hold_ingress
         self.tx: Channel | None = None
         self.waited = 0
         self.wait_ps = 0
@@ -85,12 +88,13 @@ class SwitchPort:
                 if wait > out.max_wait_ps:
                     out.max_wait_ps = wait
             if queue:
-                # Out of egress credits: the message waits in the egress backlog and keeps its
-                # ingress buffer until it moves on (hop-by-hop back-pressure).
+                # Out of egress credits: the message waits in the egress backlog; with
+                # hold_ingress it keeps its ingress buffer until it moves on.
                 out.credit_stalls += 1
                 if len(queue) > out.max_backlog:
                     out.max_backlog = len(queue)
-                tx.hold_upstream(self.port.rx)  # type: ignore[union-attr,arg-type]
+                if self.hold:
+                    tx.hold_upstream(self.port.rx)  # type: ignore[union-attr,arg-type]
 
 
 class Switch(Component):

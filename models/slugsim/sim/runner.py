@@ -82,6 +82,9 @@ def simulate(system: System, progress: bool = False, console: Console | None = N
         gc.unfreeze()
         if bar is not None:
             bar.stop()
+    if stop == "quiescent" and any(h.issued > h.completed for h in system.hosts.values()):
+        # Nothing left to happen, yet requests are in flight: buffers wait on each other.
+        stop = "deadlock"
     sim_time = budget.last_completion if stop == "quiescent" else sim.now
     info = RunInfo(seed=sim.seed, sim_time=sim_time, stop=stop, events=events)
     return Outcome(info, time.perf_counter() - started)

@@ -20,7 +20,7 @@ _LINE = 64
 class RunInfo:
     seed: int
     sim_time: int  # ps the statistics cover
-    stop: str  # "quiescent" | "requests" | "stop_time"
+    stop: str  # "quiescent" | "requests" | "stop_time" | "deadlock"
     events: int
 
 

@@ -75,8 +75,9 @@ SCHEMA: dict[str, Any] = _obj(
                 "seed": _d(_INT, "run seed"),
                 "sim_time_ns": _d(_NUM, "simulated time the statistics cover"),
                 "stop": _d(
-                    {"type": "string", "enum": ["quiescent", "requests", "stop_time"]},
-                    "why the run ended: all workloads done, the request budget, or stop_time",
+                    {"type": "string", "enum": ["quiescent", "requests", "stop_time", "deadlock"]},
+                    "why the run ended: all workloads done, the request budget, stop_time, or "
+                    "nothing left to happen with requests still in flight (deadlock)",
                 ),
                 "requests": _d(_INT, "completed core requests, all hosts"),
                 "events": _d(_INT, "kernel callbacks executed"),
