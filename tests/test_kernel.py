@@ -278,6 +278,44 @@ def test_the_pipeline_runs_while_a_message_waits_for_a_credit():
     assert [t for t, _ in got] == [ns(126), ns(136 + 16 + 10)]
 
 
+def test_a_held_buffer_stalls_the_upstream_sender_until_released():
+    """src -> mid -> dst, one credit per link. mid forwards each message; while mid's egress is
+    out of credits the message keeps its buffer on the src link (hold_upstream), so src cannot
+    send again until the message moves on: back-pressure reaches src."""
+    sim = Simulator()
+    src, mid, dst = (Component(sim, n) for n in ("src", "mid", "dst"))
+    out = src.add_port("out")
+    inp = mid.add_port("in")
+    fwd = mid.add_port("fwd")
+    sink = dst.add_port("in", auto_release=False)  # dst keeps its one buffer until told
+    got = []
+    sink.handler = lambda m: got.append((sim.now, m))
+
+    def forward(msg):
+        fwd.tx.send(msg)
+        if fwd.tx.queue:
+            fwd.tx.hold_upstream(inp.rx)
+
+    inp.handler = forward
+    Link(sim, out, inp, latency=ns(10), credits=1)
+    Link(sim, fwd, sink, latency=ns(10), credits=1)
+    for m in "abc":
+        out.send(m)
+    sim.run()
+    # a reaches dst at 20 and keeps dst's buffer; b reaches mid at 30 (a's src credit was back
+    # at 20) and waits there holding its src buffer, so c cannot leave src: the run goes quiet
+    # at 40, when the src credit recorded for b would have come back had b not been held.
+    assert sim.now == ns(40) and got == [(ns(20), "a")]
+    assert [*out.tx.queue] == ["c"] and not out.can_send()
+    sink.release()  # at 40: dst's credit is back at 50, b leaves mid then and frees its src
+    sim.run()  # buffer, whose credit is back at 60: c leaves src at 60, waits at mid from 70
+    assert got == [(ns(20), "a"), (ns(60), "b")]
+    assert not out.tx.queue and sim.now == ns(70)
+    sink.release()
+    sim.run()
+    assert got[-1] == (ns(90), "c")
+
+
 def test_channel_counters():
     sim = Simulator()
     out, _, _ = _pair(sim, latency=ns(1), bandwidth=10**9, flit_bytes=64, credits=4)
