@@ -61,9 +61,10 @@ def best(graph_factory, repeats: int) -> tuple[int, float, float, float]:  # typ
 
 def cost_ratio(
     requests: int, repeats: int, active: int | None = None
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, list[float]]:
     """Best per-request CPU time (us) on 64 and 1024 endpoints, runs interleaved so that both
-    sizes see the same machine load; returns (us_64, us_1024, ratio). ``active``: requesting
+    sizes see the same machine load; returns (us_64, us_1024, ratio, the sorted ratios of each
+    pair of neighbouring runs, which show how much the machine wandered). ``active``: requesting
     hosts per fabric (default: every host). Each run gets a fresh interpreter, as a user's run
     does: in one long-lived process, the heap left by earlier runs makes later ones slower by
     an amount that depends on the order of the runs."""
@@ -76,7 +77,8 @@ def cost_ratio(
             done = subprocess.run(command, check=True, capture_output=True, text=True)
             per_request[endpoints].append(float(done.stdout.split()[-1]))
     small, large = min(per_request[64]), min(per_request[1024])
-    return small, large, large / small
+    paired = sorted(b / a for a, b in zip(per_request[64], per_request[1024], strict=True))
+    return small, large, large / small, paired
 
 
 # A 1 MiB, 16-way second-level cache, as on the 2-core CI machine (AMD EPYC, 1 MiB L2 per core);
@@ -155,7 +157,7 @@ def main() -> int:
     endpoints = sum(1 for _, d in big.nodes(data=True) if d["kind"] != "switch")
     print(f"requests_per_s_1024={n_big / (elab_big + sim_big):.0f}")
 
-    us64, us1k, ratio = cost_ratio(args.requests, args.repeats)
+    us64, us1k, ratio, paired = cost_ratio(args.requests, args.repeats)
     print(f"cost_ratio_1024_vs_64={ratio:.2f}")
 
     print(
@@ -170,6 +172,10 @@ def main() -> int:
     print(
         f"# leaf-spine, CPU per request: 64 endpoints {us64:.2f} us, 1024 endpoints {us1k:.2f} us"
         " (every host requesting: 32 vs 512 busy hosts)"
+    )
+    print(
+        f"# cost ratio of each pair of neighbouring runs: min {paired[0]:.2f}, median "
+        f"{paired[len(paired) // 2]:.2f}, max {paired[-1]:.2f} (the spread is the machine's)"
     )
     same = cost_ratio(args.requests, args.repeats, active=32)
     print(
