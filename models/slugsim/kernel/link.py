@@ -170,9 +170,10 @@ class Channel:
 
     def hold_upstream(self, upstream: Channel) -> None:
         """The message just queued here keeps its receive buffer on ``upstream`` until it leaves
-        this channel's backlog: a switch frees an ingress buffer only when the message moves
-        on, so a congested egress port back-pressures the links feeding it, hop by hop. Call
-        right after a ``send`` that left the message in ``queue``.
+        this channel's backlog. This is how a switch (``hold_ingress``) frees an ingress buffer
+        only when the message moves on, so that a congested egress port back-pressures the
+        links feeding it, hop by hop. Call right after a ``send`` that left the message in
+        ``queue``.
 
         The credit of that buffer may already be on its way back (a port that frees buffers
         as its handler returns has it recorded at send time), so holding it is a debt on
