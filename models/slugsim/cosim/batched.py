@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 import cocotb
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import Edge, Event, First, RisingEdge
+from cocotb.triggers import Edge, Event, FallingEdge, First, RisingEdge
 
 from slugsim.cxl import Message
 
@@ -151,6 +151,7 @@ class BatchSource:
         self.go.setimmediatevalue(0)
         self.load_count.setimmediatevalue(0)
         self._edge = RisingEdge(clock)
+        self._falling = FallingEdge(clock)
         self._wake = _wake_signal(dut, self.done)
         self._task = cocotb.start_soon(self._run())
 
@@ -223,6 +224,11 @@ class BatchSource:
             # read the counter before each wait: it may have moved while we waited for an edge
             self._update_done()
             if self._queue and self._in_flight < 2:
+                # Load between edges: written in the wake-up's own time step, the bank reached
+                # the player one edge earlier under one simulator than under the other, so the
+                # same seed made different traffic under Verilator and Icarus.
+                await self._falling
+                self._update_done()
                 self._load()
                 await self._edge  # the player takes the load at this edge
                 continue
