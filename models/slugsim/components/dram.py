@@ -45,7 +45,6 @@ class DramChannel:
         "wq",
         "wq_open_at",
         "write_batch",
-        "writes",
     )
 
     def __init__(
@@ -67,7 +66,6 @@ class DramChannel:
         self._batched = turnaround > 0 or write_batch > 1
         self.free_at = 0
         self.accesses = 0  # lines transferred or queued, reads and writes
-        self.writes = 0
         self.queued_ps = 0
         self.turnaround_ps = 0
         self.drains = 0
@@ -97,16 +95,12 @@ class DramChannel:
 
     def write(self, arrive: int) -> int:
         """Time a posted write reaching the channel at ``arrive`` is accepted (its completion)."""
+        if not self._batched:
+            # The plain server: the write takes the next slot like a read, done at its end.
+            return self.access(arrive) - self.latency
         self.accesses += 1
-        self.writes += 1
         service = self.service
         free = self.free_at
-        if not self._batched:
-            start = free if free > arrive else arrive
-            end = start + service
-            self.free_at = end
-            self.queued_ps += start - arrive
-            return end
         if self.wq and arrive > free:
             self._drain_idle(free, arrive)
         opens = self.wq_open_at
