@@ -85,42 +85,40 @@ class HostCore:
     fabric scale hundreds of hosts are active and compact slots keep the per-request memory
     traffic, not the instruction count, from growing with the fabric."""
 
-    __slots__ = (
+    # What a CXL request reads comes first, in the order it reads it, so that a request
+    # touches two or three cache lines of the core rather than six. The request path calls
+    # methods of ``llc`` and of the generators rather than bound methods kept here: a bound
+    # method is one more object per host to fetch from memory.
+    __slots__ = (  # noqa: RUF023
+        "_slots",
+        "remaining",
+        "generators",
+        "_mapper",
         "_base",
+        "_read_ratio",
+        "sim",
+        "llc",
+        "decoder",
+        "_t_route",
+        "pid",
+        "nslots",
         "_cxl_samples",
+        "budget",
+        "_think",
         "_hit_samples",
-        "_llc_access",
         "_llc_latency",
         "_local_samples",
-        "_mapper",
-        "_next",
         "_random",
-        "_read_ratio",
-        "_slot_core",
-        "_slot_kind",
-        "_slot_t0",
-        "_t_route",
-        "_think",
         "_wb_next",
-        "budget",
-        "decoder",
         "dram",
-        "generators",
-        "llc",
         "local_reads",
         "local_writebacks",
         "local_writes",
         "name",
-        "nslots",
         "params",
-        "pid",
-        "remaining",
         "rng",
         "samples",
-        "sim",
         "space",
-        "target_reads",
-        "target_rfo",
         "target_writebacks",
         "targets",
         "violations",
@@ -149,8 +147,6 @@ class HostCore:
         self.targets: list[CxlTarget] = []
         # Per target: (send, LD-ID, PID), one tuple so a request reads one object, not three.
         self._t_route: list[tuple[Callable[[Any], None], int, int]] = []
-        self.target_reads: list[int] = []
-        self.target_rfo: list[int] = []
         self.target_writebacks: list[int] = []
         self.decoder: HdmDecoder | None = None
         self.space: AddressSpace | None = None
@@ -173,8 +169,6 @@ class HostCore:
         self.targets.append(CxlTarget(name, pid, ld_id, send))
         # Per-target columns, so the hot path indexes lists instead of reading attributes.
         self._t_route.append((send, ld_id, pid))
-        self.target_reads.append(0)
-        self.target_rfo.append(0)
         self.target_writebacks.append(0)
         return len(self.targets) - 1
 
@@ -203,18 +197,18 @@ class HostCore:
                 f"{self.nslots} tags; CXL.mem tags are 16 bits, keep the product below 65536"
             )
         self.generators = gens
-        self._next = [g.next for g in gens]
         self._base = space.base
         self._mapper = space.mapper
-        self._llc_access = self.llc.access
         self._random = self.rng.random
         self._llc_latency = params.llc_latency
         self.remaining = [workload.requests] * params.cores
-        self._slot_core = [slot // per_core for slot in range(self.nslots)]
-        self._slot_t0 = [0] * self.nslots
-        # 2 * target + write: which _cxl_samples array the slot's completion goes to. One small
-        # int per slot (cached by CPython, so storing it frees nothing) instead of two lists.
-        self._slot_kind = [0] * self.nslots
+        # Per slot, three entries in one flat list (one object to fetch rather than three):
+        # its core; the issue time of its CXL request in flight; and that request's kind,
+        # 2 * target + write (which _cxl_samples array its completion goes to), or -1 when
+        # none is in flight. Kinds are small ints, cached by CPython, so storing one frees
+        # nothing.
+        self._slots = [0, 0, -1] * self.nslots
+        self._slots[::3] = [slot // per_core for slot in range(self.nslots)]
         self.wb_free.clear()
         self._wb_next = self.nslots  # writeback tags are handed out from here on first use
         self._think = workload.think_time
@@ -233,6 +227,24 @@ class HostCore:
             return 0
         return workload.requests * len(self.remaining) - sum(self.remaining)
 
+    def _in_flight(self, kind: int) -> int:
+        kinds = self._slots[2::3] if self.nslots else []
+        return sum(1 for k in kinds if k == kind)
+
+    # CXL requests per target, derived like ``issued``: completed (one latency sample each)
+    # plus in flight.
+    @property
+    def target_reads(self) -> list[int]:
+        return [self._cxl_count(2 * t) for t in range(len(self.targets))]
+
+    @property
+    def target_rfo(self) -> list[int]:
+        return [self._cxl_count(2 * t + 1) for t in range(len(self.targets))]
+
+    def _cxl_count(self, kind: int) -> int:
+        done = len(self._cxl_samples[kind]) if self.nslots else 0
+        return done + self._in_flight(kind)
+
     @property
     def completed(self) -> int:
         """Every completion records exactly one latency sample."""
@@ -242,19 +254,20 @@ class HostCore:
 
     def issue(self, slot: int) -> None:
         """Issue the slot's next request (called at the core's issue time)."""
-        core = self._slot_core[slot]
+        slots = self._slots
+        core = slots[3 * slot]
         remaining = self.remaining
         left = remaining[core]
         if left == 0:
             return
         remaining[core] = left - 1
-        line = self._next[core]()
+        line = self.generators[core].next()
         mapper = self._mapper
         addr = self._base + (line << 6) if mapper is None else mapper(line)
         write = self._read_ratio < 1.0 and self._random() >= self._read_ratio
         sim = self.sim
         now = sim.now
-        victim = self._llc_access(addr >> 6, write)
+        victim = self.llc.access(addr >> 6, write)
         if victim == -2:
             latency = self._llc_latency
             self._hit_samples[write].append(latency)
@@ -276,12 +289,8 @@ class HostCore:
             self._complete(done)
             sim.schedule_at(done + self._think, self.issue, slot)
             return
-        if write:
-            self.target_rfo[target] += 1
-        else:
-            self.target_reads[target] += 1
-        self._slot_t0[slot] = now
-        self._slot_kind[slot] = 2 * target + write
+        slots[3 * slot + 1] = now
+        slots[3 * slot + 2] = 2 * target + write
         send, ld, pid = self._t_route[target]
         send(_make_req(_MEMRD, slot, addr, ld, self.pid, pid))
 
@@ -295,7 +304,10 @@ class HostCore:
         if msg.poison:
             # MemData-NXM: the device refused the access (no LD of ours decodes it).
             self.violations += 1
-        self._cxl_samples[self._slot_kind[tag]].append(now - self._slot_t0[tag])
+        slots = self._slots
+        at = 3 * tag
+        self._cxl_samples[slots[at + 2]].append(now - slots[at + 1])
+        slots[at + 2] = -1
         self._complete(now)
         think = self._think
         if think:

@@ -35,20 +35,22 @@ _make_ndr = RoutedS2MNDR.make
 class Type3Core:
     """The device's request engine, slotted for the same reason as ``HostCore``."""
 
-    __slots__ = (
-        "_ctrl_in",
-        "_dram_access",
+    # What a request reads comes first (see Channel's slots); the request path calls methods
+    # of ``sim`` and ``dram`` rather than bound methods kept here, which would be one more
+    # object per device for every request to fetch.
+    __slots__ = (  # noqa: RUF023
+        "sim",
+        "_pooled",
         "_only_send",
-        "_schedule_at",
-        "_send_to",
         "dram",
-        "ld_owner",
+        "_ctrl_in",
         "ld_reads",
+        "pid",
         "ld_writes",
+        "_send_to",
+        "ld_owner",
         "name",
         "params",
-        "pid",
-        "sim",
         "violations",
     )
 
@@ -64,11 +66,10 @@ class Type3Core:
             write_batch=params.dram_write_batch,
         )
         self._ctrl_in = params.controller_latency
-        self._schedule_at = sim.schedule_at
-        self._dram_access = self.dram.access
-        # LD-ID -> PID of the host it is bound to; filled at elaboration. Empty means one LD (0)
-        # open to any host.
+        # LD-ID -> PID of the host it is bound to (bind_ld). Empty means one LD (0) open to any
+        # host; ``_pooled`` says which without touching the dict.
         self.ld_owner: dict[int, int] = {}
+        self._pooled = False
         self._send_to: dict[int, Callable[[Any], None]] = {}
         self._only_send: Callable[[Any], None] | None = None
         self.violations = 0
@@ -85,6 +86,11 @@ class Type3Core:
     def writes(self) -> int:
         return sum(self.ld_writes)
 
+    def bind_ld(self, ld_id: int, pid: int) -> None:
+        """Logical device ``ld_id`` serves the host with PID ``pid`` only."""
+        self.ld_owner[ld_id] = pid
+        self._pooled = True
+
     def route_to(self, pid: int, send: Callable[[Any], None]) -> None:
         """Responses to ``pid`` leave through ``send`` (a port's channel)."""
         self._send_to[pid] = send
@@ -100,18 +106,18 @@ class Type3Core:
         now = self.sim.now
         ld = msg.ld_id
         spid = msg.spid
-        owners = self.ld_owner
-        allowed = not owners or owners.get(ld) == spid
+        allowed = not self._pooled or self.ld_owner.get(ld) == spid
         send = self._only_send or self._send_to[spid]
         if msg.__class__ is RoutedM2SReq:
             self.ld_reads[ld] += 1
             if allowed:
-                ready = self._dram_access(now + self._ctrl_in)
-                self._schedule_at(ready, send, _make_drs(_MEMDATA, msg.tag, ld, 0, self.pid, spid))
+                ready = self.dram.access(now + self._ctrl_in)
+                drs = _make_drs(_MEMDATA, msg.tag, ld, 0, self.pid, spid)
+                self.sim.schedule_at(ready, send, drs)
             else:
                 self.violations += 1
                 refusal = _make_drs(_MEMDATA_NXM, msg.tag, ld, 1, self.pid, spid)
-                self._schedule_at(now + self._ctrl_in, send, refusal)
+                self.sim.schedule_at(now + self._ctrl_in, send, refusal)
             return
         self.ld_writes[ld] += 1
         if allowed:
@@ -119,7 +125,7 @@ class Type3Core:
         else:
             self.violations += 1  # the write is dropped but still completed
             accepted = now + self._ctrl_in
-        self._schedule_at(accepted, send, _make_ndr(_CMP, msg.tag, ld, self.pid, spid))
+        self.sim.schedule_at(accepted, send, _make_ndr(_CMP, msg.tag, ld, self.pid, spid))
 
 
 class Type3Device(Component):

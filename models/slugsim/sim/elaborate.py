@@ -160,7 +160,7 @@ def _map_hosts_to_devices(system: System, ports: dict) -> None:
     graph = system.graph
     for device in system.devices.values():
         for ld in device.params.lds:
-            device.ld_owner[ld.ld_id] = system.pids[ld.host]
+            device.bind_ld(ld.ld_id, system.pids[ld.host])
     for host in system.hosts.values():
         windows = host.params.hdm
         index: dict[str, int] = {}

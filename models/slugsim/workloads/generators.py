@@ -18,16 +18,18 @@ from ..fabric.params import WorkloadParams
 
 
 class RandomLines:
-    __slots__ = ("_lines", "_random")
+    __slots__ = ("_lines", "_rng")
     dependent = False
 
     def __init__(self, lines: int, rng: random.Random) -> None:
         self._lines = lines
-        self._random = rng.random
+        # The Random itself, not its bound ``random``: at fabric scale one object fewer per
+        # request to fetch from memory.
+        self._rng = rng
 
     def next(self) -> int:
         # random() * n is several times cheaper than randrange(n) and as deterministic.
-        return int(self._random() * self._lines)
+        return int(self._rng.random() * self._lines)
 
 
 class StreamLines:
