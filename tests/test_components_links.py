@@ -57,4 +57,4 @@ def test_pipeline_delays_delivery_but_not_credit_returns():
     sim.run()
     assert seen[0][0] == ns(100) + -(-SLOT_BYTES * 10**12 // link.ab._bandwidth) + ns(10)
     # The credit came back one link latency after the receiver freed it, not 100 ns later.
-    assert link.ab._returns[0] == seen[0][0] + ns(10)
+    assert link.ab.credit_returns() == [seen[0][0] + ns(10)]

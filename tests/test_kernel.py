@@ -12,7 +12,7 @@ from slugsim.kernel import (
     Simulator,
     ns,
 )
-from slugsim.kernel.errors import ConfigurationError
+from slugsim.kernel.errors import ConfigurationError, SimulationError
 
 
 def test_events_run_in_time_then_fifo_order():
@@ -325,6 +325,44 @@ def test_channel_counters():
     tx = out.tx
     assert (tx.messages, tx.flits, tx.busy_ps) == (4, 8, ns(8 * 64))
     assert tx.busy_until == ns(8 * 64)
+
+
+def test_releasing_a_buffer_not_held_is_an_error():
+    """A receiver that frees buffers itself may free only those it holds: one more release
+    than messages received would invent a credit."""
+    sim = Simulator()
+    out = Component(sim, "src").add_port("out")
+    inp = Component(sim, "dst").add_port("in", auto_release=False)
+    inp.handler = lambda m: None
+    Link(sim, out, inp, latency=ns(10), credits=2)
+    out.send("a")
+    sim.run()
+    inp.release()
+    with pytest.raises(SimulationError, match=r"dst\.in released a receive buffer it does not"):
+        inp.release()
+
+
+def test_credits_held_and_freed_in_any_pattern_are_conserved():
+    """Four buffers, released one at a time with gaps: the sender never has more than four
+    messages unreleased, and every message gets through once all are released."""
+    sim = Simulator()
+    out = Component(sim, "src").add_port("out")
+    inp = Component(sim, "dst").add_port("in", auto_release=False)
+    got = []
+    inp.handler = got.append
+    Link(sim, out, inp, latency=ns(3), credits=4)
+    for i in range(10):
+        out.send(i)
+    released = 0
+    while released < 10:
+        sim.run()
+        assert len(got) - released <= 4
+        assert len(got) == min(10, released + 4)
+        inp.release()
+        released += 1
+        sim.schedule(ns(7 * released % 5), lambda: None)  # uneven gaps between releases
+    sim.run()
+    assert got == list(range(10)) and out.can_send()
 
 
 def test_port_errors():

@@ -3,18 +3,25 @@
 A message occupies a whole number of flits (``ceil(wire_bytes / flit_bytes)``, at least one), is
 serialised behind earlier messages at the link bandwidth, and is delivered ``latency`` after its
 last flit leaves. The receiver advertises ``credits`` buffers; a credit comes back ``latency``
-after the receiver frees the buffer. Credits returned while the sender is not waiting are kept
-as a list of return times and claimed lazily, so an uncongested link costs one event per message.
+after the receiver frees the buffer.
+
+The credits are a ring with one entry per buffer, in the order the buffers were taken, holding
+the time each one's credit is back: the next message may go once the entry at the ring's head
+(the buffer taken ``credits`` messages ago) is back. A receiver that frees its buffer as its
+handler returns has that time written when the message is sent, since the delivery time is
+known then; a receiver that frees buffers itself fills the oldest entry it holds when it calls
+``release``. An uncongested link therefore costs one event per message.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from heapq import heappush
 from typing import Any
 
 from .component import Port
-from .errors import ConfigurationError, PortError
+from .errors import ConfigurationError, PortError, SimulationError
 from .simulator import Simulator
 
 _S_PER_PS = 10**12
@@ -29,6 +36,10 @@ _MESSAGES = 104
 _BUSY_MASK = (1 << _FLITS) - 1
 _FLITS_MASK = (1 << (_MESSAGES - _FLITS)) - 1
 
+# A ring entry whose buffer the receiver still holds. Also the latest time a credit can be
+# back: the ring holds 64-bit ints, so a run cannot go past 106 days of simulated time.
+HELD = (1 << 63) - 1
+
 
 class Channel:
     """One direction of a link."""
@@ -38,9 +49,9 @@ class Channel:
     __slots__ = (  # noqa: RUF023
         "sim",
         "queue",
-        "_waiting",
+        "_ring",
+        "_head",
         "_credits",
-        "_returns",
         "_cost",
         "_counts",
         "pipeline",
@@ -48,6 +59,10 @@ class Channel:
         "latency",
         "_deliver",
         "_prepaid",
+        "_waiting",
+        "_held",
+        "_oldest_held",
+        "_wake_pending",
         "_bandwidth",
         "_ser_num",
         "dst",
@@ -78,8 +93,14 @@ class Channel:
         # Shared by every channel with the same flit size and bandwidth: one small table stays
         # in cache instead of one per channel (a fabric has thousands of channels).
         self._cost = _COST_TABLES.setdefault((flit_bytes, bandwidth), {})
-        self._credits = credits
-        self._returns: deque[int] = deque()
+        self._credits = credits or 0  # the ring's size; 0: unlimited, no ring
+        # The times are raw 64-bit ints in an array, not int objects in a deque: a message then
+        # allocates and frees no int for its credit, and touches one line of the ring. At fabric
+        # scale those objects, rarely in cache, were the largest cost of a channel.
+        self._ring = array("q", bytes(8 * self._credits))
+        self._head = 0  # index of the entry the next message needs
+        self._held = 0  # entries at HELD
+        self._oldest_held = 0  # index of the oldest of those, when there are any
         self._deliver: Any = None
         self._prepaid = False
         self.bind_receiver()
@@ -88,12 +109,14 @@ class Channel:
         # upstream channel whose buffer it still holds, if any.
         self.queue: deque[Any] | None = None
         self._waiting: deque[tuple[int, Channel | None]] | None = None
+        self._wake_pending = False
         self.busy_until = 0
         # busy_ps, flits and messages packed into one int (bit offsets above), so a message
         # updates one counter attribute instead of three. Each update of an int attribute frees
         # the old int; in a fabric of thousands of channels that int and its allocator pool are
         # rarely in cache, and on the 1024-endpoint benchmark those misses, not the arithmetic,
-        # were the cost. (Packing busy_until too saved few misses and cost more arithmetic.)
+        # were the cost. (Packing busy_until too saved few misses and cost more arithmetic;
+        # moving these into the ring's array cost more in array indexing than it saved.)
         self._counts = 0
 
     @property
@@ -109,86 +132,78 @@ class Channel:
     def messages(self) -> int:
         return self._counts >> _MESSAGES
 
+    def credit_returns(self) -> list[int]:
+        """When each buffer's credit is back (HELD while the receiver holds it), in the order
+        the next messages will need them."""
+        ring, size, head = self._ring, self._credits, self._head
+        return [ring[(head + i) % size] for i in range(size)]
+
     def has_credit(self) -> bool:
         if self.queue:
             return False
-        credits = self._credits
-        if credits is None or credits > 0:
-            return True
-        now = self.sim.now
-        returned = sum(1 for when in self._returns if when <= now)
-        return credits + returned > 0
-
-    def _take_credit(self) -> bool:
-        """Claim a credit now if one is free. ``_credits`` below zero is a debt: buffers held
-        by messages waiting downstream (``hold_upstream``), paid first from returned credits."""
-        credits = self._credits
-        if credits is None:
-            return True
-        returns = self._returns
-        now = self.sim.now
-        while credits < 0 and returns and returns[0] <= now:
-            returns.popleft()
-            credits += 1
-        if credits > 0:
-            self._credits = credits - 1
-            return True
-        self._credits = credits
-        if credits == 0 and returns and returns[0] <= now:
-            returns.popleft()
-            return True
-        return False
+        return not self._credits or self._ring[self._head] <= self.sim.now
 
     def send(self, msg: Any) -> None:
         # Credit check inlined: this is the hottest path of every model.
-        if not self.queue:
-            credits = self._credits
-            if credits is None:
-                self._transmit(msg)
-                return
-            if credits > 0:
-                self._credits = credits - 1
-                self._transmit(msg)
-                return
-            returns = self._returns
-            if returns and returns[0] <= self.sim.now:
-                if credits == 0:
-                    returns.popleft()
-                    self._transmit(msg)
-                    return
-                if self._take_credit():  # in debt: pay it first
-                    self._transmit(msg)
-                    return
         queue = self.queue
-        if queue is None:
-            queue = self.queue = deque()
-            self._waiting = deque()
+        if not queue:
+            if not self._credits or self._ring[self._head] <= self.sim.now:
+                self._transmit(msg)
+                return
+            if queue is None:
+                queue = self.queue = deque()
+                self._waiting = deque()
         queue.append(msg)
         self._waiting.append((self.sim.now + self.pipeline, None))  # type: ignore[union-attr]
         if len(queue) == 1:
-            self._wake_on_returns()
+            self._schedule_wake()
 
     def hold_upstream(self, upstream: Channel) -> None:
         """The message just queued here keeps its receive buffer on ``upstream`` until it leaves
         this channel's backlog. This is how a switch (``hold_ingress``) frees an ingress buffer
         only when the message moves on, so that a congested egress port back-pressures the
         links feeding it, hop by hop. Call right after a ``send`` that left the message in
-        ``queue``.
+        ``queue``, as the message arrives.
 
-        The credit of that buffer may already be on its way back (a port that frees buffers
-        as its handler returns has it recorded at send time), so holding it is a debt on
-        ``upstream``, paid by that credit; the buffer's real credit is sent when the message
-        leaves the backlog."""
-        if upstream._credits is None:
+        A port that frees buffers as its handler returns had the buffer's credit written when
+        the message was sent on ``upstream``: back ``latency`` after its arrival, which is now.
+        That entry is held instead, and filled when the message leaves the backlog. (A port
+        whose component frees buffers itself holds them already.)"""
+        if not upstream._prepaid:
             return
         waiting = self._waiting
         assert waiting, "hold_upstream() follows a send() that queued the message"
         waiting[-1] = (waiting[-1][0], upstream)
-        upstream._credits -= 1
+        upstream._hold(self.sim.now + upstream.latency)
+
+    def _hold(self, back: int) -> None:
+        """Hold the buffer whose credit was written to be back at ``back`` (the newest such)."""
+        ring, size, head = self._ring, self._credits, self._head
+        for offset in range(1, size + 1):
+            index = (head - offset) % size
+            if ring[index] == back:
+                ring[index] = HELD
+                self._note_held(index)
+                return
+        raise SimulationError(
+            f"{self.dst.path}: no buffer of a message arriving now to hold; call "
+            "hold_upstream() from the receiving port's handler, as the message arrives"
+        )
+
+    def _note_held(self, index: int) -> None:
+        """Entry ``index`` was just set to HELD: keep track of the oldest held entry."""
+        if self._held:
+            size, head = self._credits, self._head
+            if (index - head) % size < (self._oldest_held - head) % size:
+                self._oldest_held = index
+        else:
+            self._oldest_held = index
+        self._held += 1
 
     def _transmit(self, msg: Any, ready: int = -1) -> None:
         """Serialise ``msg`` once the pipeline is done: ``pipeline`` from now, or at ``ready``
-        for a message whose pipeline ran while it waited for a credit."""
+        for a message whose pipeline ran while it waited for a credit. The caller has checked
+        that the credit at the ring's head is back; this takes it."""
         sim = self.sim
         size = getattr(msg, "wire_bytes", 0)
         cost = self._cost.get(size)
@@ -217,14 +232,17 @@ class Channel:
             heappush(sim._heap, when)
         else:
             bucket.append((self._deliver, msg))
-        if self._prepaid:
-            # The receiver frees the buffer as its handler returns, at ``when``: the credit is
-            # back ``latency`` later (what ``release`` would record then).
-            back = when + self.latency
-            if self.queue:
-                sim.schedule_at(back, self._credit_arrived)
+        size = self._credits
+        if size:
+            head = self._head
+            self._head = head + 1 if head + 1 < size else 0
+            if self._prepaid:
+                # The receiver frees the buffer as its handler returns, at ``when``: the credit
+                # is back ``latency`` later (what ``release`` would write then).
+                self._ring[head] = when + self.latency
             else:
-                self._returns.append(back)
+                self._ring[head] = HELD
+                self._note_held(head)
 
     def bind_receiver(self) -> None:
         """Choose how messages reach the receiving port; called again when the port's
@@ -239,9 +257,9 @@ class Channel:
         """
         port = self.dst
         handler = port.handler
-        direct = handler is not None and (port.auto_release or self._credits is None)
+        direct = handler is not None and (port.auto_release or not self._credits)
         self._deliver = handler if direct else port._deliver
-        self._prepaid = direct and self._credits is not None
+        self._prepaid = direct and bool(self._credits)
 
     def _cost_of(self, size: int) -> tuple[int, int]:
         """(serialisation ps, packed counter increment) of a message of ``size`` bytes;
@@ -251,33 +269,53 @@ class Channel:
         ser = 0 if self._bandwidth is None else -(-nflits * self._ser_num // self._bandwidth)
         return ser, (1 << _MESSAGES) | (nflits << _FLITS) | ser
 
-    def _wake_on_returns(self) -> None:
-        # The sender is now blocked: every credit already on its way must wake it.
+    def _schedule_wake(self) -> None:
+        """The sender is blocked: wake it when the credit at the ring's head is back (one the
+        receiver still holds wakes it from ``release`` instead)."""
+        if self._wake_pending:
+            return
+        when = self._ring[self._head]
+        if when == HELD:
+            return
+        self._wake_pending = True
         now = self.sim.now
-        returns = self._returns
-        while returns:
-            when = returns.popleft()
-            self.sim.schedule_at(when if when > now else now, self._credit_arrived)
+        self.sim.schedule_at(when if when > now else now, self._wake)
 
-    def _credit_arrived(self) -> None:
-        assert self._credits is not None
-        self._credits += 1
-        queue = self.queue
-        waiting = self._waiting
-        while queue and waiting and self._take_credit():
+    def _wake(self) -> None:
+        self._wake_pending = False
+        queue, waiting = self.queue, self._waiting
+        ring, now = self._ring, self.sim.now
+        while queue and waiting and ring[self._head] <= now:
             ready, upstream = waiting.popleft()
             self._transmit(queue.popleft(), ready)
             if upstream is not None:
                 upstream.release()
+        if queue:
+            self._schedule_wake()
 
     def release(self) -> None:
-        if self._credits is None:
+        """The receiver frees the oldest buffer it holds: its credit is back ``latency`` from
+        now."""
+        size = self._credits
+        if not size:
             return
-        when = self.sim.now + self.latency
+        if not self._held:
+            raise SimulationError(
+                f"{self.dst.path} released a receive buffer it does not hold: release once per "
+                "message received, and only on a port whose buffers are not freed as its "
+                "handler returns"
+            )
+        ring, index = self._ring, self._oldest_held
+        ring[index] = self.sim.now + self.latency
+        self._held -= 1
+        if self._held:
+            # The next held entry, in the order the buffers were taken.
+            index = (index + 1) % size
+            while ring[index] != HELD:
+                index = (index + 1) % size
+            self._oldest_held = index
         if self.queue:
-            self.sim.schedule_at(when, self._credit_arrived)
-        else:
-            self._returns.append(when)
+            self._schedule_wake()
 
     def utilisation(self, elapsed_ps: int) -> float:
         return self.busy_ps / elapsed_ps if elapsed_ps > 0 else 0.0
