@@ -161,6 +161,9 @@ def _map_hosts_to_devices(system: System, ports: dict) -> None:
     for device in system.devices.values():
         for ld in device.params.lds:
             device.bind_ld(ld.ld_id, system.pids[ld.host])
+    # Hosts whose windows decode alike share one decoder: a decoder is read by every request,
+    # and one shared object stays in cache where hundreds of copies would not.
+    decoders: dict[tuple, HdmDecoder] = {}
     for host in system.hosts.values():
         windows = host.params.hdm
         index: dict[str, int] = {}
@@ -175,12 +178,17 @@ def _map_hosts_to_devices(system: System, ports: dict) -> None:
                         "which is not a type3 device (type2 devices are not modelled yet)"
                     )
                 hop = route_path(graph, host.name, target)[1]  # type: ignore[index]
-                send = ports[host.name, hop][0].tx.send
-                index[target] = host.add_target(target, device.pid, _ld_for(host, device), send)
+                tx = ports[host.name, hop][0].tx
+                index[target] = host.add_target(target, device.pid, _ld_for(host, device), tx)
                 back = route_path(graph, target, host.name)[1]  # type: ignore[index]
                 device.route_to(host.pid, ports[target, back][0].tx.send)
         if windows:
-            host.core.decoder = HdmDecoder(windows, index)
+            key = tuple(
+                (w.base, w.size, w.granularity, tuple(index[t] for t in w.targets)) for w in windows
+            )
+            if key not in decoders:
+                decoders[key] = HdmDecoder(windows, index)
+            host.core.decoder = decoders[key]
 
 
 def _ld_for(host: Host, device: Type3Device) -> int:
