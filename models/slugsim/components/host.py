@@ -91,8 +91,6 @@ class HostCore:
     # method is one more object per host to fetch from memory.
     __slots__ = (  # noqa: RUF023
         "_slots",
-        "remaining",
-        "generators",
         "_mapper",
         "_base",
         "_read_ratio",
@@ -111,6 +109,7 @@ class HostCore:
         "_random",
         "_wb_next",
         "dram",
+        "generators",
         "local_reads",
         "local_writebacks",
         "local_writes",
@@ -152,7 +151,7 @@ class HostCore:
         self.decoder: HdmDecoder | None = None
         self.space: AddressSpace | None = None
         self.generators: list[Generator] = []
-        self.remaining: list[int] = []
+        self._slots: list[Any] = []
         self.nslots = 0
         self.violations = 0
         self.local_reads = 0
@@ -203,14 +202,18 @@ class HostCore:
         self._mapper = space.mapper
         self._random = self.rng.random
         self._llc_latency = params.llc_latency
-        self.remaining = [workload.requests] * params.cores
-        # Per slot, three entries in one flat list (one object to fetch rather than three):
-        # its core; the issue time of its CXL request in flight; and that request's kind,
-        # 2 * target + write (which _cxl_samples array its completion goes to), or -1 when
-        # none is in flight. Kinds are small ints, cached by CPython, so storing one frees
-        # nothing.
-        self._slots = [0, 0, -1] * self.nslots
-        self._slots[::3] = [slot // per_core for slot in range(self.nslots)]
+        # The state of slots and cores in one flat list, one object to fetch per request rather
+        # than five. Per slot, three entries: where its core's entries are; the issue time of
+        # its CXL request in flight; and that request's kind, 2 * target + write (which
+        # _cxl_samples array its completion goes to), or -1 when none is in flight (a small
+        # int, cached by CPython, so storing one frees nothing). Then per core, two entries:
+        # requests left to issue and the address generator.
+        first_core = 3 * self.nslots
+        slots: list[Any] = [0, 0, -1] * self.nslots
+        slots[::3] = [first_core + 2 * (slot // per_core) for slot in range(self.nslots)]
+        for gen in gens:
+            slots += [workload.requests, gen]
+        self._slots = slots
         self.wb_free.clear()
         self._wb_next = self.nslots  # writeback tags are handed out from here on first use
         self._think = workload.think_time
@@ -223,11 +226,17 @@ class HostCore:
 
     # Derived rather than counted on the hot path (see ``Budget``).
     @property
+    def remaining(self) -> list[int]:
+        """Requests each core has still to issue."""
+        return self._slots[3 * self.nslots :: 2]
+
+    @property
     def issued(self) -> int:
         workload = self.params.workload
-        if workload is None or not self.remaining:
+        remaining = self.remaining
+        if workload is None or not remaining:
             return 0
-        return workload.requests * len(self.remaining) - sum(self.remaining)
+        return workload.requests * len(remaining) - sum(remaining)
 
     def _in_flight(self, kind: int) -> int:
         kinds = self._slots[2::3] if self.nslots else []
@@ -258,12 +267,11 @@ class HostCore:
         """Issue the slot's next request (called at the core's issue time)."""
         slots = self._slots
         core = slots[3 * slot]
-        remaining = self.remaining
-        left = remaining[core]
+        left = slots[core]
         if left == 0:
             return
-        remaining[core] = left - 1
-        line = self.generators[core].next()
+        slots[core] = left - 1
+        line = slots[core + 1].next()
         mapper = self._mapper
         addr = self._base + (line << 6) if mapper is None else mapper(line)
         write = self._read_ratio < 1.0 and self._random() >= self._read_ratio
