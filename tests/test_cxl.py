@@ -133,6 +133,23 @@ def test_generated_header_is_current():
     )
 
 
+def test_generated_channel_fields_header_is_current():
+    committed = (header.HEADER_PATH.parent / header.FIELDS_NAME).read_text()
+    assert committed == header.render_channel_fields(), (
+        f"rtl/include/{header.FIELDS_NAME} is stale: run `python -m slugsim.cxl.header`"
+    )
+
+
+def test_an_emc_can_record_in_rtl_every_channel_with_an_opcode_and_a_tag_that_fit():
+    names = {cls.CHANNEL.name for cls in header.tappable()}
+    # Every request and response that carries an opcode and a tag; not the data channels (no
+    # opcode) and not ATS (no opcode field, and a page address rather than a line address).
+    assert names == {
+        "D2H_REQ", "D2H_RSP", "H2D_REQ", "H2D_RSP", "M2S_REQ", "M2S_RWD", "M2S_BIRSP",
+        "S2M_BISNP", "S2M_NDR", "S2M_DRS",
+    }  # fmt: skip
+
+
 def test_header_check_mode(tmp_path, capsys):
     stale = tmp_path / "cxl_defs.vh"
     stale.write_text("// old\n")
@@ -140,6 +157,10 @@ def test_header_check_mode(tmp_path, capsys):
     assert "stale" in capsys.readouterr().err
     assert header.main(["--output", str(stale)]) == 0
     assert header.main(["--check", "--output", str(stale)]) == 0
+    fields = tmp_path / header.FIELDS_NAME  # written beside it, and checked too
+    fields.write_text(fields.read_text() + "// edited\n")
+    assert header.main(["--check", "--output", str(stale)]) == 1
+    assert header.FIELDS_NAME in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cls", MESSAGE_TYPES, ids=lambda c: c.__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from slugsim.cxl import S2MNDR, Channel, D2HReq, M2SReq
+from slugsim.cxl import S2MNDR, Channel, D2HReq, H2DRsp, M2SReq
 
 from .runner import Block
 
@@ -49,6 +49,16 @@ EMC_MONITOR = Block(
             "PORT": 0xFF,
             "TS_WIDTH": 20,
             "FIFO_DEPTH": 2,
+        },
+        # H2D Rsp (4-bit opcode, 12-bit CQID, no address): a channel the monitor records since
+        # its field selection is generated from the message roles (cxl_channel_fields.vh)
+        "h2drsp-d8-ts32": {
+            "CHANNEL": int(Channel.H2D_RSP),
+            "DATA_WIDTH": H2DRsp.WIDTH,
+            "DIRECTION": 0,
+            "PORT": 0x5A,
+            "TS_WIDTH": 32,
+            "FIFO_DEPTH": 8,
         },
     },
     waves_test="random_traffic_004",

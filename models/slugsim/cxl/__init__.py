@@ -1,7 +1,8 @@
 """One CXL transaction vocabulary, shared by the Python models, the cocotb bus models and the RTL.
 
 Every message is a slotted dataclass with ``pack() -> int`` / ``unpack(int)``; the Verilog header
-``rtl/include/cxl_defs.vh`` is generated from these definitions (``python -m slugsim.cxl.header``).
+``rtl/include/cxl_defs.vh`` (and ``cxl_channel_fields.vh``, the fields an EMC records per channel)
+is generated from these definitions (``python -m slugsim.cxl.header``).
 """
 
 from .layout import MESSAGE_TYPES, Bits, FieldSpec, Message
