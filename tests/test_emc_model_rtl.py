@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from slugsim.cosim import hdl
@@ -22,6 +23,18 @@ def test_emc_port_list_follows_the_conventions():
     assert hdl.check(module) == []
     assert EmcRecord.WIDTH == 128
     assert EMC_MONITOR.params("m2s-d16-ts48")["DATA_WIDTH"] == M2SReq.WIDTH
+
+
+def test_parses_at_the_same_time_in_one_directory_do_not_mix(tmp_path, monkeypatch):
+    """The RTL lint and these tests parse RTL at the same time under pytest -n, from the same
+    working directory. pyverilog writes its preprocessed text to a file there by default, so
+    parses running together read each other's text (or find it deleted): a flaky failure."""
+    monkeypatch.chdir(tmp_path)
+    files = [EMC, ROOT / "rtl" / "common" / "stream_fifo.v"] * 4
+    with ThreadPoolExecutor(max_workers=len(files)) as pool:
+        names = list(pool.map(lambda f: [m.name for m in hdl.parse(f)], files))
+    assert names == [[f.stem] for f in files]
+    assert list(tmp_path.iterdir()) == []  # nothing left in the working directory
 
 
 def test_naming_check_catches_a_bad_stream(tmp_path):

@@ -66,6 +66,10 @@ def parse(path: Path, defines: list[str] | None = None) -> list[Module]:
     with tempfile.TemporaryDirectory(prefix="pyverilog-") as tmp:
         parser = VerilogCodeParser(
             [str(path)],
+            # pyverilog's default is preprocess.output in the working directory, which two
+            # parses at once (the RTL lint beside a test, under pytest -n) overwrite for each
+            # other: each gets its own here.
+            preprocess_output=str(Path(tmp) / "preprocess.output"),
             preprocess_include=[str(d) for d in INCLUDE_DIRS],
             preprocess_define=defines or [],
             outputdir=tmp,
