@@ -33,6 +33,10 @@ def test_info_round_trips_and_params_are_checked():
             EmcParams(**bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         EmcParams(port=256)
+    # As the RTL: a data channel has no opcode, ATS has page addresses.
+    for channel in (Channel.D2H_DATA, Channel.H2D_DATA, Channel.ATS_TRANSLATION_REQ):
+        with pytest.raises(ValueError, match=f"cannot record {channel.name}"):
+            EmcParams(channel)
 
 
 def test_reset_values():

@@ -24,6 +24,7 @@ from .messages import (
     M2SReq,
     M2SRwD,
     S2MBISnp,
+    recordable_types,
 )
 from .opcodes import (
     ENUM_WIDTHS,
@@ -88,4 +89,5 @@ __all__ = [
     "S2MDRSOpcode",
     "S2MNDROpcode",
     "SnpType",
+    "recordable_types",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from .layout import Bits, Message, message
+from .layout import MESSAGE_TYPES, Bits, FieldSpec, Message, message
 from .opcodes import (
     AtsStatus,
     Channel,
@@ -271,3 +271,29 @@ class EmcRecord(Message):
             addr=addr & ((1 << 52) - 1) & ~0x3F,
             port=port,
         )
+
+
+def recordable_types() -> list[type[Message]]:
+    """The message types an EMC monitor can record, in the RTL as in the model: an opcode and
+    a tag that fit the record's fields, and no address or a line address as wide as the
+    record's. (The data channels have no opcode; ATS carries page addresses.)"""
+    record = {s.name: s for s in EmcRecord.FIELDS}
+
+    def spec(cls: type[Message], name: str | None) -> FieldSpec | None:
+        return next((s for s in cls.FIELDS if s.name == name), None)
+
+    kept = []
+    for cls in MESSAGE_TYPES:
+        opcode, tag = spec(cls, cls.OPCODE_FIELD), spec(cls, cls.TAG_FIELD)
+        addr = spec(cls, cls.ADDR_FIELD)
+        if cls.CHANNEL is None or opcode is None or tag is None:
+            continue
+        if opcode.width > record["opcode"].width or tag.width > record["tag"].width:
+            continue
+        if addr is not None and (addr.width, addr.shift) != (
+            record["addr"].width,
+            record["addr"].shift,
+        ):
+            continue
+        kept.append(cls)
+    return kept

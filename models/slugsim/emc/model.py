@@ -65,7 +65,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from slugsim.cxl import Channel, Direction, EmcRecord, Message
+from slugsim.cxl import Channel, Direction, EmcRecord, Message, recordable_types
 
 HEADER_PATH = Path(__file__).resolve().parents[3] / "rtl" / "emc" / "emc_monitor_csr.vh"
 
@@ -75,6 +75,9 @@ CSR_DATA_WIDTH = 32
 COUNTER_WIDTH = 32
 TS_MAX_WIDTH = EmcRecord.FIELDS[0].width  # 48
 ADDR_MAX = 1 << 52
+# The channels a monitor can tap: the RTL selects their fields from the same list
+# (rtl/include/cxl_channel_fields.vh).
+RECORDABLE = frozenset(cls.CHANNEL for cls in recordable_types())
 
 
 class EmcCsr(IntEnum):
@@ -143,6 +146,12 @@ class EmcParams:
     def __post_init__(self) -> None:
         object.__setattr__(self, "channel", Channel(self.channel))
         object.__setattr__(self, "direction", Direction(self.direction))
+        if self.channel not in RECORDABLE:
+            names = ", ".join(sorted(c.name for c in RECORDABLE))
+            raise ValueError(
+                f"an EMC cannot record {self.channel.name} (no opcode or tag, or fields wider "
+                f"than its record); it records {names}"
+            )
         if not 0 <= self.port < 256:
             raise ValueError(f"EMC port must be in 0..255, got {self.port}")
         if not 1 <= self.ts_width <= TS_MAX_WIDTH:
