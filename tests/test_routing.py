@@ -96,6 +96,22 @@ def test_destination_numbers_accept_any_names():
     ]
 
 
+def test_a_dual_homed_host_spreads_its_destinations_over_its_links():
+    """Two equal ways out (via sw0 or sw1, both one hop from the core): the first hop is chosen
+    by the destination's number, so four devices use both links, two each."""
+    builder = SystemBuilder().switch("sw0", BIG).switch("sw1", BIG).switch("core", BIG)
+    builder.link("sw0", "core").link("sw1", "core")
+    builder.nic("h").link("h", "sw0").link("h", "sw1")
+    for i in range(4):
+        builder.nic(f"m{i}").link(f"m{i}", "core")
+    graph = builder.build()
+    first = Counter(route_path(graph, "h", f"m{i}")[1] for i in range(4))  # type: ignore[index]
+    assert first == {"sw0": 2, "sw1": 2}
+    # a shorter way still wins: m9 hangs off sw1 only
+    graph = builder.nic("m9").link("m9", "sw1").build()
+    assert route_path(graph, "h", "m9") == ["h", "sw1", "m9"]
+
+
 @pytest.mark.parametrize(
     ("spines", "leaves", "hosts", "devices"),
     [(3, 2, 4, 4), (4, 4, 16, 16), (3, 4, 10, 14), (5, 3, 12, 12), (1, 2, 2, 2)],

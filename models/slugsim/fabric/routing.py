@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Iterable
+from weakref import WeakKeyDictionary
 
 import networkx as nx
 
@@ -39,6 +40,9 @@ Routes = dict[str, dict[str, str]]
 Choice = tuple[str, list[str], int]
 
 _DIGITS = re.compile(r"(\d+)")
+
+# destination_numbers of each routed graph, for route_path (called once per source and target).
+_NUMBERS: WeakKeyDictionary[nx.Graph, dict[str, int]] = WeakKeyDictionary()
 
 
 def is_switch(graph: nx.Graph, node: str) -> bool:
@@ -147,18 +151,28 @@ def route_path(graph: nx.Graph, source: str, dest: str) -> list[str] | None:
     """The node sequence a message from endpoint ``source`` takes to ``dest`` (None if none),
     following the switches' tables.
 
-    A multi-homed source leaves by the neighbour with the shortest onward path (name tie-break).
+    A multi-homed source leaves by the neighbour with the shortest onward path; among several
+    it chooses by the destination's number as a switch does (D-mod-k), so that its traffic to
+    different destinations shares its links.
     """
     if dest in graph.adj[source]:
         return [source, dest]
     routes = graph.graph["routes"]
-    best: list[str] | None = None
-    for first in sorted(graph.adj[source]):
+    paths: list[list[str]] = []
+    for first in graph.adj[source]:
         if first not in routes or dest not in routes[first]:
             continue
         path = [source, first]
         while path[-1] != dest and len(path) <= len(graph):
             path.append(routes[path[-1]][dest])
-        if best is None or len(path) < len(best):
-            best = path
-    return best
+        paths.append(path)
+    if not paths:
+        return None
+    shortest = min(len(p) for p in paths)
+    ties = sorted((p for p in paths if len(p) == shortest), key=lambda p: _natural(p[1]))
+    if len(ties) == 1:
+        return ties[0]
+    numbers = _NUMBERS.get(graph)
+    if numbers is None:
+        numbers = _NUMBERS[graph] = destination_numbers(graph)
+    return ties[numbers[dest] % len(ties)]
