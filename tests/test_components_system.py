@@ -111,6 +111,19 @@ def test_stores_read_for_ownership_and_dirty_victims_are_written_back():
     assert stats["devices"]["mem0"]["writes"] > 3000
 
 
+def test_per_target_counts_of_a_many_core_host_match_the_device():
+    """Reads and RFOs per target are derived from the cores' slots (completed plus in flight):
+    with several cores, each count must still equal what the device served."""
+    workload = WorkloadParams(kind="random", footprint=GIB, requests=300, read_ratio=0.5)
+    host = HostParams(cores=4, outstanding=8, hdm=(WINDOW,), workload=workload)
+    f = SystemBuilder().host("host0", host).type3("mem0").link("host0", "mem0", LINK)
+    stats = run(f.build())
+    cxl = stats["hosts"]["host0"]["cxl"]["mem0"]
+    assert cxl["reads"] + cxl["rfo"] == stats["hosts"]["host0"]["llc_misses"]
+    assert cxl["reads"] + cxl["rfo"] == stats["devices"]["mem0"]["reads"]
+    assert cxl["reads"] > 0 and cxl["rfo"] > 0
+
+
 def _mld_fabric(rogue_ld: int | None = None) -> SystemBuilder:
     lds = (LogicalDevice(0, "host0", 32 * GIB), LogicalDevice(1, "host1", 32 * GIB))
     f = SystemBuilder().switch("sw0").type3("mem0", Type3Params(lds=lds))

@@ -239,7 +239,7 @@ class HostCore:
         return workload.requests * len(remaining) - sum(remaining)
 
     def _in_flight(self, kind: int) -> int:
-        kinds = self._slots[2::3] if self.nslots else []
+        kinds = self._slots[2 : 3 * self.nslots : 3]  # the slots' entries only, not the cores'
         return sum(1 for k in kinds if k == kind)
 
     # CXL requests per target, derived like ``issued``: completed (one latency sample each)
