@@ -30,19 +30,18 @@ from ..kernel import Channel, Component, Port, SimulationError, Simulator
 
 
 class SwitchPort:
-    """One port. As an ingress port its ``receive`` forwards messages; as an egress port it
-    owns the channel and the queueing counters. Message counts per direction are the link
+    """One port. As an egress port it owns the channel and the queueing counters; as an
+    ingress port it forwards messages with the switch's ``forward`` (``receive`` adds holding
+    the buffer when the switch has ``hold_ingress``). Message counts per direction are the link
     channels' own (``port.rx.messages`` in, ``tx.messages`` out)."""
 
     __slots__ = (
-        "_route_tx",
         "credit_stalls",
         "max_backlog",
         "max_wait_ps",
         "name",
         "neighbour",
         "port",
-        "route",
         "switch",
         "tx",
         "wait_ps",
@@ -54,10 +53,6 @@ class SwitchPort:
         self.port = port
         self.name = port.name
         self.neighbour = neighbour
-        # The switch's PBR table (PID -> egress port) and the same for egress channels: shared
-        # lists, filled by Switch.set_route.
-        self.route = switch.route
-        self._route_tx = switch._route_tx
         self.tx: Channel | None = None
         self.waited = 0
         self.wait_ps = 0
@@ -68,8 +63,9 @@ class SwitchPort:
     def receive(self, msg: Any) -> None:
         """The port's handler with ``hold_ingress``: forward ``msg``, and if it has to wait in
         the egress backlog, keep its buffer on this port's link until it moves on."""
-        self.switch.forward(msg)
-        tx = self._route_tx[msg.dpid]
+        switch = self.switch
+        switch.forward(msg)
+        tx = switch._route_tx[msg.dpid]
         if tx.queue:  # type: ignore[union-attr]
             tx.hold_upstream(self.port.rx)  # type: ignore[union-attr,arg-type]
 
