@@ -81,7 +81,7 @@ def render() -> str:
 
 def _field(cls: type[Message], name: str | None) -> str | None:
     """The localparam prefix of the field ``name`` of ``cls``, if it has one."""
-    spec = next((s for s in cls.FIELDS if s.name == name), None)
+    spec = cls.field_spec(name)
     return None if spec is None else f"{_message_prefix(cls)}_{spec.name.rstrip('_').upper()}"
 
 

@@ -62,6 +62,11 @@ class Message:
     ADDR_FIELD: ClassVar[str | None]
     OPCODE_FIELD: ClassVar[str | None]
 
+    @classmethod
+    def field_spec(cls, name: str | None) -> FieldSpec | None:
+        """The layout of field ``name`` (None for no such field, or no name)."""
+        return next((s for s in cls.FIELDS if s.name == name), None)
+
     def pack(self) -> int:
         word = 0
         for spec in self.FIELDS:
@@ -236,7 +241,8 @@ def _make_unpack(cls: type, specs: list[FieldSpec]) -> typing.Callable[..., Any]
 
 
 def _fail(msg: Message, name: str) -> typing.NoReturn:
-    spec = next(s for s in msg.FIELDS if s.name == name)
+    spec = msg.field_spec(name)
+    assert spec is not None
     value = getattr(msg, name)
     if spec.enum is not None:
         members = ", ".join(f"{m.name}={m.value}" for m in spec.enum)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from .layout import MESSAGE_TYPES, Bits, FieldSpec, Message, message
+from .layout import MESSAGE_TYPES, Bits, Message, message
 from .opcodes import (
     AtsStatus,
     Channel,
@@ -278,14 +278,10 @@ def recordable_types() -> list[type[Message]]:
     a tag that fit the record's fields, and no address or a line address as wide as the
     record's. (The data channels have no opcode; ATS carries page addresses.)"""
     record = {s.name: s for s in EmcRecord.FIELDS}
-
-    def spec(cls: type[Message], name: str | None) -> FieldSpec | None:
-        return next((s for s in cls.FIELDS if s.name == name), None)
-
     kept = []
     for cls in MESSAGE_TYPES:
-        opcode, tag = spec(cls, cls.OPCODE_FIELD), spec(cls, cls.TAG_FIELD)
-        addr = spec(cls, cls.ADDR_FIELD)
+        opcode, tag = cls.field_spec(cls.OPCODE_FIELD), cls.field_spec(cls.TAG_FIELD)
+        addr = cls.field_spec(cls.ADDR_FIELD)
         if cls.CHANNEL is None or opcode is None or tag is None:
             continue
         if opcode.width > record["opcode"].width or tag.width > record["tag"].width:
