@@ -8,7 +8,7 @@ import pytest
 from slugsim.cosim import hdl
 from slugsim.cosim.blocks import BLOCKS, EMC_MONITOR
 from slugsim.cosim.runner import ROOT
-from slugsim.cxl import EmcRecord, M2SReq
+from slugsim.cxl import S2MNDR, EmcRecord, M2SReq
 
 EMC = ROOT / "rtl" / "emc" / "emc_monitor.v"
 SYNTH = [*sorted((ROOT / "rtl" / "common").glob("*.v")), EMC]
@@ -72,7 +72,7 @@ def _yosys(top: str, *chparams: str) -> subprocess.CompletedProcess[str]:
         "-chparam FIFO_DEPTH 3",
         "-chparam TS_WIDTH 0",
         "-chparam TS_WIDTH 49",
-        "-chparam DATA_WIDTH 78",
+        f"-chparam DATA_WIDTH {M2SReq.WIDTH - 1}",
         "-chparam CHANNEL 12",
         "-chparam PORT 256",
     ],
@@ -85,5 +85,5 @@ def test_illegal_emc_parameters_stop_elaboration(bad):
 
 @pytest.mark.skipif(not shutil.which("yosys"), reason="yosys missing: run `make setup`")
 def test_legal_emc_parameters_synthesize():
-    result = _yosys("emc_monitor", "-chparam CHANNEL 9", "-chparam DATA_WIDTH 29")
+    result = _yosys("emc_monitor", "-chparam CHANNEL 9", f"-chparam DATA_WIDTH {S2MNDR.WIDTH}")
     assert result.returncode == 0, result.stderr

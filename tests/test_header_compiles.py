@@ -24,7 +24,9 @@ endmodule
 @pytest.fixture
 def probe(tmp_path):
     # Port widths need the header before the port list: a plain localparam copy suffices.
-    text = PROBE.replace("CXL_M2S_REQ_WIDTH-1", "79-1")
+    from slugsim.cxl import M2SReq
+
+    text = PROBE.replace("CXL_M2S_REQ_WIDTH-1", f"{M2SReq.WIDTH}-1")
     path = tmp_path / "probe.v"
     path.write_text(text)
     return path
@@ -52,4 +54,5 @@ def test_header_compiles(tool, probe):
 def test_probe_width_matches_message():
     from slugsim.cxl import M2SReq
 
-    assert M2SReq.WIDTH == 79
+    # opcode 4, snp_type 3, meta 2+2, tag 16, addr 46, ld_id 4, tc 2, spid/dpid 12+12
+    assert M2SReq.WIDTH == 103

@@ -47,7 +47,7 @@
 
 module emc_monitor #(
     parameter integer CHANNEL = 6,        // Channel encoding of the tapped stream (6 = M2S_REQ)
-    parameter integer DATA_WIDTH = 79,    // tap_data width: CXL_<CHANNEL>_WIDTH (checked)
+    parameter integer DATA_WIDTH = 103,    // tap_data width: CXL_<CHANNEL>_WIDTH (checked)
     parameter integer DIRECTION = 0,      // stamped into records: 0 ingress, 1 egress
     parameter integer PORT = 0,           // endpoint port number stamped into records, 0..255
     parameter integer TS_WIDTH = 48,      // timestamp counter bits, 1 ... 48

@@ -186,7 +186,7 @@ localparam [0:0] CXL_DIRECTION_EGRESS = 1'd1;
 
 // ---- message layouts ----
 // D2HReq: S4 Tbl 3-13 (256B flit)
-localparam integer CXL_D2H_REQ_WIDTH = 68;
+localparam integer CXL_D2H_REQ_WIDTH = 92;
 localparam integer CXL_D2H_REQ_OPCODE_LSB = 0;
 localparam integer CXL_D2H_REQ_OPCODE_WIDTH = 5;
 localparam integer CXL_D2H_REQ_CQID_LSB = 5;
@@ -198,16 +198,22 @@ localparam integer CXL_D2H_REQ_CACHE_ID_WIDTH = 4;
 localparam integer CXL_D2H_REQ_ADDR_LSB = 22;
 localparam integer CXL_D2H_REQ_ADDR_WIDTH = 46;
 localparam integer CXL_D2H_REQ_ADDR_SHIFT = 6;
+localparam integer CXL_D2H_REQ_SPID_LSB = 68;
+localparam integer CXL_D2H_REQ_SPID_WIDTH = 12;
+localparam integer CXL_D2H_REQ_DPID_LSB = 80;
+localparam integer CXL_D2H_REQ_DPID_WIDTH = 12;
 
 // D2HRsp: S4 Tbl 3-15 (256B flit)
-localparam integer CXL_D2H_RSP_WIDTH = 17;
+localparam integer CXL_D2H_RSP_WIDTH = 29;
 localparam integer CXL_D2H_RSP_OPCODE_LSB = 0;
 localparam integer CXL_D2H_RSP_OPCODE_WIDTH = 5;
 localparam integer CXL_D2H_RSP_UQID_LSB = 5;
 localparam integer CXL_D2H_RSP_UQID_WIDTH = 12;
+localparam integer CXL_D2H_RSP_DPID_LSB = 17;
+localparam integer CXL_D2H_RSP_DPID_WIDTH = 12;
 
 // D2HData: S4 Tbl 3-16 (256B flit)
-localparam integer CXL_D2H_DATA_WIDTH = 527;
+localparam integer CXL_D2H_DATA_WIDTH = 539;
 localparam integer CXL_D2H_DATA_UQID_LSB = 0;
 localparam integer CXL_D2H_DATA_UQID_WIDTH = 12;
 localparam integer CXL_D2H_DATA_BOGUS_LSB = 12;
@@ -216,11 +222,13 @@ localparam integer CXL_D2H_DATA_POISON_LSB = 13;
 localparam integer CXL_D2H_DATA_POISON_WIDTH = 1;
 localparam integer CXL_D2H_DATA_BEP_LSB = 14;
 localparam integer CXL_D2H_DATA_BEP_WIDTH = 1;
-localparam integer CXL_D2H_DATA_DATA_LSB = 15;
+localparam integer CXL_D2H_DATA_DPID_LSB = 15;
+localparam integer CXL_D2H_DATA_DPID_WIDTH = 12;
+localparam integer CXL_D2H_DATA_DATA_LSB = 27;
 localparam integer CXL_D2H_DATA_DATA_WIDTH = 512;
 
 // H2DReq: S4 Tbl 3-17 (256B flit)
-localparam integer CXL_H2D_REQ_WIDTH = 65;
+localparam integer CXL_H2D_REQ_WIDTH = 89;
 localparam integer CXL_H2D_REQ_OPCODE_LSB = 0;
 localparam integer CXL_H2D_REQ_OPCODE_WIDTH = 3;
 localparam integer CXL_H2D_REQ_ADDR_LSB = 3;
@@ -230,9 +238,13 @@ localparam integer CXL_H2D_REQ_UQID_LSB = 49;
 localparam integer CXL_H2D_REQ_UQID_WIDTH = 12;
 localparam integer CXL_H2D_REQ_CACHE_ID_LSB = 61;
 localparam integer CXL_H2D_REQ_CACHE_ID_WIDTH = 4;
+localparam integer CXL_H2D_REQ_SPID_LSB = 65;
+localparam integer CXL_H2D_REQ_SPID_WIDTH = 12;
+localparam integer CXL_H2D_REQ_DPID_LSB = 77;
+localparam integer CXL_H2D_REQ_DPID_WIDTH = 12;
 
 // H2DRsp: S4 Tbl 3-18 (256B flit)
-localparam integer CXL_H2D_RSP_WIDTH = 34;
+localparam integer CXL_H2D_RSP_WIDTH = 46;
 localparam integer CXL_H2D_RSP_OPCODE_LSB = 0;
 localparam integer CXL_H2D_RSP_OPCODE_WIDTH = 4;
 localparam integer CXL_H2D_RSP_RSP_DATA_LSB = 4;
@@ -243,9 +255,11 @@ localparam integer CXL_H2D_RSP_CQID_LSB = 18;
 localparam integer CXL_H2D_RSP_CQID_WIDTH = 12;
 localparam integer CXL_H2D_RSP_CACHE_ID_LSB = 30;
 localparam integer CXL_H2D_RSP_CACHE_ID_WIDTH = 4;
+localparam integer CXL_H2D_RSP_DPID_LSB = 34;
+localparam integer CXL_H2D_RSP_DPID_WIDTH = 12;
 
 // H2DData: S4 §3.2.3.6 (256B flit)
-localparam integer CXL_H2D_DATA_WIDTH = 530;
+localparam integer CXL_H2D_DATA_WIDTH = 542;
 localparam integer CXL_H2D_DATA_CQID_LSB = 0;
 localparam integer CXL_H2D_DATA_CQID_WIDTH = 12;
 localparam integer CXL_H2D_DATA_POISON_LSB = 12;
@@ -254,11 +268,13 @@ localparam integer CXL_H2D_DATA_GO_ERR_LSB = 13;
 localparam integer CXL_H2D_DATA_GO_ERR_WIDTH = 1;
 localparam integer CXL_H2D_DATA_CACHE_ID_LSB = 14;
 localparam integer CXL_H2D_DATA_CACHE_ID_WIDTH = 4;
-localparam integer CXL_H2D_DATA_DATA_LSB = 18;
+localparam integer CXL_H2D_DATA_DPID_LSB = 18;
+localparam integer CXL_H2D_DATA_DPID_WIDTH = 12;
+localparam integer CXL_H2D_DATA_DATA_LSB = 30;
 localparam integer CXL_H2D_DATA_DATA_WIDTH = 512;
 
 // M2SReq: S4 Tbl 3-34 (256B flit, no CKID)
-localparam integer CXL_M2S_REQ_WIDTH = 79;
+localparam integer CXL_M2S_REQ_WIDTH = 103;
 localparam integer CXL_M2S_REQ_OPCODE_LSB = 0;
 localparam integer CXL_M2S_REQ_OPCODE_WIDTH = 4;
 localparam integer CXL_M2S_REQ_SNP_TYPE_LSB = 4;
@@ -276,9 +292,13 @@ localparam integer CXL_M2S_REQ_LD_ID_LSB = 73;
 localparam integer CXL_M2S_REQ_LD_ID_WIDTH = 4;
 localparam integer CXL_M2S_REQ_TC_LSB = 77;
 localparam integer CXL_M2S_REQ_TC_WIDTH = 2;
+localparam integer CXL_M2S_REQ_SPID_LSB = 79;
+localparam integer CXL_M2S_REQ_SPID_WIDTH = 12;
+localparam integer CXL_M2S_REQ_DPID_LSB = 91;
+localparam integer CXL_M2S_REQ_DPID_WIDTH = 12;
 
 // M2SRwD: S4 Tbl 3-40 (256B flit, no CKID)
-localparam integer CXL_M2S_RWD_WIDTH = 593;
+localparam integer CXL_M2S_RWD_WIDTH = 617;
 localparam integer CXL_M2S_RWD_OPCODE_LSB = 0;
 localparam integer CXL_M2S_RWD_OPCODE_WIDTH = 4;
 localparam integer CXL_M2S_RWD_SNP_TYPE_LSB = 4;
@@ -300,11 +320,15 @@ localparam integer CXL_M2S_RWD_POISON_LSB = 79;
 localparam integer CXL_M2S_RWD_POISON_WIDTH = 1;
 localparam integer CXL_M2S_RWD_TRP_LSB = 80;
 localparam integer CXL_M2S_RWD_TRP_WIDTH = 1;
-localparam integer CXL_M2S_RWD_DATA_LSB = 81;
+localparam integer CXL_M2S_RWD_SPID_LSB = 81;
+localparam integer CXL_M2S_RWD_SPID_WIDTH = 12;
+localparam integer CXL_M2S_RWD_DPID_LSB = 93;
+localparam integer CXL_M2S_RWD_DPID_WIDTH = 12;
+localparam integer CXL_M2S_RWD_DATA_LSB = 105;
 localparam integer CXL_M2S_RWD_DATA_WIDTH = 512;
 
 // M2SBIRsp: S4 Tbl 3-44 (256B flit)
-localparam integer CXL_M2S_BIRSP_WIDTH = 30;
+localparam integer CXL_M2S_BIRSP_WIDTH = 54;
 localparam integer CXL_M2S_BIRSP_OPCODE_LSB = 0;
 localparam integer CXL_M2S_BIRSP_OPCODE_WIDTH = 4;
 localparam integer CXL_M2S_BIRSP_BI_ID_LSB = 4;
@@ -313,9 +337,13 @@ localparam integer CXL_M2S_BIRSP_BI_TAG_LSB = 16;
 localparam integer CXL_M2S_BIRSP_BI_TAG_WIDTH = 12;
 localparam integer CXL_M2S_BIRSP_LOW_ADDR_LSB = 28;
 localparam integer CXL_M2S_BIRSP_LOW_ADDR_WIDTH = 2;
+localparam integer CXL_M2S_BIRSP_SPID_LSB = 30;
+localparam integer CXL_M2S_BIRSP_SPID_WIDTH = 12;
+localparam integer CXL_M2S_BIRSP_DPID_LSB = 42;
+localparam integer CXL_M2S_BIRSP_DPID_WIDTH = 12;
 
 // S2MBISnp: S4 Tbl 3-46 (256B flit)
-localparam integer CXL_S2M_BISNP_WIDTH = 74;
+localparam integer CXL_S2M_BISNP_WIDTH = 98;
 localparam integer CXL_S2M_BISNP_OPCODE_LSB = 0;
 localparam integer CXL_S2M_BISNP_OPCODE_WIDTH = 4;
 localparam integer CXL_S2M_BISNP_BI_ID_LSB = 4;
@@ -325,9 +353,13 @@ localparam integer CXL_S2M_BISNP_BI_TAG_WIDTH = 12;
 localparam integer CXL_S2M_BISNP_ADDR_LSB = 28;
 localparam integer CXL_S2M_BISNP_ADDR_WIDTH = 46;
 localparam integer CXL_S2M_BISNP_ADDR_SHIFT = 6;
+localparam integer CXL_S2M_BISNP_SPID_LSB = 74;
+localparam integer CXL_S2M_BISNP_SPID_WIDTH = 12;
+localparam integer CXL_S2M_BISNP_DPID_LSB = 86;
+localparam integer CXL_S2M_BISNP_DPID_WIDTH = 12;
 
 // S2MNDR: S4 §3.3.9 (256B flit)
-localparam integer CXL_S2M_NDR_WIDTH = 29;
+localparam integer CXL_S2M_NDR_WIDTH = 41;
 localparam integer CXL_S2M_NDR_OPCODE_LSB = 0;
 localparam integer CXL_S2M_NDR_OPCODE_WIDTH = 3;
 localparam integer CXL_S2M_NDR_META_FIELD_LSB = 3;
@@ -340,9 +372,11 @@ localparam integer CXL_S2M_NDR_LD_ID_LSB = 23;
 localparam integer CXL_S2M_NDR_LD_ID_WIDTH = 4;
 localparam integer CXL_S2M_NDR_DEV_LOAD_LSB = 27;
 localparam integer CXL_S2M_NDR_DEV_LOAD_WIDTH = 2;
+localparam integer CXL_S2M_NDR_DPID_LSB = 29;
+localparam integer CXL_S2M_NDR_DPID_WIDTH = 12;
 
 // S2MDRS: S4 Tbl 3-52 (256B flit)
-localparam integer CXL_S2M_DRS_WIDTH = 543;
+localparam integer CXL_S2M_DRS_WIDTH = 555;
 localparam integer CXL_S2M_DRS_OPCODE_LSB = 0;
 localparam integer CXL_S2M_DRS_OPCODE_WIDTH = 3;
 localparam integer CXL_S2M_DRS_META_FIELD_LSB = 3;
@@ -359,7 +393,9 @@ localparam integer CXL_S2M_DRS_DEV_LOAD_LSB = 28;
 localparam integer CXL_S2M_DRS_DEV_LOAD_WIDTH = 2;
 localparam integer CXL_S2M_DRS_TRP_LSB = 30;
 localparam integer CXL_S2M_DRS_TRP_WIDTH = 1;
-localparam integer CXL_S2M_DRS_DATA_LSB = 31;
+localparam integer CXL_S2M_DRS_DPID_LSB = 31;
+localparam integer CXL_S2M_DRS_DPID_WIDTH = 12;
+localparam integer CXL_S2M_DRS_DATA_LSB = 43;
 localparam integer CXL_S2M_DRS_DATA_WIDTH = 512;
 
 // AtsTranslationReq: slugsim (PCIe ATS Translation Request)

@@ -19,7 +19,7 @@
 
 module tb_emc_monitor_batched #(
     parameter integer CHANNEL = 6,       // see emc_monitor
-    parameter integer DATA_WIDTH = 79,   // see emc_monitor
+    parameter integer DATA_WIDTH = 103,   // see emc_monitor
     parameter integer DIRECTION = 0,     // see emc_monitor
     parameter integer PORT = 0,          // see emc_monitor
     parameter integer TS_WIDTH = 48,     // see emc_monitor

@@ -4,7 +4,9 @@ CXL.cache and CXL.mem layouts follow the spec's 256B-flit field lists (CXL_REFER
 §2.1, S4 Tbl 3-13…3-52) with these deliberate differences, which make the layout **our own**:
 
 - the Valid bit is dropped (the valid/ready handshake carries it) and so are reserved bits;
-- PBR routing IDs (SPID/DPID) and TEE fields (CKID) are left out until PBR/TEE are modelled;
+- PBR routing IDs are the PBR flit's 12-bit SPID/DPID (CXL_REFERENCE.md §1.2, §2.1, §6.2): a
+  request carries both, a response or data message only its DPID, as the PBR flit does; they sit
+  after the header fields, before any data. TEE fields (CKID) are left out until TEE is modelled;
 - data messages carry their 64-byte line in a trailing 512-bit ``data`` field, not in separate
   data slots; Addr[5] (68B flit only) is left out.
 
@@ -38,6 +40,7 @@ from .opcodes import (
 )
 
 LINE = Bits(46, shift=6)  # Addr[51:6]: a 64-byte line address in a 52-bit physical space
+PID = Bits(12)  # PBR SPID/DPID: up to 4096 port IDs per fabric (CXL_REFERENCE.md §6.2)
 PAGE = Bits(52, shift=12)  # Addr[63:12]: a 4 KB page address (ATS)
 DATA = Bits(512)  # one 64-byte cache line
 
@@ -51,12 +54,15 @@ class D2HReq(Message):
     nt: Annotated[int, Bits(1)] = 0
     cache_id: Annotated[int, Bits(4)] = 0
     addr: Annotated[int, LINE] = 0
+    spid: Annotated[int, PID] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.D2H_RSP, "S4 Tbl 3-15 (256B flit)", tag="uqid")
 class D2HRsp(Message):
     opcode: Annotated[D2HRspOpcode, Bits(5)]
     uqid: Annotated[int, Bits(12)] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.D2H_DATA, "S4 Tbl 3-16 (256B flit)", tag="uqid", opcode=None)
@@ -65,6 +71,7 @@ class D2HData(Message):
     bogus: Annotated[int, Bits(1)] = 0
     poison: Annotated[int, Bits(1)] = 0
     bep: Annotated[int, Bits(1)] = 0
+    dpid: Annotated[int, PID] = 0
     data: Annotated[int, DATA] = 0
 
 
@@ -74,6 +81,8 @@ class H2DReq(Message):
     addr: Annotated[int, LINE] = 0
     uqid: Annotated[int, Bits(12)] = 0
     cache_id: Annotated[int, Bits(4)] = 0
+    spid: Annotated[int, PID] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.H2D_RSP, "S4 Tbl 3-18 (256B flit)", tag="cqid")
@@ -85,6 +94,7 @@ class H2DRsp(Message):
     rsp_pre: Annotated[RspPre, Bits(2)] = RspPre.LOCAL_MISS
     cqid: Annotated[int, Bits(12)] = 0
     cache_id: Annotated[int, Bits(4)] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.H2D_DATA, "S4 §3.2.3.6 (256B flit)", tag="cqid", opcode=None)
@@ -93,6 +103,7 @@ class H2DData(Message):
     poison: Annotated[int, Bits(1)] = 0
     go_err: Annotated[int, Bits(1)] = 0
     cache_id: Annotated[int, Bits(4)] = 0
+    dpid: Annotated[int, PID] = 0
     data: Annotated[int, DATA] = 0
 
 
@@ -109,6 +120,8 @@ class M2SReq(Message):
     addr: Annotated[int, LINE] = 0
     ld_id: Annotated[int, Bits(4)] = 0
     tc: Annotated[int, Bits(2)] = 0
+    spid: Annotated[int, PID] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.M2S_RWD, "S4 Tbl 3-40 (256B flit, no CKID)", tag="tag", addr="addr")
@@ -123,6 +136,8 @@ class M2SRwD(Message):
     tc: Annotated[int, Bits(2)] = 0
     poison: Annotated[int, Bits(1)] = 0
     trp: Annotated[int, Bits(1)] = 0
+    spid: Annotated[int, PID] = 0
+    dpid: Annotated[int, PID] = 0
     data: Annotated[int, DATA] = 0
 
 
@@ -132,6 +147,8 @@ class M2SBIRsp(Message):
     bi_id: Annotated[int, Bits(12)] = 0
     bi_tag: Annotated[int, Bits(12)] = 0
     low_addr: Annotated[int, Bits(2)] = 0
+    spid: Annotated[int, PID] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.S2M_BISNP, "S4 Tbl 3-46 (256B flit)", tag="bi_tag", addr="addr")
@@ -140,6 +157,8 @@ class S2MBISnp(Message):
     bi_id: Annotated[int, Bits(12)] = 0
     bi_tag: Annotated[int, Bits(12)] = 0
     addr: Annotated[int, LINE] = 0
+    spid: Annotated[int, PID] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.S2M_NDR, "S4 §3.3.9 (256B flit)", tag="tag")
@@ -150,6 +169,7 @@ class S2MNDR(Message):
     tag: Annotated[int, Bits(16)] = 0
     ld_id: Annotated[int, Bits(4)] = 0
     dev_load: Annotated[int, Bits(2)] = 0
+    dpid: Annotated[int, PID] = 0
 
 
 @message(Channel.S2M_DRS, "S4 Tbl 3-52 (256B flit)", tag="tag")
@@ -162,6 +182,7 @@ class S2MDRS(Message):
     ld_id: Annotated[int, Bits(4)] = 0
     dev_load: Annotated[int, Bits(2)] = 0
     trp: Annotated[int, Bits(1)] = 0
+    dpid: Annotated[int, PID] = 0
     data: Annotated[int, DATA] = 0
 
 

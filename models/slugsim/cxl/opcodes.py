@@ -216,6 +216,33 @@ class Channel(IntEnum):
     ATS_INVALIDATION_CPL = 15
 
 
+class MessageClass(IntEnum):
+    """The virtual channel a message travels in on a link: each CXL message class has its own
+    link-layer credits (CXL_REFERENCE.md §1.1, §2.1, §6.1), and the four ATS messages share
+    CXL.io. Not a wire field; ``Message.VC`` holds it."""
+
+    M2S_REQ = 0
+    M2S_RWD = 1
+    M2S_BIRSP = 2
+    S2M_NDR = 3
+    S2M_DRS = 4
+    S2M_BISNP = 5
+    D2H_REQ = 6
+    D2H_RSP = 7
+    D2H_DATA = 8
+    H2D_REQ = 9
+    H2D_RSP = 10
+    H2D_DATA = 11
+    IO = 12
+
+
+# Each record channel's virtual channel (ATS travels on CXL.io).
+MESSAGE_CLASS_OF: dict[Channel, MessageClass] = {
+    **{channel: MessageClass[channel.name] for channel in Channel if channel.value < 12},
+    **{channel: MessageClass.IO for channel in Channel if channel.value >= 12},
+}
+
+
 class Direction(IntEnum):
     """Whether the EMC saw the message enter or leave its endpoint, 1 bit (slugsim's own)."""
 
