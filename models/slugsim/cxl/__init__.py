@@ -28,6 +28,7 @@ from .messages import (
 )
 from .opcodes import (
     ENUM_WIDTHS,
+    MESSAGE_CLASS_OF,
     AtsStatus,
     Channel,
     D2HReqOpcode,
@@ -39,9 +40,8 @@ from .opcodes import (
     M2SBIRspOpcode,
     M2SReqOpcode,
     M2SRwDOpcode,
-    MetaField,
-    MESSAGE_CLASS_OF,
     MessageClass,
+    MetaField,
     MetaValue,
     RspPre,
     S2MBISnpOpcode,
@@ -52,6 +52,7 @@ from .opcodes import (
 
 __all__ = [
     "ENUM_WIDTHS",
+    "MESSAGE_CLASS_OF",
     "MESSAGE_TYPES",
     "S2MDRS",
     "S2MNDR",
@@ -83,9 +84,8 @@ __all__ = [
     "M2SRwD",
     "M2SRwDOpcode",
     "Message",
-    "MetaField",
-    "MESSAGE_CLASS_OF",
     "MessageClass",
+    "MetaField",
     "MetaValue",
     "RspPre",
     "S2MBISnp",
