@@ -1,30 +1,34 @@
-"""Transaction-level models: hosts, switches, Type-3 memory devices and the links between them."""
+"""The built-in component kinds, each one module that registers itself with
+``slugsim.contract.component`` (importing this package registers them all)."""
 
+from .cache import Cache, Hit, LineState, Miss
 from .dram import DramChannel
 from .hdm import HdmDecoder
-from .host import AddressSpace, Budget, CxlTarget, Host
+from .host import AddressSpace, Budget, Host, HostParams
 from .links import SLOT_BYTES, connect, slot_bandwidth
-from .llc import Llc
-from .routed import RoutedM2SReq, RoutedM2SRwD, RoutedS2MDRS, RoutedS2MNDR
-from .switch import Switch, SwitchPort
-from .type3 import Type3Device
+from .placeholder import PlaceholderParams
+from .switch import Switch, SwitchParams, SwitchPort
+from .type3 import LogicalDevice, Type3Device, Type3Params
 
 __all__ = [
     "SLOT_BYTES",
     "AddressSpace",
     "Budget",
-    "CxlTarget",
+    "Cache",
     "DramChannel",
     "HdmDecoder",
+    "Hit",
     "Host",
-    "Llc",
-    "RoutedM2SReq",
-    "RoutedM2SRwD",
-    "RoutedS2MDRS",
-    "RoutedS2MNDR",
+    "HostParams",
+    "LineState",
+    "LogicalDevice",
+    "Miss",
+    "PlaceholderParams",
     "Switch",
+    "SwitchParams",
     "SwitchPort",
     "Type3Device",
+    "Type3Params",
     "connect",
     "slot_bandwidth",
 ]

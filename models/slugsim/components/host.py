@@ -1,386 +1,651 @@
 """A host: cores issuing loads and stores, an LLC, a home agent with local DRAM and HDM decoders.
 
-Each core keeps ``outstanding`` requests in flight (one for a dependent pointer chase). A request
-slot is numbered and its number is the CXL.mem tag (16 bits), so no tag is ever allocated on the
-hot path. One request costs the host one event:
+Each core keeps ``outstanding`` requests in flight (one for a dependent pointer chase), each in a
+``Slot`` whose number is its CXL.mem tag (16 bits), so no tag is allocated per request. A
+request costs the host one event:
 
-- the slot's issue callback runs at the core's issue time, looks the line up in the LLC and
-  either completes on a hit (``llc_latency``), starts a local DRAM access, or sends an M2S
-  ``MemRd`` on the port towards the decoded device. The miss path (LLC lookup, home agent, root
-  port) is the egress channel's ``pipeline``, so the message leaves ``llc_latency`` later
-  without an event of its own;
+- a slot issues at its core's issue time: it looks the line up in the LLC and either completes
+  on a hit (``llc_latency``), starts a local DRAM access, or sends an M2S ``MemRd`` on the port
+  towards the decoded device. The miss path (LLC lookup, home agent, root port) is the port's
+  ``pipeline``, so the message leaves ``llc_latency`` later without an event of its own;
 - the response handler records the latency and issues the slot's next request at once.
 
 Stores are write-allocate: a store miss reads the line (``MemRd``, as an RFO) and dirties it; a
 dirty victim is written back with ``MemWr`` (tags above the request slots) and completes on an
-NDR ``Cmp``. The victim is chosen at lookup time (the model keeps tags only).
-
-Latency is measured from issue to data at the core, per request class (read/write) and path
-(``llc``, ``local``, ``cxl:<device>``).
+NDR ``Cmp``. Latency is measured from issue to data at the core, per request class (read/write)
+and path (``llc``, ``local``, ``cxl:<device>``).
 """
 
 from __future__ import annotations
 
-import random
+import itertools
 from array import array
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..cxl import M2SReqOpcode, M2SRwDOpcode
-from ..fabric.params import HostParams
-from ..kernel import Channel, Component, Simulator
+from ..contract import DOWNSTREAM, Component, PortSpec, component
+from ..cxl import M2SReq, M2SReqOpcode, M2SRwD, M2SRwDOpcode
+from ..fabric.errors import Issue, Where, did_you_mean
+from ..fabric.params import HdmWindow, WorkloadParams, doc, format_size
+from ..kernel import NS, Port
 from ..workloads import Generator, make_generator
+from .cache import Cache, Miss
 from .dram import DramChannel
 from .hdm import HdmDecoder
-from .llc import Llc
-from .routed import RoutedM2SReq, RoutedM2SRwD
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
+# HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
+INTERLEAVE_WAYS = (1, 2, 3, 4, 6, 8, 12, 16)
+# CXL.mem carries Addr[51:6]: a 52-bit host physical address space (CXL_REFERENCE.md §2.1).
+ADDRESS_LIMIT = 1 << 52
 
+# Requests are built without range checks: tags are below 2**16 (checked at start), addresses
+# line-aligned inside validated HDM windows, LD-IDs and PIDs below their limits (validation).
+_memrd = M2SReq.unchecked("opcode", "tag", "addr", "ld_id", "spid", "dpid")
+_memwr = M2SRwD.unchecked("opcode", "tag", "addr", "ld_id", "spid", "dpid")
 _MEMRD = M2SReqOpcode.MEMRD
 _MEMWR = M2SRwDOpcode.MEMWR
-_make_req = RoutedM2SReq.make
-_make_rwd = RoutedM2SRwD.make
-
-
-class Budget:
-    """Completed-request count shared by all hosts; stops the run when ``left`` reaches 0.
-
-    It also keeps the time of the latest completion: the end of the measured run. One shared,
-    hot object holds these rather than a counter per host, because at fabric scale every
-    update of a per-host int frees an old int that is rarely still in cache."""
-
-    __slots__ = ("completed", "last_completion", "left", "sim")
-
-    def __init__(self, sim: Simulator, limit: int | None) -> None:
-        self.sim = sim
-        self.completed = 0
-        self.last_completion = 0
-        self.left = -1 if limit is None else limit
 
 
 @dataclass(frozen=True)
-class CxlTarget:
-    """A device this host reaches through an HDM window."""
-
-    name: str
-    pid: int
-    ld_id: int
-    send: Callable[[Any], None]
+class HostParams:
+    cores: int = field(default=1, metadata=doc("cores issuing requests", ge=1, le=4096))
+    outstanding: int = field(
+        default=10, metadata=doc("outstanding misses per core", ge=1, le=65536)
+    )
+    llc_size: int = field(
+        default=32 << 20, metadata=doc("last-level cache size", unit="size", ge=1)
+    )
+    llc_ways: int = field(default=16, metadata=doc("LLC associativity", ge=1, le=1024))
+    # Calibration (slugsim calibrate): llc_latency + dram_latency = the 130 ns idle local DDR
+    # load of CXL_REFERENCE.md §7b (Vistara, AMD Turin); the 20/110 split is derived, no
+    # measurement gives it. llc_latency is also the miss path to the CXL root port.
+    llc_latency: int = field(default=20 * NS, metadata=doc("LLC hit latency", unit="time"))
+    dram_latency: int = field(
+        default=110 * NS, metadata=doc("local DRAM latency after the LLC miss", unit="time")
+    )
+    dram_size: int = field(default=64 << 30, metadata=doc("local DRAM capacity", unit="size"))
+    # 12 x DDR5-6400 x 8 B = 614.4 GB/s, the calibration platform (CXL_REFERENCE.md §7b).
+    dram_bandwidth: int = field(
+        default=614_400 * 10**6, metadata=doc("local DRAM bandwidth", unit="bandwidth", ge=1)
+    )
+    hdm: tuple[HdmWindow, ...] = field(default=(), metadata=doc("HDM decoders"))
+    workload: WorkloadParams | None = field(default=None, metadata=doc("traffic generator"))
 
 
 @dataclass(frozen=True)
 class AddressSpace:
-    """Where a workload's footprint lives: ``addr = base + line * 64`` when ``mapper`` is None."""
+    """Where a workload's footprint lives: ``addr = base + line * 64`` unless ``mapper`` maps
+    the line (a workload aimed at one device of an interleaved window)."""
 
     base: int
     lines: int
     mapper: Callable[[int], int] | None = None
 
+    def address(self, line: int) -> int:
+        return self.base + (line << 6) if self.mapper is None else self.mapper(line)
 
-class HostCore:
-    """The host's request engine. It is slotted (the kernel's ``Component`` is not) because at
-    fabric scale hundreds of hosts are active and compact slots keep the per-request memory
-    traffic, not the instruction count, from growing with the fabric."""
 
-    # What a CXL request reads comes first, in the order it reads it, so that a request
-    # touches two or three cache lines of the core rather than six. The request path calls
-    # methods of ``llc`` and of the generators rather than bound methods kept here: a bound
-    # method is one more object per host to fetch from memory.
-    __slots__ = (  # noqa: RUF023
-        "_slots",
-        "_mapper",
-        "_base",
-        "_read_ratio",
-        "sim",
-        "llc",
-        "decoder",
-        "_t_route",
-        "pid",
-        "nslots",
-        "_cxl_samples",
-        "budget",
-        "_think",
-        "_hit_samples",
-        "_llc_latency",
-        "_local_samples",
-        "_random",
-        "_wb_next",
-        "dram",
-        "generators",
-        "local_reads",
-        "local_writebacks",
-        "local_writes",
-        "name",
-        "params",
-        "rng",
-        "samples",
-        "space",
-        "target_writebacks",
-        "targets",
-        "violations",
-        "wb_free",
-        "wb_pending",
-    )
+class Target:
+    """A device this host reaches through an HDM window, and the traffic it sent there."""
 
-    def __init__(
-        self,
-        sim: Simulator,
-        name: str,
-        params: HostParams,
-        pid: int,
-        budget: Budget,
-        rng: random.Random,
-    ) -> None:
-        self.sim = sim
+    __slots__ = ("ld_id", "name", "pid", "port", "reads", "rfo", "samples", "writebacks")
+
+    def __init__(self, name: str, pid: int, ld_id: int, port: Port) -> None:
         self.name = name
-        self.rng = rng
-        self.params = params
         self.pid = pid
-        self.budget = budget
-        self.llc = Llc(params.llc_size, params.llc_ways)
+        self.ld_id = ld_id
+        self.port = port
+        # Latency samples (ps) of completed loads [0] and store misses [1] served here.
+        self.samples: tuple[array[int], array[int]] = (array("q"), array("q"))
+        self.reads = 0  # MemRd sent for loads
+        self.rfo = 0  # MemRd sent for store misses
+        self.writebacks = 0  # MemWr sent
+
+
+class Core:
+    """A core's request stream: how many requests it has still to issue, and its addresses."""
+
+    __slots__ = ("addresses", "remaining")
+
+    def __init__(self, requests: int, addresses: Generator) -> None:
+        self.remaining = requests
+        self.addresses = addresses
+
+
+class Slot:
+    """One outstanding request of a core; its index in ``Host.slots`` is its CXL.mem tag."""
+
+    __slots__ = ("core", "issued_at", "tag", "target", "write")
+
+    def __init__(self, tag: int, core: Core) -> None:
+        self.tag = tag
+        self.core = core
+        self.issued_at = 0
+        self.target: Target | None = None  # the device serving the request in flight, if any
+        self.write = False
+
+
+class Budget:
+    """Completed-request count shared by every host; stops the run when ``left`` reaches 0, and
+    keeps the time of the latest completion (the end of the measured run)."""
+
+    __slots__ = ("completed", "last_completion", "left", "sim")
+
+    def __init__(self, sim: Any, limit: int | None) -> None:
+        self.sim = sim
+        self.completed = 0
+        self.last_completion = 0
+        self.left = -1 if limit is None else limit
+
+    def complete(self, when: int) -> None:
+        if when > self.last_completion:
+            self.last_completion = when
+        self.completed += 1
+        self.left -= 1
+        if self.left == 0:
+            self.sim.stop()
+
+
+HOST_STATS = {
+    "issued": "requests issued by the cores",
+    "completed": "requests completed",
+    "llc_hits": "LLC hits",
+    "llc_misses": "LLC misses",
+    "llc_writebacks": "dirty LLC victims written back",
+    "local_reads": "load misses served by local DRAM",
+    "local_rfo": "store misses served by local DRAM",
+    "local_writebacks": "writebacks to local DRAM",
+    "local_dram_utilisation": "busy fraction of local DRAM",
+    "violations": "accesses refused by a device (MemData-NXM)",
+}
+
+
+def _host_stats_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, NUM, described, map_of, obj
+
+    fields = {
+        name: described(NUM if name.endswith("utilisation") else INT, text)
+        for name, text in HOST_STATS.items()
+    }
+    per_device = obj(
+        {
+            "reads": described(INT, "MemRd sent for loads"),
+            "rfo": described(INT, "MemRd sent for store misses"),
+            "writebacks": described(INT, "MemWr sent"),
+        },
+        "traffic to one device",
+    )
+    return obj({**fields, "cxl": map_of(per_device, "by device")}, "one host")
+
+
+@component(
+    "host",
+    params=HostParams,
+    ports=(PortSpec("root", DOWNSTREAM, {"mem", "cache", "io"}, doc="CXL root ports"),),
+    section="hosts",
+    stats_schema=_host_stats_schema,  # type: ignore[arg-type]
+)
+class Host(Component):
+    """A CPU host: cores, LLC, home agent, local DRAM, HDM decoders."""
+
+    def build(self) -> None:
+        params: HostParams = self.params
+        self.budget: Budget = self.fabric.budget
+        self.llc = Cache(params.llc_size, params.llc_ways)
         # Local DRAM: the home agent's memory controller behind the LLC.
         self.dram = DramChannel(params.dram_latency, params.dram_bandwidth)
-        self.targets: list[CxlTarget] = []
-        # Per target: (egress channel, LD-ID, PID), one tuple so a request reads one object,
-        # not three. The channel rather than its bound ``send``: one object fewer per request.
-        self._t_route: list[tuple[Channel, int, int]] = []
-        self.target_writebacks: list[int] = []
+        self.targets: list[Target] = []
         self.decoder: HdmDecoder | None = None
         self.space: AddressSpace | None = None
-        self.generators: list[Generator] = []
-        self._slots: list[Any] = []
-        self.nslots = 0
+        self.cores: list[Core] = []
+        self.slots: list[Slot] = []
         self.violations = 0
         self.local_reads = 0
-        self.local_writes = 0
+        self.local_rfo = 0
         self.local_writebacks = 0
-        self.wb_pending: deque[int] = deque()
-        self.wb_free: deque[int] = deque()
-        self._wb_next = 0
-        # Latency samples (ps) by (class, path); filled in place, read by slugsim.stats.
-        self.samples: dict[tuple[str, str], array[int]] = {}
+        self.llc_samples = (array("q"), array("q"))  # loads, stores that hit the LLC
+        self.local_samples = (array("q"), array("q"))
+        self.free_writeback_tags: deque[int] = deque()
+        self.waiting_writebacks: deque[int] = deque()  # addresses waiting for a free tag
+        self.next_writeback_tag = 0
 
-    # -- elaboration -------------------------------------------------------------------------
+    # -- elaboration ---------------------------------------------------------------------------
 
-    def add_target(self, name: str, pid: int, ld_id: int, tx: Channel) -> int:
-        """Device ``name`` (PID ``pid``, our LD-ID ``ld_id`` on it) is reached through ``tx``."""
-        self.targets.append(CxlTarget(name, pid, ld_id, tx.send))
-        # Per-target columns, so the hot path indexes lists instead of reading attributes.
-        self._t_route.append((tx, ld_id, pid))
-        self.target_writebacks.append(0)
-        return len(self.targets) - 1
+    def connect(self) -> None:
+        for attachment in self.attachments:
+            attachment.port.handler = self.on_response
+            attachment.port.pipeline = self.params.llc_latency
+        windows = self.params.hdm
+        if not windows:
+            return
+        index: dict[str, int] = {}
+        for window in windows:
+            for name in window.targets:
+                if name not in index:
+                    index[name] = len(self.targets)
+                    device = self.fabric.components[name]
+                    self.targets.append(
+                        Target(
+                            name,
+                            device.pid,
+                            device.ld_id_for(self.name),
+                            self.fabric.port_towards(self.name, name),
+                        )
+                    )
+        self.decoder = self.fabric.shared(
+            ("hdm-decoder", *((w.base, w.size, w.granularity, w.targets) for w in windows)),
+            lambda: HdmDecoder(windows, index),
+        )
 
-    def start(self, space: AddressSpace) -> None:
-        """Create the per-core generators and slots and schedule the first issues at t=0."""
-        params = self.params
+    def start(self) -> None:
+        params: HostParams = self.params
         workload = params.workload
         if workload is None:
             return
-        self.space = space
-        self._hit_samples = (self._samples("read", "llc"), self._samples("write", "llc"))
-        self._local_samples = (self._samples("read", "local"), self._samples("write", "local"))
-        # Flat, indexed by a slot's kind (2 * target + write).
-        self._cxl_samples = [
-            self._samples(cls, f"cxl:{t.name}") for t in self.targets for cls in ("read", "write")
-        ]
-        gens = [
-            make_generator(workload, space.lines, core, params.cores, self.rng)
+        self.space = self._address_space(workload)
+        generators = [
+            make_generator(workload, self.space.lines, core, params.cores, self.rng)
             for core in range(params.cores)
         ]
-        per_core = 1 if gens[0].dependent else params.outstanding
-        self.nslots = params.cores * per_core
-        if self.nslots >= MAX_TAGS:
+        per_core = 1 if generators[0].dependent else params.outstanding
+        if params.cores * per_core >= MAX_TAGS:
             raise ValueError(
                 f"host {self.name}: {params.cores} cores x {per_core} outstanding needs "
-                f"{self.nslots} tags; CXL.mem tags are 16 bits, keep the product below 65536"
+                f"{params.cores * per_core} tags; CXL.mem tags are 16 bits, keep the product "
+                "below 65536"
             )
-        self.generators = gens
-        self._base = space.base
-        self._mapper = space.mapper
-        self._random = self.rng.random
-        self._llc_latency = params.llc_latency
-        # The state of slots and cores in one flat list, one object to fetch per request rather
-        # than five. Per slot, three entries: where its core's entries are; the issue time of
-        # its CXL request in flight; and that request's kind, 2 * target + write (which
-        # _cxl_samples array its completion goes to), or -1 when none is in flight (a small
-        # int, cached by CPython, so storing one frees nothing). Then per core, two entries:
-        # requests left to issue and the address generator.
-        first_core = 3 * self.nslots
-        slots: list[Any] = [0, 0, -1] * self.nslots
-        slots[::3] = [first_core + 2 * (slot // per_core) for slot in range(self.nslots)]
-        for gen in gens:
-            slots += [workload.requests, gen]
-        self._slots = slots
-        self.wb_free.clear()
-        self._wb_next = self.nslots  # writeback tags are handed out from here on first use
-        self._think = workload.think_time
-        self._read_ratio = workload.read_ratio
-        for slot in range(self.nslots):
+        self.cores = [Core(workload.requests, g) for g in generators]
+        self.slots = [
+            Slot(tag, core)
+            for tag, core in enumerate(c for c in self.cores for _ in range(per_core))
+        ]
+        self.next_writeback_tag = len(self.slots)  # writeback tags come after the slots'
+        for slot in self.slots:
             self.sim.schedule(0, self.issue, slot)
 
-    def _samples(self, cls: str, path: str) -> array[int]:
-        return self.samples.setdefault((cls, path), array("q"))
+    def _address_space(self, workload: WorkloadParams) -> AddressSpace:
+        lines = workload.footprint >> 6
+        if workload.target == "local":
+            return AddressSpace(0, lines)
+        if workload.target == "cxl":
+            return AddressSpace(min(w.base for w in self.params.hdm), lines)
+        window = workload_window(self.params)
+        decoder = self.decoder
+        assert window is not None and decoder is not None
+        way = window.targets.index(workload.target)
+        return AddressSpace(
+            window.base, lines, lambda line: decoder.device_address(window, way, line << 6)
+        )
 
-    # Derived rather than counted on the hot path (see ``Budget``).
-    @property
-    def remaining(self) -> list[int]:
-        """Requests each core has still to issue."""
-        return self._slots[3 * self.nslots :: 2]
+    # -- requests ------------------------------------------------------------------------------
+
+    def issue(self, slot: Slot) -> None:
+        """Issue the slot's next request (at its core's issue time)."""
+        core = slot.core
+        if core.remaining == 0:
+            return
+        core.remaining -= 1
+        workload = self.params.workload
+        addr = self.space.address(core.addresses.next())  # type: ignore[union-attr]
+        write = workload.read_ratio < 1.0 and self.rng.random() >= workload.read_ratio
+        now = self.sim.now
+        lookup = self.llc.access(addr >> 6, write)
+        if lookup.__class__ is not Miss:
+            latency = self.params.llc_latency
+            self.llc_samples[write].append(latency)
+            self.budget.complete(now + latency)
+            self.sim.schedule(latency + workload.think_time, self.issue, slot)
+            return
+        if lookup.victim_state.dirty:  # type: ignore[union-attr]
+            self.write_back(lookup.victim << 6, now)  # type: ignore[union-attr,operator]
+        target = self.decode(addr)
+        if target is None:
+            # Local DRAM behind the home agent; the miss path is the LLC lookup.
+            if write:
+                self.local_rfo += 1
+            else:
+                self.local_reads += 1
+            done = self.dram.access(now + self.params.llc_latency)
+            self.local_samples[write].append(done - now)
+            self.budget.complete(done)
+            self.sim.schedule_at(done + workload.think_time, self.issue, slot)
+            return
+        if write:
+            target.rfo += 1
+        else:
+            target.reads += 1
+        slot.issued_at = now
+        slot.target = target
+        slot.write = write
+        target.port.send(_memrd(_MEMRD, slot.tag, addr, target.ld_id, self.pid, target.pid))
+
+    def decode(self, addr: int) -> Target | None:
+        """The device an address belongs to, or None for local DRAM."""
+        decoder = self.decoder
+        if decoder is None:
+            return None
+        index = decoder.decode(addr)
+        return None if index < 0 else self.targets[index]
+
+    def on_response(self, msg: Any) -> None:
+        """S2M DRS for a request slot, or NDR Cmp for a writeback."""
+        tag = msg.tag
+        if tag >= len(self.slots):
+            self.write_back_done(tag)
+            return
+        if getattr(msg, "poison", 0):
+            # MemData-NXM: the device refused the access (no LD of ours decodes it).
+            self.violations += 1
+        slot = self.slots[tag]
+        now = self.sim.now
+        slot.target.samples[slot.write].append(now - slot.issued_at)  # type: ignore[union-attr]
+        slot.target = None
+        self.budget.complete(now)
+        think = self.params.workload.think_time  # type: ignore[union-attr]
+        if think:
+            self.sim.schedule(think, self.issue, slot)
+        else:
+            self.issue(slot)
+
+    # -- writebacks ----------------------------------------------------------------------------
+
+    def write_back(self, addr: int, now: int) -> None:
+        target = self.decode(addr)
+        if target is None:
+            self.local_writebacks += 1
+            self.dram.write(now + self.params.llc_latency)
+            return
+        if self.free_writeback_tags:
+            tag = self.free_writeback_tags.popleft()
+        elif self.next_writeback_tag < MAX_TAGS:
+            tag = self.next_writeback_tag
+            self.next_writeback_tag += 1
+        else:
+            self.waiting_writebacks.append(addr)  # every tag is in flight
+            return
+        self.send_write_back(tag, addr, target)
+
+    def send_write_back(self, tag: int, addr: int, target: Target) -> None:
+        target.writebacks += 1
+        target.port.send(_memwr(_MEMWR, tag, addr, target.ld_id, self.pid, target.pid))
+
+    def write_back_done(self, tag: int) -> None:
+        if self.waiting_writebacks:
+            addr = self.waiting_writebacks.popleft()
+            self.send_write_back(tag, addr, self.decode(addr))  # type: ignore[arg-type]
+        else:
+            self.free_writeback_tags.append(tag)
+
+    # -- what the run reads --------------------------------------------------------------------
 
     @property
     def issued(self) -> int:
         workload = self.params.workload
-        remaining = self.remaining
-        if workload is None or not remaining:
+        if workload is None:
             return 0
-        return workload.requests * len(remaining) - sum(remaining)
-
-    def _in_flight(self, kind: int) -> int:
-        kinds = self._slots[2 : 3 * self.nslots : 3]  # the slots' entries only, not the cores'
-        return sum(1 for k in kinds if k == kind)
-
-    # CXL requests per target, derived like ``issued``: completed (one latency sample each)
-    # plus in flight.
-    @property
-    def target_reads(self) -> list[int]:
-        return [self._cxl_count(2 * t) for t in range(len(self.targets))]
-
-    @property
-    def target_rfo(self) -> list[int]:
-        return [self._cxl_count(2 * t + 1) for t in range(len(self.targets))]
-
-    def _cxl_count(self, kind: int) -> int:
-        done = len(self._cxl_samples[kind]) if self.nslots else 0
-        return done + self._in_flight(kind)
+        return sum(workload.requests - core.remaining for core in self.cores)
 
     @property
     def completed(self) -> int:
-        """Every completion records exactly one latency sample."""
-        return sum(len(samples) for samples in self.samples.values())
+        return sum(len(samples) for samples in self.latency_samples().values())
 
-    # -- hot path ----------------------------------------------------------------------------
+    def latency_samples(self) -> Mapping[tuple[str, str], array[int]]:
+        samples: dict[tuple[str, str], array[int]] = {}
+        paths = [("llc", self.llc_samples), ("local", self.local_samples)]
+        paths += [(f"cxl:{t.name}", t.samples) for t in self.targets]
+        for path, (reads, writes) in paths:
+            for cls, kept in (("read", reads), ("write", writes)):
+                if kept:
+                    samples[cls, path] = kept
+        return samples
 
-    def issue(self, slot: int) -> None:
-        """Issue the slot's next request (called at the core's issue time)."""
-        slots = self._slots
-        core = slots[3 * slot]
-        left = slots[core]
-        if left == 0:
-            return
-        slots[core] = left - 1
-        line = slots[core + 1].next()
-        mapper = self._mapper
-        addr = self._base + (line << 6) if mapper is None else mapper(line)
-        write = self._read_ratio < 1.0 and self._random() >= self._read_ratio
-        sim = self.sim
-        now = sim.now
-        victim = self.llc.access(addr >> 6, write)
-        if victim == -2:
-            latency = self._llc_latency
-            self._hit_samples[write].append(latency)
-            self._complete(now + latency)
-            sim.schedule(latency + self._think, self.issue, slot)
-            return
-        if victim >= 0:
-            self._write_back(victim << 6, now)
-        decoder = self.decoder
-        target = -1 if decoder is None else decoder.decode(addr)
-        if target < 0:
-            # Local DRAM behind the home agent; the miss path is the LLC lookup.
-            if write:
-                self.local_writes += 1
+    def expected_requests(self) -> int:
+        workload = self.params.workload
+        return 0 if workload is None else self.params.cores * workload.requests
+
+    def in_flight(self) -> int:
+        return self.issued - self.completed
+
+    def traffic(self) -> Mapping[str, int]:
+        cxl_reads = sum(len(t.samples[0]) + len(t.samples[1]) for t in self.targets)
+        local_reads = len(self.local_samples[0]) + len(self.local_samples[1])
+        return {
+            "cxl_read": cxl_reads,
+            "cxl_write": sum(t.writebacks for t in self.targets),
+            "local_read": local_reads,
+        }
+
+    def stats(self, elapsed: int) -> dict[str, Any]:
+        return {
+            "issued": self.issued,
+            "completed": self.completed,
+            "llc_hits": self.llc.hits,
+            "llc_misses": self.llc.misses,
+            "llc_writebacks": self.llc.writebacks,
+            "local_reads": self.local_reads,
+            "local_rfo": self.local_rfo,
+            "local_writebacks": self.local_writebacks,
+            "local_dram_utilisation": round(self.dram.busy_ps / elapsed, 6) if elapsed else 0.0,
+            "violations": self.violations,
+            "cxl": {
+                t.name: {"reads": t.reads, "rfo": t.rfo, "writebacks": t.writebacks}
+                for t in sorted(self.targets, key=lambda t: t.name)
+            },
+        }
+
+    # -- validation ----------------------------------------------------------------------------
+
+    @classmethod
+    def check(
+        cls, graph: Any, name: str, params: Any, place: Callable[[tuple], Where]
+    ) -> list[Issue]:
+        return host_memory_issues(graph, name, params, place)
+
+
+# -- validation of a host's address map and workload -----------------------------------------
+
+
+def _memory_kinds(graph: Any) -> list[str]:
+    from ..contract import kinds
+
+    memory = {k for k, spec in kinds().items() if spec.memory}
+    return [n for n, k in graph.nodes(data="kind") if k in memory]
+
+
+def host_memory_issues(
+    graph: Any, name: str, host: HostParams, locate: Callable[[tuple], Where]
+) -> list[Issue]:
+    from ..fabric.routing import route_path
+
+    issues = []
+    devices = _memory_kinds(graph)
+    spans = [(0, host.dram_size, "local DRAM")]
+    # Memory device -> indices of the windows that map it (its share is summed over them).
+    mapped: dict[str, list[int]] = {}
+    for index, window in enumerate(host.hdm):
+        label = f"host '{name}' HDM window {index}"
+        where = locate(("hdm", index))
+        issues += _window_shape_issues(window, label, where)
+        spans.append((window.base, window.base + window.size, f"HDM window {index}"))
+        for target in window.targets:
+            if target not in graph:
+                issues.append(
+                    Issue(
+                        where,
+                        f"{label} names '{target}', which is not a component",
+                        "targets are memory device names" + did_you_mean(target, devices),
+                    )
+                )
+            elif target not in devices:
+                kind = graph.nodes[target]["kind"]
+                issues.append(
+                    Issue(where, f"{label} names {kind} '{target}', which holds no memory", "")
+                )
             else:
-                self.local_reads += 1
-            done = self.dram.access(now + self._llc_latency)
-            self._local_samples[write].append(done - now)
-            self._complete(done)
-            sim.schedule_at(done + self._think, self.issue, slot)
-            return
-        slots[3 * slot + 1] = now
-        slots[3 * slot + 2] = 2 * target + write
-        tx, ld, pid = self._t_route[target]
-        tx.send(_make_req(_MEMRD, slot, addr, ld, self.pid, pid))
-
-    def on_response(self, msg: Any) -> None:
-        """Port handler: S2M DRS for a request slot, or NDR Cmp for a writeback."""
-        tag = msg.tag
-        now = self.sim.now
-        if tag >= self.nslots:
-            self._write_back_done(tag, now)
-            return
-        if msg.poison:
-            # MemData-NXM: the device refused the access (no LD of ours decodes it).
-            self.violations += 1
-        slots = self._slots
-        at = 3 * tag
-        self._cxl_samples[slots[at + 2]].append(now - slots[at + 1])
-        slots[at + 2] = -1
-        self._complete(now)
-        think = self._think
-        if think:
-            self.sim.schedule(think, self.issue, tag)
-        else:
-            self.issue(tag)
-
-    def _complete(self, when: int) -> None:
-        budget = self.budget
-        if when > budget.last_completion:
-            budget.last_completion = when
-        budget.completed += 1
-        budget.left -= 1
-        if budget.left == 0:
-            budget.sim.stop()
-
-    # -- writebacks --------------------------------------------------------------------------
-
-    def _write_back(self, addr: int, now: int) -> None:
-        decoder = self.decoder
-        target = -1 if decoder is None else decoder.decode(addr)
-        if target < 0:
-            self.local_writebacks += 1
-            self.dram.write(now + self.params.llc_latency)
-            return
-        if self.wb_free:
-            tag = self.wb_free.popleft()
-        elif self._wb_next < MAX_TAGS:
-            tag = self._wb_next
-            self._wb_next += 1
-        else:
-            # Every tag is in flight: the writeback waits for one to complete.
-            self.wb_pending.append(addr)
-            return
-        self._send_write_back(tag, addr, target)
-
-    def _send_write_back(self, tag: int, addr: int, target: int) -> None:
-        self.target_writebacks[target] += 1
-        tx, ld, pid = self._t_route[target]
-        tx.send(_make_rwd(_MEMWR, tag, addr, ld, self.pid, pid))
-
-    def _write_back_done(self, tag: int, now: int) -> None:
-        if self.wb_pending:
-            addr = self.wb_pending.popleft()
-            self._send_write_back(tag, addr, self.decoder.decode(addr))  # type: ignore[union-attr]
-        else:
-            self.wb_free.append(tag)
+                if index not in mapped.setdefault(target, []):
+                    mapped[target].append(index)
+                if route_path(graph, name, target) is None:
+                    issues.append(
+                        Issue(
+                            where,
+                            f"host '{name}' cannot reach '{target}' (named by its HDM "
+                            f"window {index})",
+                            "link both to the same fabric; only switches forward traffic",
+                        )
+                    )
+    for target, indices in mapped.items():
+        share = sum(host.hdm[i].size // len(host.hdm[i].targets) for i in indices)
+        numbers = ", ".join(map(str, indices))
+        maps = f"windows {numbers} map" if len(indices) > 1 else f"window {numbers} maps"
+        label = f"host '{name}' HDM {maps}"
+        issues += _capacity_issues(graph, name, target, share, label, locate(("hdm", indices[0])))
+    spans.sort()
+    where = locate(("hdm",))
+    for (_, end, first), (start, _, second) in itertools.pairwise(spans):
+        if start < end:
+            issues.append(
+                Issue(
+                    where,
+                    f"host '{name}': {second} overlaps {first}",
+                    "HDM windows sit above local DRAM (base >= dram_size) and apart from "
+                    "each other",
+                )
+            )
+    if host.workload is not None:
+        issues += _workload_issues(name, host, locate(("workload",)))
+    return issues
 
 
-class Host(Component):
-    """The host component: it owns the ports and RNG stream; ``core`` runs the requests.
+def _window_shape_issues(window: HdmWindow, label: str, where: Where) -> list[Issue]:
+    issues = []
+    ways, gran = len(window.targets), window.granularity
+    if ways not in INTERLEAVE_WAYS:
+        issues.append(
+            Issue(
+                where,
+                f"{label} interleaves over {ways} devices",
+                "CXL HDM decoders interleave 1, 2, 3, 4, 6, 8, 12 or 16 ways",
+            )
+        )
+    if len(set(window.targets)) != ways:
+        issues.append(Issue(where, f"{label} names a device twice", "list each target once"))
+    if gran not in [256 << n for n in range(7)]:
+        issues.append(
+            Issue(where, f"{label} has granularity {gran}", "use 256B, 512B, ... up to 16KiB")
+        )
+    elif window.base % gran or window.size % (gran * max(1, ways)):
+        issues.append(
+            Issue(
+                where,
+                f"{label}: base must be a multiple of the granularity ({gran} B) and size a "
+                f"multiple of granularity x ways ({gran * max(1, ways)} B)",
+                "use round sizes such as 64GiB",
+            )
+        )
+    if window.base + window.size > ADDRESS_LIMIT:
+        issues.append(
+            Issue(
+                where,
+                f"{label} ends beyond the 52-bit physical address space CXL.mem carries",
+                "lower base or size (CXL_REFERENCE.md §2.1: Addr[51:6])",
+            )
+        )
+    return issues
 
-    Attribute reads that the component does not answer itself (``issued``, ``llc``,
-    ``samples`` ...) are forwarded to ``core``.
-    """
 
-    def __init__(self, sim: Simulator, name: str, params: HostParams, pid: int, budget: Budget):
-        super().__init__(sim, name)
-        self.params = params
-        self.pid = pid
-        self.core = HostCore(sim, name, params, pid, budget, self.rng)
+def _capacity_issues(
+    graph: Any, host: str, target: str, share: int, label: str, where: Where
+) -> list[Issue]:
+    """A memory device's params say how much of it a host may map: ``capacity`` and, for a
+    multi-logical device, the ``lds`` bound to hosts."""
+    device = graph.nodes[target]["params"]
+    capacity = getattr(device, "capacity", None)
+    if capacity is None:
+        return []  # a memory kind that does not state its capacity
+    lds = getattr(device, "lds", ())
+    if lds:
+        bound = next((ld.size for ld in lds if ld.host == host), 0)
+        if not bound:
+            return [
+                Issue(
+                    where,
+                    f"{label} '{target}', a multi-logical device with no LD bound to host '{host}'",
+                    f"add {{ld_id: N, host: {host}, size: ...}} to {target}'s lds",
+                )
+            ]
+        have, what = bound, f"the LD of '{target}' bound to '{host}' holds"
+    else:
+        have, what = capacity, f"'{target}' holds"
+    if share > have:
+        return [
+            Issue(
+                where,
+                f"{label} {format_size(share)} onto '{target}' but {what} {format_size(have)}",
+                "shrink the window or grow the device",
+            )
+        ]
+    return []
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "core":  # not built yet: avoid recursing while __init__ runs
-            raise AttributeError(name)
-        return getattr(self.core, name)
+
+def workload_window(host: HostParams) -> HdmWindow | None:
+    """The HDM window a workload aimed at one device runs in: the lowest one naming it."""
+    assert host.workload is not None
+    named = [w for w in host.hdm if host.workload.target in w.targets]
+    return min(named, key=lambda w: w.base) if named else None
+
+
+def contiguous_hdm(host: HostParams) -> int:
+    """Bytes of HDM from the lowest window's base without a gap: what target 'cxl' may touch."""
+    windows = sorted(host.hdm, key=lambda w: w.base)
+    covered = windows[0].size
+    for before, after in itertools.pairwise(windows):
+        if before.base + before.size != after.base:
+            break
+        covered += after.size
+    return covered
+
+
+def _workload_issues(name: str, host: HostParams, where: Where) -> list[Issue]:
+    workload = host.workload
+    assert workload is not None
+    target = workload.target
+    label = f"host '{name}' workload"
+    if target == "local":
+        room, what = host.dram_size, "local DRAM"
+    elif target == "cxl":
+        if not host.hdm:
+            return [
+                Issue(
+                    where,
+                    f"{label} targets 'cxl' but the host has no HDM windows",
+                    "add hdm: [{base: ..., size: ..., targets: [...]}] or use target: local",
+                )
+            ]
+        room, what = contiguous_hdm(host), "contiguous HDM from the lowest window"
+    else:
+        window = workload_window(host)
+        if window is None:
+            named = sorted({t for w in host.hdm for t in w.targets})
+            return [
+                Issue(
+                    where,
+                    f"{label} targets '{target}', which none of its HDM windows names",
+                    "use 'local', 'cxl' or one of the devices its windows name"
+                    + did_you_mean(target, named),
+                )
+            ]
+        room = window.size // len(window.targets)
+        what = f"its share of the window at {window.base:#x}"
+    if workload.footprint > room:
+        return [
+            Issue(
+                where,
+                f"{label} touches {format_size(workload.footprint)} but its target '{target}' "
+                f"has {format_size(room)} ({what})",
+                "lower footprint or enlarge the memory it targets",
+            )
+        ]
+    return []

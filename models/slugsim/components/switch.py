@@ -1,49 +1,42 @@
-"""A CXL switch: per-port ingress buffers, PBR lookup, a fixed pipeline, egress contention.
+"""A CXL switch: per-port ingress buffers, a PBR lookup, a fixed pipeline, egress contention.
 
-Each port's receive buffers are the credits its link advertises (``queue_depth`` caps them), so
-an upstream sender stalls when the port's buffers are full. A message is looked up by its DPID in
-one shared table (a list indexed by PID, built once from ``G.graph["routes"]``: nothing per
-request depends on the fabric's size) and handed to the egress port, whose channel carries the
-port-to-port ``latency`` as its ``pipeline``: the message starts serialising that much later, or
-when the egress link is free, whichever is later. Messages from several ingress ports heading to
-one egress port therefore queue behind each other on its serialiser: that is the contention, and
-its waiting time is recorded per egress port. One message costs the switch one event (its
-arrival).
+Each port's receive buffers are the credits its link advertises per message class
+(``queue_depth`` caps them). A message is looked up by its DPID in the switch's PBR table (a
+list indexed by PID, built once from the fabric's routes) and handed to the egress port, whose
+``pipeline`` is the port-to-port ``latency``: the message starts serialising that much later, or
+when the egress wire is free, whichever is later. Messages from several ingress ports heading
+to one egress port queue behind each other on its wire: that is the contention, and its waiting
+time is recorded per egress port. A message costs the switch one event (its arrival).
 
-A message that finds its egress port out of credits waits in the egress backlog
-(``credit_stalls``, ``max_backlog``). By default its ingress buffer is freed when it is handed
-over, so the switch buffers without bound. With ``hold_ingress`` the buffer is freed only when
-the message moves on: a congested output then fills the ingress buffers of the ports feeding it
-and stalls the links behind them, hop by hop, as credit flow control does in a real fabric, and
-the backlog of one egress port is bounded by the switch's ingress buffers. Buffers are per
-ingress port and shared by all outputs (head-of-line blocking, as in a switch without virtual
-output queues) and all message classes share them, so a cyclic fabric can deadlock under load;
-the run then ends with ``stop: deadlock``.
+The switch queues per message class: a message whose class is out of credits at the egress
+port waits in that class's backlog (``credit_stalls``, ``max_backlog``) while other classes
+go on. By default its ingress buffer is freed when it is handed over, so the switch buffers
+without bound. With ``hold_ingress`` the buffer is held until the message moves on: a congested
+output then fills the ingress buffers feeding it and stalls the links behind them, hop by hop,
+as credit flow control does. Buffers are per ingress port and class, shared by all outputs
+(head-of-line blocking within a class, as in a switch without virtual output queues).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..contract import EITHER, Component, PortSpec, component
 from ..fabric.params import SwitchParams
-from ..kernel import Channel, Component, Port, SimulationError, Simulator
+from ..kernel import Port, SimulationError
 
 
 class SwitchPort:
-    """One port. As an egress port it owns the channel and the queueing counters; as an
-    ingress port it forwards messages with the switch's ``forward`` (``receive`` adds holding
-    the buffer when the switch has ``hold_ingress``). Message counts per direction are the link
-    channels' own (``port.rx.messages`` in, ``tx.messages`` out)."""
+    """One port of the switch and what it counted as an egress port. Message counts per
+    direction are its link's (``port.rx.messages`` in, ``port.tx.messages`` out)."""
 
     __slots__ = (
         "credit_stalls",
         "max_backlog",
         "max_wait_ps",
-        "name",
         "neighbour",
         "port",
         "switch",
-        "tx",
         "wait_ps",
         "waited",
     )
@@ -51,79 +44,123 @@ class SwitchPort:
     def __init__(self, switch: Switch, port: Port, neighbour: str) -> None:
         self.switch = switch
         self.port = port
-        self.name = port.name
         self.neighbour = neighbour
-        self.tx: Channel | None = None
-        self.waited = 0
+        self.waited = 0  # messages that waited for the egress wire
         self.wait_ps = 0
         self.max_wait_ps = 0
-        self.credit_stalls = 0
+        self.credit_stalls = 0  # messages that waited for egress credits
         self.max_backlog = 0
 
     def receive(self, msg: Any) -> None:
-        """The port's handler with ``hold_ingress``: forward ``msg``, and if it has to wait in
-        the egress backlog, keep its buffer on this port's link until it moves on."""
-        switch = self.switch
-        switch.forward(msg)
-        tx = switch._route_tx[msg.dpid]
-        if tx.queue:  # type: ignore[union-attr]
-            tx.hold_upstream(self.port.rx)  # type: ignore[union-attr,arg-type]
+        """The port's handler under ``hold_ingress``."""
+        self.switch.forward(msg, self.port)
+
+    def stats(self) -> dict[str, Any]:
+        sent = self.port.tx.messages  # type: ignore[union-attr]
+        return {
+            "neighbour": self.neighbour,
+            "received": self.port.rx.messages,  # type: ignore[union-attr]
+            "sent": sent,
+            "queued": self.waited,
+            "mean_queue_ns": round(self.wait_ps / sent / 1000, 3) if sent else 0.0,
+            "max_queue_ns": round(self.max_wait_ps / 1000, 3),
+            "credit_stalls": self.credit_stalls,
+            "max_backlog": self.max_backlog,
+        }
 
 
+def _switch_stats_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, NUM, STRING, described, map_of, obj
+
+    port = obj(
+        {
+            "neighbour": described(STRING, "node on the other end"),
+            "received": described(INT, "messages in (ingress)"),
+            "sent": described(INT, "messages out (egress)"),
+            "queued": described(INT, "egress messages that waited"),
+            "mean_queue_ns": described(NUM, "mean egress wait over all sent"),
+            "max_queue_ns": described(NUM, "longest egress wait"),
+            "credit_stalls": described(INT, "egress messages out of credits"),
+            "max_backlog": described(INT, "most messages of one class waiting for credits at once"),
+        },
+        "one switch port",
+    )
+    return obj({"ports": map_of(port, "by port name")}, "one switch")
+
+
+@component(
+    "switch",
+    params=SwitchParams,
+    ports=(
+        PortSpec(
+            "port",
+            EITHER,
+            {"mem", "cache", "io"},
+            max_links="ports",
+            doc="a USP or a DSP by what it faces",
+        ),
+    ),
+    section="switches",
+    stats_schema=_switch_stats_schema,  # type: ignore[arg-type]
+    forwards=True,
+)
 class Switch(Component):
-    def __init__(self, sim: Simulator, name: str, params: SwitchParams) -> None:
-        super().__init__(sim, name)
-        self.params = params
+    """A CXL switch with port-based routing."""
+
+    def build(self) -> None:
         self.switch_ports: list[SwitchPort] = []
-        # PID -> egress port, and PID -> that port's channel; filled in place by set_route.
-        self.route: list[SwitchPort | None] = []
-        self._route_tx: list[Channel | None] = []
+        self.route: list[SwitchPort | None] = []  # PID -> egress port (the PBR table)
 
-    def add_switch_port(self, name: str, neighbour: str) -> SwitchPort:
-        """A port towards ``neighbour`` (validation has checked the switch has enough ports)."""
-        port = self.add_port(name)
-        sp = SwitchPort(self, port, neighbour)
-        # Without hold_ingress, forwarding does not depend on the ingress port, so every port
-        # shares the switch's handler: one object per switch for a message to fetch, not one
-        # per port (at 1024 endpoints, 6 fewer cache misses per request).
-        port.handler = sp.receive if self.params.hold_ingress else self.forward
-        self.switch_ports.append(sp)
-        return sp
+    def connect(self) -> None:
+        by_neighbour: dict[str, SwitchPort] = {}
+        for attachment in self.attachments:
+            port = attachment.port
+            port.pipeline = self.params.latency
+            switch_port = SwitchPort(self, port, attachment.peer)
+            port.handler = switch_port.receive if self.params.hold_ingress else self.forward
+            by_neighbour[attachment.peer] = switch_port
+            self.switch_ports.append(switch_port)
+        self.route = [None] * len(self.fabric.pids)
+        for dest, neighbour in self.fabric.routes(self.name).items():
+            pid = self.fabric.pids.get(dest)
+            if pid is not None:  # switches are no destination
+                self.route[pid] = by_neighbour[neighbour]
 
-    def set_route(self, table: list[SwitchPort | None]) -> None:
-        """Program the PBR table (PID -> egress port); the ports' channels must be connected."""
-        self.route[:] = table
-        self._route_tx[:] = [None if sp is None else sp.tx for sp in table]
-
-    def forward(self, msg: Any) -> None:
-        """Hand ``msg`` to its egress port. Only the shared table and the egress channel are
-        read unless the message has to wait: at fabric scale each object a message touches is
-        a likely cache miss. (A closure per port measured 26 more misses per request on the
-        1024-endpoint benchmark than a bound method: its cells are objects too.)"""
-        tx = self._route_tx[msg.dpid]
-        if tx is None:
+    def forward(self, msg: Any, ingress: Port | None = None) -> None:
+        """Hand ``msg`` to the egress port its DPID routes to. With ``ingress`` (the port it
+        came in by, under ``hold_ingress``) a message that has to wait for egress credits keeps
+        its ingress buffer until it moves on."""
+        out = self.route[msg.dpid]
+        if out is None:
             self.unroutable(msg)
-        # Time the message will wait for the egress serialiser after the pipeline.
-        wait = tx.busy_until - tx.sim.now - tx.pipeline  # type: ignore[union-attr]
-        tx.send(msg)  # type: ignore[union-attr]
-        queue = tx.queue  # type: ignore[union-attr]
-        if wait > 0 or queue:
-            out = self.route[msg.dpid]
-            assert out is not None
-            if wait > 0:
-                out.waited += 1
-                out.wait_ps += wait
-                if wait > out.max_wait_ps:
-                    out.max_wait_ps = wait
-            if queue:
-                # Out of egress credits: the message waits in the egress backlog (with
-                # hold_ingress, SwitchPort.receive then holds its ingress buffer).
-                out.credit_stalls += 1
-                if len(queue) > out.max_backlog:
-                    out.max_backlog = len(queue)
+        port = out.port  # type: ignore[union-attr]
+        wait = port.egress_wait()
+        if ingress is None:
+            port.send(msg)
+        else:
+            port.forward(msg, ingress)
+        if wait > 0:
+            out.waited += 1  # type: ignore[union-attr]
+            out.wait_ps += wait  # type: ignore[union-attr]
+            if wait > out.max_wait_ps:  # type: ignore[union-attr]
+                out.max_wait_ps = wait  # type: ignore[union-attr]
+        backlog = port.backlog(msg.VC)
+        if backlog:
+            out.credit_stalls += 1  # type: ignore[union-attr]
+            if backlog > out.max_backlog:  # type: ignore[union-attr]
+                out.max_backlog = backlog  # type: ignore[union-attr]
 
     def unroutable(self, msg: Any) -> None:
         raise SimulationError(
-            f"switch {self.name} has no route to PID {msg.dpid} ({type(msg).__name__} tag "
-            f"{msg.tag}); the routes table in G.graph['routes'] misses that destination"
+            f"switch {self.name} has no route to PID {msg.dpid} ({type(msg).__name__}); the "
+            "fabric's routes table misses that destination"
         )
+
+    def stats(self, elapsed: int) -> dict[str, Any]:
+        return {
+            "ports": {sp.port.name: sp.stats() for sp in sorted(self.switch_ports, key=_name)}
+        }
+
+
+def _name(switch_port: SwitchPort) -> str:
+    return switch_port.port.name

@@ -1,82 +1,177 @@
 """A CXL Type-3 memory expander (HDM-H): controller, device DRAM and logical devices.
 
-A request arrives at a port, crosses the controller (``controller_latency``), waits for and uses
-the device DRAM (a FIFO bandwidth server, so loaded latency is queueing), and its response leaves
-through the controller again: the egress channel's ``pipeline`` is the controller's outbound
-latency. HDM-H reads return a DRS ``MemData`` only; writes complete with an NDR ``Cmp``
-(CXL_REFERENCE.md §2.4). One request costs the device one event (the response departure).
+A request arrives at the upstream port, crosses the controller (``controller_latency``), waits
+for and uses the device DRAM (``DramChannel``: a bandwidth server, so loaded latency is
+queueing), and its response leaves through the controller again: the port's ``pipeline`` is the
+controller's outbound latency. HDM-H reads return a DRS ``MemData`` only; writes complete with
+an NDR ``Cmp`` (CXL_REFERENCE.md §2.4). A request costs the device one event (the response's
+departure).
 
-Multi-logical-device: each LD is bound to one host (CXL_REFERENCE.md §2.5, up to 16 LDs). A
-request must carry the LD-ID bound to its source host; any other is refused with a poisoned
-``MemData-NXM`` (read) or still completed (write, dropped) and counted as a violation. All LDs
-share the device DRAM, so pooled hosts contend for its bandwidth.
+Multi-logical device: each LD is bound to one host (CXL_REFERENCE.md §2.5, up to 16 LDs). A
+request must carry the LD-ID bound to the host it comes from (its SPID); any other is refused
+with a poisoned ``MemData-NXM`` (read) or completed but dropped (write), and counted as a
+violation. All LDs share the device DRAM, so pooled hosts contend for its bandwidth.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..cxl import S2MDRSOpcode, S2MNDROpcode
-from ..fabric.params import Type3Params
-from ..kernel import Component, Simulator
+from ..contract import UPSTREAM, Component, PortSpec, component
+from ..cxl import S2MDRS, S2MNDR, M2SReq, S2MDRSOpcode, S2MNDROpcode
+from ..fabric.errors import Issue, Where, did_you_mean
+from ..fabric.params import doc, format_size
+from ..kernel import NS, Port
 from .dram import DramChannel
-from .routed import RoutedM2SReq, RoutedS2MDRS, RoutedS2MNDR
 
 MAX_LDS = 16  # CXL_REFERENCE.md §2.5: an MLD has up to 16 LDs (4-bit LD-ID on CXL.mem)
 
+# Responses are built without range checks: their tag, LD-ID and PID come from a request that
+# was in range.
+_drs = S2MDRS.unchecked("opcode", "tag", "ld_id", "poison", "dpid")
+_ndr = S2MNDR.unchecked("opcode", "tag", "ld_id", "dpid")
 _MEMDATA = S2MDRSOpcode.MEMDATA
 _MEMDATA_NXM = S2MDRSOpcode.MEMDATA_NXM
 _CMP = S2MNDROpcode.CMP
-_make_drs = RoutedS2MDRS.make
-_make_ndr = RoutedS2MNDR.make
 
 
-class Type3Core:
-    """The device's request engine, slotted for the same reason as ``HostCore``."""
+@dataclass(frozen=True)
+class LogicalDevice:
+    ld_id: int = field(metadata=doc("LD-ID, 0..15", ge=0, le=15))
+    host: str = field(metadata=doc("host the LD is bound to"))
+    size: int = field(metadata=doc("capacity of the LD", unit="size", ge=1))
 
-    # What a request reads comes first (see Channel's slots); the request path calls methods
-    # of ``sim`` and ``dram`` rather than bound methods kept here, which would be one more
-    # object per device for every request to fetch.
-    __slots__ = (  # noqa: RUF023
-        "sim",
-        "_pooled",
-        "_only_send",
-        "dram",
-        "_ctrl_in",
-        "ld_reads",
-        "pid",
-        "ld_writes",
-        "_send_to",
-        "ld_owner",
-        "name",
-        "params",
-        "violations",
+
+@dataclass(frozen=True)
+class Type3Params:
+    capacity: int = field(default=64 << 30, metadata=doc("device capacity", unit="size", ge=1))
+    # Vistara: the expander's controller/PHY/bridge add ≈150 ns per round trip, i.e. 75 ns
+    # each way (CXL_REFERENCE.md §7b).
+    controller_latency: int = field(
+        default=75 * NS, metadata=doc("controller/PHY/bridge latency each way", unit="time")
+    )
+    # Derived: what is left of the 250 ns direct-attached load (§7b) after the host miss path
+    # (20), two link crossings (2 x 10 + serialisation) and the controller (150).
+    dram_latency: int = field(default=55 * NS, metadata=doc("device DRAM access", unit="time"))
+    # Two DDR4-2400 channels, 2 x 2400 MT/s x 8 B = 38.4 GB/s: the calibration devices' DRAM,
+    # whose 76.8 GB/s for the pair is the "theoretical" that 48 GB/s is 62 % of (§7b).
+    dram_bandwidth: int = field(
+        default=38_400 * 10**6, metadata=doc("device DRAM bandwidth", unit="bandwidth", ge=1)
+    )
+    # DDR4-2400 (1200 MHz clock) data-bus idle time of one read->write->read turnaround, 24
+    # clocks = 20 ns: read->write 2 (JESD79-4 read-to-write spacing RL + BL/2 - WL + 2 nCK leaves
+    # the bus 2 clocks idle) plus write->read tWTR + CL = 5 + 17. tWTR_S = max(2 nCK, 2.5 ns) = 3
+    # and tWTR_L = max(4 nCK, 7.5 ns) = 9 clocks (JESD79-4); a random read lands in the last
+    # write's bank group 1 time in 4 (4 bank groups), so 3/4 * 3 + 1/4 * 9 = 4.5, rounded up to 5.
+    # CL 17 is the DDR4-2400T bin that gem5's DDR4_2400 interface takes from Micron MT40A2G4.
+    dram_turnaround: int = field(
+        default=20 * NS,
+        metadata=doc("device DRAM bus idle per read->write->read turnaround", unit="time"),
+    )
+    # Derived: with the 20 ns turnaround, draining 4 writes per turnaround puts the model's 3:1
+    # and 2:1 read:write memory traffic within 10 % of Vistara's 41-42 GB/s (CXL_REFERENCE.md
+    # §7b; sim/calibration.py). Real controllers batch more (gem5's MemCtrl: at least 16 writes
+    # per switch), so the small batch also stands for write costs not modelled otherwise.
+    dram_write_batch: int = field(
+        default=4,
+        metadata=doc("posted writes the device DRAM drains per turnaround", ge=1, le=65536),
+    )
+    lds: tuple[LogicalDevice, ...] = field(
+        default=(), metadata=doc("multi-logical-device partitions (empty: single LD)")
     )
 
-    def __init__(self, sim: Simulator, name: str, params: Type3Params, pid: int) -> None:
-        self.sim = sim
-        self.name = name
-        self.params = params
-        self.pid = pid
+
+def _type3_stats_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, NUM, described, map_of, obj
+
+    per_ld = obj(
+        {"reads": described(INT, "MemRd for this LD"), "writes": described(INT, "MemWr for this LD")},
+        "one logical device",
+    )
+    return obj(
+        {
+            "reads": described(INT, "MemRd received"),
+            "writes": described(INT, "MemWr received"),
+            "violations": described(INT, "requests with an LD-ID not bound to their host"),
+            "dram_utilisation": described(NUM, "busy fraction of the device DRAM"),
+            "dram_mean_queue_ns": described(NUM, "mean wait for the device DRAM (ns)"),
+            "dram_turnaround": described(
+                NUM, "fraction of the simulated time the DRAM bus spent turning around"
+            ),
+            "lds": map_of(per_ld, "by LD-ID (only LDs that saw traffic)"),
+        },
+        "one Type-3 device",
+    )
+
+
+@component(
+    "type3",
+    params=Type3Params,
+    ports=(PortSpec("usp", UPSTREAM, {"mem", "io"}, doc="upstream ports (more: multi-headed)"),),
+    section="devices",
+    stats_schema=_type3_stats_schema,  # type: ignore[arg-type]
+    memory=True,
+)
+class Type3Device(Component):
+    """A CXL Type-3 memory expander (HDM-H), single or multi-logical."""
+
+    def build(self) -> None:
+        params: Type3Params = self.params
         self.dram = DramChannel(
             params.dram_latency,
             params.dram_bandwidth,
             turnaround=params.dram_turnaround,
             write_batch=params.dram_write_batch,
         )
-        self._ctrl_in = params.controller_latency
-        # LD-ID -> PID of the host it is bound to (bind_ld). Empty means one LD (0) open to any
-        # host; ``_pooled`` says which without touching the dict.
+        # LD-ID -> PID of the host it is bound to; empty: one LD (0) open to every host.
         self.ld_owner: dict[int, int] = {}
-        self._pooled = False
-        self._send_to: dict[int, Callable[[Any], None]] = {}
-        self._only_send: Callable[[Any], None] | None = None
+        self.reply_port: dict[int, Port] = {}  # host PID -> the port its responses leave by
         self.violations = 0
-        # Counted per LD only; the totals are sums (one int update per request, not two: at
-        # fabric scale each update frees an old int that is rarely in cache).
         self.ld_reads = [0] * MAX_LDS
         self.ld_writes = [0] * MAX_LDS
+
+    def connect(self) -> None:
+        for attachment in self.attachments:
+            attachment.port.handler = self.on_request
+            attachment.port.pipeline = self.params.controller_latency
+        for ld in self.params.lds:
+            self.ld_owner[ld.ld_id] = self.fabric.pids[ld.host]
+
+    def ld_id_for(self, host: str) -> int:
+        """The LD-ID ``host`` uses on this device (0 on a single-LD device)."""
+        bound = [ld.ld_id for ld in self.params.lds if ld.host == host]
+        return bound[0] if bound else 0
+
+    def on_request(self, msg: Any) -> None:
+        """M2S Req (a read) or RwD (a write). The response is known on arrival, so it is built
+        here and its departure is the one scheduled event: the port's ``send`` itself."""
+        now = self.sim.now
+        ld = msg.ld_id
+        host = msg.spid
+        allowed = not self.ld_owner or self.ld_owner.get(ld) == host
+        port = self.reply_port.get(host)
+        if port is None:
+            port = self.reply_port[host] = self.fabric.port_towards_pid(self.name, host)
+        arrived = now + self.params.controller_latency
+        if msg.__class__ is M2SReq:
+            self.ld_reads[ld] += 1
+            if allowed:
+                ready = self.dram.access(arrived)
+                self.sim.schedule_at(ready, port.send, _drs(_MEMDATA, msg.tag, ld, 0, host))
+            else:
+                self.violations += 1
+                refusal = _drs(_MEMDATA_NXM, msg.tag, ld, 1, host)
+                self.sim.schedule_at(arrived, port.send, refusal)
+            return
+        self.ld_writes[ld] += 1
+        if allowed:
+            accepted = self.dram.write(arrived)
+        else:
+            self.violations += 1  # the write is dropped but still completed
+            accepted = arrived
+        self.sim.schedule_at(accepted, port.send, _ndr(_CMP, msg.tag, ld, host))
 
     @property
     def reads(self) -> int:
@@ -86,59 +181,76 @@ class Type3Core:
     def writes(self) -> int:
         return sum(self.ld_writes)
 
-    def bind_ld(self, ld_id: int, pid: int) -> None:
-        """Logical device ``ld_id`` serves the host with PID ``pid`` only."""
-        self.ld_owner[ld_id] = pid
-        self._pooled = True
+    def stats(self, elapsed: int) -> dict[str, Any]:
+        dram = self.dram
+        return {
+            "reads": self.reads,
+            "writes": self.writes,
+            "violations": self.violations,
+            "dram_utilisation": round(dram.busy_ps / elapsed, 6) if elapsed else 0.0,
+            "dram_mean_queue_ns": round(dram.queued_ps / dram.accesses / 1000, 3)
+            if dram.accesses
+            else 0.0,
+            "dram_turnaround": round(dram.turnaround_ps / elapsed, 6) if elapsed else 0.0,
+            "lds": {
+                str(ld): {"reads": self.ld_reads[ld], "writes": self.ld_writes[ld]}
+                for ld in range(MAX_LDS)
+                if self.ld_reads[ld] or self.ld_writes[ld]
+            },
+        }
 
-    def route_to(self, pid: int, send: Callable[[Any], None]) -> None:
-        """Responses to ``pid`` leave through ``send`` (a port's channel)."""
-        self._send_to[pid] = send
-        senders = set(self._send_to.values())
-        self._only_send = next(iter(senders)) if len(senders) == 1 else None
-
-    def on_request(self, msg: Any) -> None:
-        """Port handler for M2S Req (reads) and RwD (writes).
-
-        The response is fully known on arrival, so it is built here and its departure is the
-        one scheduled event: the callback is the egress channel's ``send`` itself.
-        """
-        now = self.sim.now
-        ld = msg.ld_id
-        spid = msg.spid
-        allowed = not self._pooled or self.ld_owner.get(ld) == spid
-        send = self._only_send or self._send_to[spid]
-        if msg.__class__ is RoutedM2SReq:
-            self.ld_reads[ld] += 1
-            if allowed:
-                ready = self.dram.access(now + self._ctrl_in)
-                drs = _make_drs(_MEMDATA, msg.tag, ld, 0, self.pid, spid)
-                self.sim.schedule_at(ready, send, drs)
-            else:
-                self.violations += 1
-                refusal = _make_drs(_MEMDATA_NXM, msg.tag, ld, 1, self.pid, spid)
-                self.sim.schedule_at(now + self._ctrl_in, send, refusal)
-            return
-        self.ld_writes[ld] += 1
-        if allowed:
-            accepted = self.dram.write(now + self._ctrl_in)
-        else:
-            self.violations += 1  # the write is dropped but still completed
-            accepted = now + self._ctrl_in
-        self.sim.schedule_at(accepted, send, _make_ndr(_CMP, msg.tag, ld, self.pid, spid))
+    @classmethod
+    def check(
+        cls, graph: Any, name: str, params: Any, place: Callable[[tuple], Where]
+    ) -> list[Issue]:
+        return ld_issues(graph, name, params, place)
 
 
-class Type3Device(Component):
-    """The device component: ports and RNG stream; ``core`` serves the requests. Attribute reads
-    the component does not answer itself are forwarded to ``core``."""
+def ld_issues(
+    graph: Any, name: str, device: Type3Params, locate: Callable[[tuple], Where]
+) -> list[Issue]:
+    issues = []
+    where = locate(("lds",))
+    ids = [ld.ld_id for ld in device.lds]
+    if len(set(ids)) != len(ids):
+        issues.append(Issue(where, f"type3 '{name}' uses an LD-ID twice", "LD-IDs are unique"))
+    total = sum(ld.size for ld in device.lds)
+    if total > device.capacity:
+        issues.append(
+            Issue(
+                where,
+                f"type3 '{name}': its LDs total {format_size(total)} but its capacity is "
+                f"{format_size(device.capacity)}",
+                "shrink the LDs or raise capacity",
+            )
+        )
+    homes = hosts_kinds()
+    hosts = [n for n, k in graph.nodes(data="kind") if k in homes]
+    seen: set[str] = set()
+    for index, ld in enumerate(device.lds):
+        if ld.host in seen:
+            # A host enumerates each LD as a device of its own (CXL_REFERENCE.md §2.5, MLD),
+            # reached by its own HDM decoder; one window cannot address two LDs of one MLD.
+            issues.append(
+                Issue(
+                    locate(("lds", index)),
+                    f"type3 '{name}' binds a second LD (LD {ld.ld_id}) to '{ld.host}'",
+                    "bind one LD per host and size it for the host's window(s)",
+                )
+            )
+        seen.add(ld.host)
+        if ld.host not in graph or graph.nodes[ld.host]["kind"] not in homes:
+            issues.append(
+                Issue(
+                    locate(("lds", index)),
+                    f"type3 '{name}' binds LD {ld.ld_id} to '{ld.host}', which is not a host",
+                    "bind LDs to declared hosts" + did_you_mean(ld.host, hosts),
+                )
+            )
+    return issues
 
-    def __init__(self, sim: Simulator, name: str, params: Type3Params, pid: int) -> None:
-        super().__init__(sim, name)
-        self.params = params
-        self.pid = pid
-        self.core = Type3Core(sim, name, params, pid)
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "core":
-            raise AttributeError(name)
-        return getattr(self.core, name)
+def hosts_kinds() -> set[str]:
+    from ..contract import kinds
+
+    return {k for k, spec in kinds().items() if spec.home}

@@ -26,7 +26,8 @@ import networkx as nx
 from ..fabric.builder import MAX_COMPONENTS, SystemBuilder, instance_name
 from ..fabric.errors import Issue, TopologyError, Where, did_you_mean
 from ..fabric.generators import FAMILIES
-from ..fabric.params import KINDS, PARAMS_BY_KIND, LinkParams, RunOptions
+from ..contract import kinds
+from ..fabric.params import LinkParams, RunOptions
 from .schema import validate_params
 from .yaml_source import Document, read_yaml
 
@@ -39,7 +40,7 @@ TOP_LEVEL = {
 }
 COMPONENT_KEYS = {
     "name": "unique name; with count:, the index is appended (or replaces '{i}')",
-    "kind": "one of " + ", ".join(KINDS),
+    "kind": "a registered kind (slugsim schema lists them): host, switch, type3 ...",
     "count": "make this many copies, numbered from 0",
     "params": "the kind's parameters (slugsim schema lists them)",
     "description": "free text",
@@ -182,12 +183,13 @@ def _add_components(
                     "names start with a letter or '_' and use letters, digits, '_', '-', '.'",
                 )
             )
-        if kind not in KINDS:
+        known = kinds()
+        if kind not in known:
             found.append(
                 Issue(
                     document.where((*path, "kind")),
                     f"unknown component kind {kind!r}",
-                    f"use one of {', '.join(KINDS)}{did_you_mean(str(kind), KINDS)}",
+                    f"use one of {', '.join(known)}{did_you_mean(str(kind), known)}",
                 )
             )
         if count is not None and (
@@ -229,7 +231,7 @@ def _declare(
     issues: list[Issue] = []
     shared = None
     if not _mentions_index(raw):
-        shared, issues = validate_params(PARAMS_BY_KIND[kind], raw, document, path, what)
+        shared, issues = validate_params(kinds()[kind].params, raw, document, path, what)
         if issues:
             return issues
     for index, name in enumerate(members):
@@ -240,7 +242,7 @@ def _declare(
             except ValueError as exc:
                 hint = "use '{i}', '{i+1}', '{(i+8)%16}' or '{i//2}'"
                 return [Issue(document.where(path), f"{what}: {exc}", hint)]
-            params, found = validate_params(PARAMS_BY_KIND[kind], copy, document, path, what)
+            params, found = validate_params(kinds()[kind].params, copy, document, path, what)
             if found:
                 return found  # copies share their errors; one report is enough
         builder.component(name, kind, params, where=where, group=group, locate=locate)

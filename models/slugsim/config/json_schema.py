@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from ..fabric.builder import MAX_COMPONENTS
 from ..fabric.generators import FAMILIES
-from ..fabric.params import KINDS, PARAMS_BY_KIND, LinkParams, RunOptions
+from ..contract import kinds
+from ..fabric.params import LinkParams, RunOptions
 from .document import COMPONENT_KEYS, TOP_LEVEL
 from .schema import model_for
 
@@ -38,6 +39,7 @@ def topology_schema() -> dict[str, Any]:
         {
             "type": "object",
             "title": kind,
+            "description": spec.doc,
             "properties": {
                 "name": {**name, "description": COMPONENT_KEYS["name"]},
                 "kind": {"const": kind, "description": COMPONENT_KEYS["kind"]},
@@ -47,13 +49,13 @@ def topology_schema() -> dict[str, Any]:
                     "maximum": MAX_COMPONENTS,
                     "description": COMPONENT_KEYS["count"],
                 },
-                "params": ref(PARAMS_BY_KIND[kind]),
+                "params": ref(spec.params),
                 "description": {"type": "string", "description": COMPONENT_KEYS["description"]},
             },
             "required": ["name", "kind"],
             "additionalProperties": False,
         }
-        for kind in KINDS
+        for kind, spec in kinds().items()
     ]
     link = dict(model_for(LinkParams).model_json_schema(ref_template="#/$defs/{model}"))
     link["properties"] = {

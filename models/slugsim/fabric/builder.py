@@ -26,16 +26,8 @@ import networkx as nx
 
 from .errors import Issue, TopologyError, Where, did_you_mean
 from .generators import FabricFamily, spread
-from .params import (
-    KINDS,
-    PARAMS_BY_KIND,
-    HostParams,
-    LinkParams,
-    PlaceholderParams,
-    RunOptions,
-    SwitchParams,
-    Type3Params,
-)
+from ..contract import kinds
+from .params import LinkParams, RunOptions, SwitchParams
 from .routing import compute_routes
 from .validate import validate_graph
 
@@ -92,12 +84,13 @@ class SystemBuilder:
         replaced by the index). ``group`` (default: ``name``) tags the node for stats and
         pictures. ``locate(("hdm", 0))`` may say where a part of the params was written."""
         where = where or Where(self.source)
-        if kind not in KINDS:
-            hint = f"use one of {', '.join(KINDS)}{did_you_mean(kind, KINDS)}"
+        known = kinds()
+        if kind not in known:
+            hint = f"use one of {', '.join(known)}{did_you_mean(kind, known)}"
             self._issues.append(Issue(where, f"'{name}' has unknown kind '{kind}'", hint))
             return self
         if params is None:
-            params = PARAMS_BY_KIND[kind]()
+            params = known[kind].params()
         if count is not None and len(self._components) + count > MAX_COMPONENTS:
             message = f"'{name}' asks for {count} copies; a system holds at most {MAX_COMPONENTS}"
             self._issues.append(Issue(where, message, "use a smaller count"))
@@ -113,20 +106,18 @@ class SystemBuilder:
             self._components.append(copy)
         return self
 
-    def host(self, name: str, params: HostParams | None = None, **kw: Any) -> Self:
-        return self.component(name, "host", params, **kw)
+    def __getattr__(self, kind: str) -> Callable[..., Self]:
+        """``builder.host(name, params)`` is ``builder.component(name, "host", params)``, for
+        every registered kind."""
+        if kind.startswith("_") or kind not in kinds():
+            raise AttributeError(
+                f"SystemBuilder has no method {kind!r} (registered kinds: {', '.join(kinds())})"
+            )
 
-    def switch(self, name: str, params: SwitchParams | None = None, **kw: Any) -> Self:
-        return self.component(name, "switch", params, **kw)
+        def add(name: str, params: Any = None, **kw: Any) -> Self:
+            return self.component(name, kind, params, **kw)
 
-    def type3(self, name: str, params: Type3Params | None = None, **kw: Any) -> Self:
-        return self.component(name, "type3", params, **kw)
-
-    def type2(self, name: str, params: PlaceholderParams | None = None, **kw: Any) -> Self:
-        return self.component(name, "type2", params, **kw)
-
-    def nic(self, name: str, params: PlaceholderParams | None = None, **kw: Any) -> Self:
-        return self.component(name, "nic", params, **kw)
+        return add
 
     def link(
         self, a: str, b: str, params: LinkParams | None = None, *, where: Where | None = None
@@ -181,10 +172,10 @@ class SystemBuilder:
         except ValueError as exc:
             return [Issue(where, str(exc), "change the fabric's size parameters")]
         linked = {end for link in links for end in link.ends}
-        hosts = [c.name for c in components if c.kind == "host" and c.name not in linked]
-        devices = [
-            c.name for c in components if c.kind not in ("host", "switch") and c.name not in linked
-        ]
+        specs = kinds()
+        unlinked = [c for c in components if c.name not in linked and not specs[c.kind].forwards]
+        hosts = [c.name for c in unlinked if specs[c.kind].home]
+        devices = [c.name for c in unlinked if not specs[c.kind].home]
         for name in plan.switches:
             components.append(ComponentSpec(name, "switch", family.switch, where, family.family))
         trunk = family.trunk or family.link
@@ -213,7 +204,7 @@ def _add_nodes(graph: nx.Graph, components: list[ComponentSpec]) -> list[Issue]:
                 )
             )
             continue
-        expected = PARAMS_BY_KIND[c.kind]
+        expected = kinds()[c.kind].params
         if not isinstance(c.params, expected):
             issues.append(
                 Issue(

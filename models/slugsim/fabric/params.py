@@ -7,11 +7,13 @@ The graph built by ``slugsim.fabric`` is an ``nx.Graph`` where
 - ``G.graph["routes"]`` maps each switch name to ``{destination node: neighbour node}``
   (port-based routing, shortest path; equal-cost next hops are chosen by destination,
   D-mod-k: see ``slugsim.fabric.routing``);
-- every node has ``kind`` (one of ``KINDS``) and ``params`` (the matching dataclass below);
-- every edge has ``params`` (a ``LinkParams``) and ``ports``: ``{node: port index on that node}``.
+- every node has ``kind`` (a kind registered with ``slugsim.contract.component``) and ``params``
+  (that kind's params dataclass, defined in the kind's own module);
+- every edge has ``params`` (a ``LinkParams``), ``ports`` (``{node: port index on that node}``),
+  ``roles`` (``{node: the Role its port plays}``) and ``protocols`` (what the link carries).
 
-All times are integer picoseconds, sizes bytes, rates transfers/s, bandwidths bytes/s. Each field
-has a default and a one-line description (``field(metadata={"doc": ...})``) so that the schema,
+All times are integer picoseconds, sizes bytes, rates transfers/s, bandwidths bytes/s. This module holds what is shared by several kinds (units, links, HDM windows, workloads);
+each field has a default and a one-line description (``field(metadata={"doc": ...})``) so that the schema,
 ``slugsim schema`` and the docs come from here. Default values that are calibrated cite
 shared/CXL_REFERENCE.md.
 """
@@ -22,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..kernel.units import NS
-
-KINDS = ("host", "switch", "type3", "type2", "nic")
 
 
 def doc(text: str, **extra: Any) -> dict[str, Any]:
@@ -81,33 +81,10 @@ class WorkloadParams:
 
 
 @dataclass(frozen=True)
-class HostParams:
-    cores: int = field(default=1, metadata=doc("cores issuing requests", ge=1, le=4096))
-    outstanding: int = field(
-        default=10, metadata=doc("outstanding misses per core", ge=1, le=65536)
-    )
-    llc_size: int = field(
-        default=32 << 20, metadata=doc("last-level cache size", unit="size", ge=1)
-    )
-    llc_ways: int = field(default=16, metadata=doc("LLC associativity", ge=1, le=1024))
-    # Calibration (slugsim calibrate): llc_latency + dram_latency = the 130 ns idle local DDR
-    # load of CXL_REFERENCE.md §7b (Vistara, AMD Turin); the 20/110 split is derived, no
-    # measurement gives it. llc_latency is also the miss path to the CXL root port.
-    llc_latency: int = field(default=20 * NS, metadata=doc("LLC hit latency", unit="time"))
-    dram_latency: int = field(
-        default=110 * NS, metadata=doc("local DRAM latency after the LLC miss", unit="time")
-    )
-    dram_size: int = field(default=64 << 30, metadata=doc("local DRAM capacity", unit="size"))
-    # 12 x DDR5-6400 x 8 B = 614.4 GB/s, the calibration platform (CXL_REFERENCE.md §7b).
-    dram_bandwidth: int = field(
-        default=614_400 * 10**6, metadata=doc("local DRAM bandwidth", unit="bandwidth", ge=1)
-    )
-    hdm: tuple[HdmWindow, ...] = field(default=(), metadata=doc("HDM decoders"))
-    workload: WorkloadParams | None = field(default=None, metadata=doc("traffic generator"))
-
-
-@dataclass(frozen=True)
 class SwitchParams:
+    """The switch kind's params (here, not in components/switch.py: fabric families generate
+    switches)."""
+
     ports: int = field(default=32, metadata=doc("number of ports", ge=1, le=4096))
     # Derived: one switch makes a load ≈2x the direct-attached 250 ns (CXL_REFERENCE.md §7b,
     # Panmnesia); with the extra link hop (2 x 10 ns + serialisation) that leaves 113 ns each
@@ -117,11 +94,11 @@ class SwitchParams:
         default=113 * NS, metadata=doc("port-to-port pipeline latency", unit="time")
     )
     queue_depth: int = field(
-        default=64, metadata=doc("ingress queue entries per port", ge=1, le=65536)
+        default=64, metadata=doc("ingress queue entries per port and message class", ge=1, le=65536)
     )
     # Off by default: with shortest-path routing a cyclic fabric (ring) has cyclic buffer
-    # dependencies and deadlocks under load once buffers are held (measured: a 6-switch ring
-    # stopped after 1,006 of 96,000 requests), and the model has no escape channels yet.
+    # dependencies, and with requests and responses sharing buffers it deadlocked under load
+    # once buffers were held (issue 3: a 6-switch ring stopped after 1,006 of 96,000 requests).
     hold_ingress: bool = field(
         default=False,
         metadata=doc(
@@ -132,56 +109,51 @@ class SwitchParams:
 
 
 @dataclass(frozen=True)
-class LogicalDevice:
-    ld_id: int = field(metadata=doc("LD-ID, 0..15", ge=0, le=15))
-    host: str = field(metadata=doc("host the LD is bound to"))
-    size: int = field(metadata=doc("capacity of the LD", unit="size", ge=1))
+class ClassCredits:
+    """Receive buffers per direction of one message class (virtual channel), where it should
+    differ from the link's ``credits``: each CXL message class has its own link-layer credits
+    (CXL_REFERENCE.md §1.1, §2.1); the response and data classes are pre-allocated by the
+    requester and see only link-layer back-pressure (§1.1)."""
 
-
-@dataclass(frozen=True)
-class Type3Params:
-    capacity: int = field(default=64 << 30, metadata=doc("device capacity", unit="size", ge=1))
-    # Vistara: the expander's controller/PHY/bridge add ≈150 ns per round trip, i.e. 75 ns
-    # each way (CXL_REFERENCE.md §7b).
-    controller_latency: int = field(
-        default=75 * NS, metadata=doc("controller/PHY/bridge latency each way", unit="time")
+    m2s_req: int | None = field(
+        default=None, metadata=doc("M2S Req buffers", ge=1, le=65536)
     )
-    # Derived: what is left of the 250 ns direct-attached load (§7b) after the host miss path
-    # (20), two link crossings (2 x 10 + serialisation) and the controller (150).
-    dram_latency: int = field(default=55 * NS, metadata=doc("device DRAM access", unit="time"))
-    # Two DDR4-2400 channels, 2 x 2400 MT/s x 8 B = 38.4 GB/s: the calibration devices' DRAM,
-    # whose 76.8 GB/s for the pair is the "theoretical" that 48 GB/s is 62 % of (§7b).
-    dram_bandwidth: int = field(
-        default=38_400 * 10**6, metadata=doc("device DRAM bandwidth", unit="bandwidth", ge=1)
+    m2s_rwd: int | None = field(
+        default=None, metadata=doc("M2S RwD buffers", ge=1, le=65536)
     )
-    # DDR4-2400 (1200 MHz clock) data-bus idle time of one read->write->read turnaround, 24
-    # clocks = 20 ns: read->write 2 (JESD79-4 read-to-write spacing RL + BL/2 - WL + 2 nCK leaves
-    # the bus 2 clocks idle) plus write->read tWTR + CL = 5 + 17. tWTR_S = max(2 nCK, 2.5 ns) = 3
-    # and tWTR_L = max(4 nCK, 7.5 ns) = 9 clocks (JESD79-4); a random read lands in the last
-    # write's bank group 1 time in 4 (4 bank groups), so 3/4 * 3 + 1/4 * 9 = 4.5, rounded up to 5.
-    # CL 17 is the DDR4-2400T bin that gem5's DDR4_2400 interface takes from Micron MT40A2G4.
-    dram_turnaround: int = field(
-        default=20 * NS,
-        metadata=doc("device DRAM bus idle per read->write->read turnaround", unit="time"),
+    m2s_birsp: int | None = field(
+        default=None, metadata=doc("M2S BIRsp buffers", ge=1, le=65536)
     )
-    # Derived: with the 20 ns turnaround, draining 4 writes per turnaround puts the model's 3:1
-    # and 2:1 read:write memory traffic within 10 % of Vistara's 41-42 GB/s (CXL_REFERENCE.md
-    # §7b; sim/calibration.py). Real controllers batch more (gem5's MemCtrl: at least 16 writes
-    # per switch), so the small batch also stands for write costs not modelled otherwise.
-    dram_write_batch: int = field(
-        default=4,
-        metadata=doc("posted writes the device DRAM drains per turnaround", ge=1, le=65536),
+    s2m_ndr: int | None = field(
+        default=None, metadata=doc("S2M NDR buffers", ge=1, le=65536)
     )
-    lds: tuple[LogicalDevice, ...] = field(
-        default=(), metadata=doc("multi-logical-device partitions (empty: single LD)")
+    s2m_drs: int | None = field(
+        default=None, metadata=doc("S2M DRS buffers", ge=1, le=65536)
     )
-
-
-@dataclass(frozen=True)
-class PlaceholderParams:
-    """Type-2 accelerators and NICs: modelled in later issues; present in the graph only."""
-
-    note: str = field(default="", metadata=doc("free text"))
+    s2m_bisnp: int | None = field(
+        default=None, metadata=doc("S2M BISnp buffers", ge=1, le=65536)
+    )
+    d2h_req: int | None = field(
+        default=None, metadata=doc("D2H Req buffers", ge=1, le=65536)
+    )
+    d2h_rsp: int | None = field(
+        default=None, metadata=doc("D2H Rsp buffers", ge=1, le=65536)
+    )
+    d2h_data: int | None = field(
+        default=None, metadata=doc("D2H Data buffers", ge=1, le=65536)
+    )
+    h2d_req: int | None = field(
+        default=None, metadata=doc("H2D Req buffers", ge=1, le=65536)
+    )
+    h2d_rsp: int | None = field(
+        default=None, metadata=doc("H2D Rsp buffers", ge=1, le=65536)
+    )
+    h2d_data: int | None = field(
+        default=None, metadata=doc("H2D Data buffers", ge=1, le=65536)
+    )
+    io: int | None = field(
+        default=None, metadata=doc("CXL.io buffers", ge=1, le=65536)
+    )
 
 
 @dataclass(frozen=True)
@@ -192,7 +164,16 @@ class LinkParams:
     # part of the calibrated 250 ns direct-attached load (CXL_REFERENCE.md §7b).
     latency: int = field(default=10 * NS, metadata=doc("wire + PHY latency each way", unit="time"))
     flit_bytes: Literal[68, 256] = field(default=256, metadata=doc("flit size in bytes"))
-    credits: int = field(default=64, metadata=doc("receive buffers per direction", ge=1, le=65536))
+    # 64: the most credits the 68B-flit credit return encodes per message class (3-bit
+    # exponent 0, 1, 2, 4 ... 64; CXL_REFERENCE.md §6.1, S4 Tbl 4-4/4-5).
+    credits: int = field(
+        default=64,
+        metadata=doc("receive buffers per direction and message class", ge=1, le=65536),
+    )
+    class_credits: ClassCredits = field(
+        default_factory=lambda: ClassCredits(),
+        metadata=doc("receive buffers of single message classes (unset: credits)"),
+    )
 
     @property
     def bandwidth(self) -> int:
@@ -200,10 +181,9 @@ class LinkParams:
         return self.rate * self.width // 8
 
 
-PARAMS_BY_KIND: dict[str, type] = {
-    "host": HostParams,
-    "switch": SwitchParams,
-    "type3": Type3Params,
-    "type2": PlaceholderParams,
-    "nic": PlaceholderParams,
-}
+def format_size(size: int) -> str:
+    """64 << 30 -> '64GiB'; sizes that are not a whole number of a binary unit stay in bytes."""
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size and size % (1 << shift) == 0:
+            return f"{size >> shift}{unit}"
+    return f"{size}B"

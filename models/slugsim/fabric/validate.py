@@ -1,51 +1,54 @@
-"""Checks on a built fabric graph: parameter bounds, switch ports, links, address maps, LDs and
-reachability. Each check returns ``Issue``s; nothing is raised here, so one run reports all.
+"""Checks on a built fabric graph: parameter bounds, links, ports with their roles and
+protocols, reachability, and what each kind checks of itself (``Component.check``). Each check
+returns ``Issue``s; nothing is raised here, so one run reports all.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
 
-from .errors import Issue, Where, did_you_mean
-from .params import HdmWindow, HostParams, LinkParams, Type3Params
-from .routing import route_path
+from ..contract import KindSpec, PortSpec, Protocol, Role, kinds
+from .errors import Issue, Where
+from .params import LinkParams, format_size
 
-# HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
-INTERLEAVE_WAYS = (1, 2, 3, 4, 6, 8, 12, 16)
-MEMORY_KINDS = ("type3", "type2")
-# CXL.mem carries Addr[51:6]: a 52-bit host physical address space (CXL_REFERENCE.md §2.1).
-ADDRESS_LIMIT = 1 << 52
 Locate = Callable[[str, tuple], Where | None]
 # 68B flits carry traffic only up to 32 GT/s (CXL_REFERENCE.md §6.1).
 MAX_68B_FLIT_RATE = 32 * 10**9
+# Protocols a device needs a host for; CXL.io alone (configuration) needs none here.
+COHERENT_PROTOCOLS = (Protocol.MEM, Protocol.CACHE)
+
+__all__ = ["bound_issues", "format_size", "validate_graph"]
 
 
 def validate_graph(graph: nx.Graph, locate: Locate | None = None) -> list[Issue]:
     """Every problem of the graph. ``locate(node, ("hdm", 0))`` gives the place of a part of a
-    node's params (default: the node's own ``where``) so file errors point at the right line."""
+    node's params (default: the node's own ``where``) so file errors point at the right line.
+
+    Annotates every edge with ``roles`` ({node: Role}) and ``protocols`` (what it carries)."""
 
     def place(name: str, part: tuple) -> Where:
         found = locate(name, part) if locate is not None else None
         return found or graph.nodes[name]["where"]
 
+    specs = kinds()
     issues: list[Issue] = []
     issues += bound_issues(graph.graph["run"], Where(graph.graph["source"]), "run")
     for name, data in graph.nodes(data=True):
         issues += bound_issues(data["params"], data["where"], f"{data['kind']} '{name}'")
     for a, b, data in graph.edges(data=True):
         issues += _link_issues(a, b, data["params"], data["where"])
-    issues += _port_issues(graph, place)
-    issues += _isolation_issues(graph)
+    issues += _role_issues(graph, specs)
+    issues += _port_count_issues(graph, specs, place)
+    issues += _isolation_issues(graph, specs)
+    issues += _protocol_path_issues(graph, specs)
     for name, data in graph.nodes(data=True):
-        if data["kind"] == "host":
-            issues += _host_memory_issues(graph, name, data["params"], place)
-        elif data["kind"] == "type3":
-            issues += _ld_issues(graph, name, data["params"], place)
+        spec = specs[data["kind"]]
+        issues += spec.cls.check(graph, name, data["params"], lambda part, n=name: place(n, part))
     return issues
 
 
@@ -85,29 +88,113 @@ def _link_issues(a: str, b: str, params: LinkParams, where: Where) -> list[Issue
     return []
 
 
-def _port_issues(graph: nx.Graph, locate: Locate) -> list[Issue]:
+def _role_issues(graph: nx.Graph, specs: dict[str, KindSpec]) -> list[Issue]:
+    """Give every link its roles and protocols: one end upstream, the other downstream, and
+    every protocol the device end needs carried by the other end."""
     issues = []
-    for name, data in graph.nodes(data=True):
-        if data["kind"] != "switch":
+    for a, b, data in graph.edges(data=True):
+        kind_a, kind_b = graph.nodes[a]["kind"], graph.nodes[b]["kind"]
+        found = _match_ports(specs[kind_a], specs[kind_b])
+        if found is None:
+            issues.append(_role_mismatch(a, b, specs[kind_a], specs[kind_b], data["where"]))
             continue
-        used, ports = graph.degree[name], data["params"].ports
-        if used > ports:
+        group_a, role_a, group_b, role_b = found
+        data["groups"] = {a: group_a.name, b: group_b.name}
+        data["roles"] = {a: role_a, b: role_b}
+        data["protocols"] = group_a.protocols & group_b.protocols
+        device, host = (a, b) if role_a is Role.UPSTREAM else (b, a)
+        device_group, host_group = (group_a, group_b) if device == a else (group_b, group_a)
+        missing = sorted(set(COHERENT_PROTOCOLS) & device_group.protocols - host_group.protocols)
+        device_spec = specs[graph.nodes[device]["kind"]]
+        if missing and not device_spec.forwards:
+            host_kind = graph.nodes[host]["kind"]
             issues.append(
                 Issue(
-                    locate(name, ("ports",)),
-                    f"switch '{name}' has {used} links but only {ports} ports",
-                    f"raise its ports to {used} or more, or spread the endpoints over more "
-                    "switches (a fabric: with more leaves or a larger fanout)",
+                    data["where"],
+                    f"link {a} -- {b}: {device_spec.kind} '{device}' speaks "
+                    f"{', '.join(missing)} but {host_kind} '{host}' port "
+                    f"{host_group.describe()} does not carry it",
+                    f"link '{device}' to a port that carries {', '.join(missing)} (a switch, or "
+                    "a host root port that speaks it)",
                 )
             )
     return issues
 
 
-def _isolation_issues(graph: nx.Graph) -> list[Issue]:
+def _match_ports(a: KindSpec, b: KindSpec) -> tuple[PortSpec, Role, PortSpec, Role] | None:
+    """The first pair of port groups (in declaration order) whose roles face each other, and
+    the role each plays; a pair that shares protocols is preferred."""
+    fallback = None
+    for group_a in a.ports:
+        for group_b in b.ports:
+            for role_a, role_b in (
+                (Role.DOWNSTREAM, Role.UPSTREAM),
+                (Role.UPSTREAM, Role.DOWNSTREAM),
+            ):
+                if role_a in group_a.roles and role_b in group_b.roles:
+                    if group_a.protocols & group_b.protocols:
+                        return group_a, role_a, group_b, role_b
+                    fallback = fallback or (group_a, role_a, group_b, role_b)
+    return fallback
+
+
+def _role_mismatch(a: str, b: str, spec_a: KindSpec, spec_b: KindSpec, where: Where) -> Issue:
+    ends = [
+        f"{spec.kind} '{name}' has only {'/'.join(sorted({r for p in spec.ports for r in p.roles}))} "
+        f"ports ({', '.join(p.describe() for p in spec.ports)})"
+        for name, spec in ((a, spec_a), (b, spec_b))
+    ]
+    both = {r for p in spec_a.ports for r in p.roles}
+    role = next(iter(both)) if len(both) == 1 else "upstream"
+    return Issue(
+        where,
+        f"link {a} -- {b} joins two {role} ends: {ends[0]}; {ends[1]}",
+        "a link joins an upstream port (a device, or a switch facing a host) to a downstream "
+        "port (a host root port, or a switch facing a device); put a switch between them",
+    )
+
+
+def _port_count_issues(graph: nx.Graph, specs: dict[str, KindSpec], locate: Locate) -> list[Issue]:
     issues = []
     for name, data in graph.nodes(data=True):
-        local_only_host = data["kind"] == "host" and not data["params"].hdm
-        if graph.degree[name] == 0 and not local_only_host:
+        spec = specs[data["kind"]]
+        for group in spec.ports:
+            limit = group.limit(data["params"])
+            if limit is None:
+                continue
+            used = sum(
+                1
+                for _, _, edge in graph.edges(name, data=True)
+                if edge.get("groups", {}).get(name) == group.name
+            )
+            if used <= limit:
+                continue
+            if isinstance(group.max_links, str):
+                hint = (
+                    f"raise its {group.max_links} to {used} or more, or spread the endpoints over "
+                    "more switches (a fabric: with more leaves or a larger fanout)"
+                )
+                where = locate(name, (group.max_links,))
+            else:
+                hint = f"a {spec.kind} takes at most {limit} links on its {group.name} ports"
+                where = data["where"]
+            issues.append(
+                Issue(
+                    where or data["where"],
+                    f"{spec.kind} '{name}' has {used} links but only {limit} ports",
+                    hint,
+                )
+            )
+    return issues
+
+
+def _isolation_issues(graph: nx.Graph, specs: dict[str, KindSpec]) -> list[Issue]:
+    issues = []
+    for name, data in graph.nodes(data=True):
+        spec = specs[data["kind"]]
+        # A host that maps no device memory may stand alone (it runs on local DRAM).
+        standalone = spec.home and not getattr(data["params"], "hdm", ())
+        if graph.degree[name] == 0 and not standalone:
             issues.append(
                 Issue(
                     data["where"],
@@ -119,241 +206,41 @@ def _isolation_issues(graph: nx.Graph) -> list[Issue]:
     return issues
 
 
-def _host_memory_issues(
-    graph: nx.Graph, name: str, host: HostParams, locate: Locate
-) -> list[Issue]:
+def _protocol_path_issues(graph: nx.Graph, specs: dict[str, KindSpec]) -> list[Issue]:
+    """Every simulated device that speaks CXL.mem or CXL.cache reaches a host over links that
+    carry that protocol, through switches only."""
     issues = []
-    devices = [n for n, k in graph.nodes(data="kind") if k in MEMORY_KINDS]
-    spans = [(0, host.dram_size, "local DRAM")]
-    # Memory device -> indices of the windows that map it (its share is summed over them).
-    mapped: dict[str, list[int]] = {}
-    for index, window in enumerate(host.hdm):
-        label = f"host '{name}' HDM window {index}"
-        where = locate(name, ("hdm", index))
-        issues += _window_shape_issues(window, label, where)
-        spans.append((window.base, window.base + window.size, f"HDM window {index}"))
-        for target in window.targets:
-            if target not in graph:
+    for name, data in graph.nodes(data=True):
+        spec = specs[data["kind"]]
+        if spec.home or spec.forwards or not spec.modelled or graph.degree[name] == 0:
+            continue
+        for protocol in sorted(set(COHERENT_PROTOCOLS) & spec.protocols):
+            if not _reaches_host(graph, specs, name, protocol):
                 issues.append(
                     Issue(
-                        where,
-                        f"{label} names '{target}', which is not a component",
-                        "targets are type3 (or type2) device names" + did_you_mean(target, devices),
+                        data["where"],
+                        f"{spec.kind} '{name}' speaks {protocol}, but no host is reachable from "
+                        f"it over links that carry {protocol}",
+                        f"link it (through switches) to a host whose root port carries {protocol}",
                     )
                 )
-            elif graph.nodes[target]["kind"] not in MEMORY_KINDS:
-                kind = graph.nodes[target]["kind"]
-                issues.append(
-                    Issue(where, f"{label} names {kind} '{target}', which holds no memory", "")
-                )
-            else:
-                if index not in mapped.setdefault(target, []):
-                    mapped[target].append(index)
-                if route_path(graph, name, target) is None:
-                    issues.append(
-                        Issue(
-                            where,
-                            f"host '{name}' cannot reach '{target}' (named by its HDM "
-                            f"window {index})",
-                            "link both to the same fabric; only switches forward traffic",
-                        )
-                    )
-    for target, indices in mapped.items():
-        share = sum(host.hdm[i].size // len(host.hdm[i].targets) for i in indices)
-        numbers = ", ".join(map(str, indices))
-        maps = f"windows {numbers} map" if len(indices) > 1 else f"window {numbers} maps"
-        label = f"host '{name}' HDM {maps}"
-        where = locate(name, ("hdm", indices[0]))
-        issues += _capacity_issues(graph, name, target, share, label, where)
-    spans.sort()
-    where = locate(name, ("hdm",))
-    for (_, end, first), (start, _, second) in itertools.pairwise(spans):
-        if start < end:
-            issues.append(
-                Issue(
-                    where,
-                    f"host '{name}': {second} overlaps {first}",
-                    "HDM windows sit above local DRAM (base >= dram_size) and apart from "
-                    "each other",
-                )
-            )
-    if host.workload is not None:
-        issues += _workload_issues(name, host, locate(name, ("workload",)))
     return issues
 
 
-def _window_shape_issues(window: Any, label: str, where: Where) -> list[Issue]:
-    issues = []
-    ways, gran = len(window.targets), window.granularity
-    if ways not in INTERLEAVE_WAYS:
-        issues.append(
-            Issue(
-                where,
-                f"{label} interleaves over {ways} devices",
-                "CXL HDM decoders interleave 1, 2, 3, 4, 6, 8, 12 or 16 ways",
-            )
-        )
-    if len(set(window.targets)) != ways:
-        issues.append(Issue(where, f"{label} names a device twice", "list each target once"))
-    if gran not in [256 << n for n in range(7)]:
-        issues.append(
-            Issue(where, f"{label} has granularity {gran}", "use 256B, 512B, ... up to 16KiB")
-        )
-    elif window.base % gran or window.size % (gran * max(1, ways)):
-        issues.append(
-            Issue(
-                where,
-                f"{label}: base must be a multiple of the granularity ({gran} B) and size a "
-                f"multiple of granularity x ways ({gran * max(1, ways)} B)",
-                "use round sizes such as 64GiB",
-            )
-        )
-    if window.base + window.size > ADDRESS_LIMIT:
-        issues.append(
-            Issue(
-                where,
-                f"{label} ends beyond the 52-bit physical address space CXL.mem carries",
-                "lower base or size (CXL_REFERENCE.md §2.1: Addr[51:6])",
-            )
-        )
-    return issues
-
-
-def _capacity_issues(
-    graph: nx.Graph, host: str, target: str, share: int, label: str, where: Where
-) -> list[Issue]:
-    device = graph.nodes[target]["params"]
-    if not isinstance(device, Type3Params):
-        return []  # type2 placeholders carry no capacity yet
-    if device.lds:
-        bound = next((ld.size for ld in device.lds if ld.host == host), 0)
-        if not bound:
-            return [
-                Issue(
-                    where,
-                    f"{label} '{target}', a multi-logical device with no LD bound to host '{host}'",
-                    f"add {{ld_id: N, host: {host}, size: ...}} to {target}'s lds",
-                )
-            ]
-        have, what = bound, f"the LD of '{target}' bound to '{host}' holds"
-    else:
-        have, what = device.capacity, f"'{target}' holds"
-    if share > have:
-        return [
-            Issue(
-                where,
-                f"{label} {format_size(share)} onto '{target}' but {what} {format_size(have)}",
-                "shrink the window or grow the device",
-            )
-        ]
-    return []
-
-
-def workload_window(host: HostParams) -> HdmWindow | None:
-    """The HDM window a workload aimed at one device runs in: the lowest one naming it."""
-    assert host.workload is not None
-    named = [w for w in host.hdm if host.workload.target in w.targets]
-    return min(named, key=lambda w: w.base) if named else None
-
-
-def contiguous_hdm(host: HostParams) -> int:
-    """Bytes of HDM from the lowest window's base without a gap: what target 'cxl' may touch."""
-    windows = sorted(host.hdm, key=lambda w: w.base)
-    covered = windows[0].size
-    for before, after in itertools.pairwise(windows):
-        if before.base + before.size != after.base:
-            break
-        covered += after.size
-    return covered
-
-
-def _workload_issues(name: str, host: HostParams, where: Where) -> list[Issue]:
-    workload = host.workload
-    assert workload is not None
-    target = workload.target
-    label = f"host '{name}' workload"
-    if target == "local":
-        room, what = host.dram_size, "local DRAM"
-    elif target == "cxl":
-        if not host.hdm:
-            return [
-                Issue(
-                    where,
-                    f"{label} targets 'cxl' but the host has no HDM windows",
-                    "add hdm: [{base: ..., size: ..., targets: [...]}] or use target: local",
-                )
-            ]
-        room, what = contiguous_hdm(host), "contiguous HDM from the lowest window"
-    else:
-        window = workload_window(host)
-        if window is None:
-            named = sorted({t for w in host.hdm for t in w.targets})
-            return [
-                Issue(
-                    where,
-                    f"{label} targets '{target}', which none of its HDM windows names",
-                    "use 'local', 'cxl' or one of the devices its windows name"
-                    + did_you_mean(target, named),
-                )
-            ]
-        room = window.size // len(window.targets)
-        what = f"its share of the window at {window.base:#x}"
-    if workload.footprint > room:
-        return [
-            Issue(
-                where,
-                f"{label} touches {format_size(workload.footprint)} but its target '{target}' "
-                f"has {format_size(room)} ({what})",
-                "lower footprint or enlarge the memory it targets",
-            )
-        ]
-    return []
-
-
-def _ld_issues(graph: nx.Graph, name: str, device: Type3Params, locate: Locate) -> list[Issue]:
-    issues = []
-    where = locate(name, ("lds",))
-    ids = [ld.ld_id for ld in device.lds]
-    if len(set(ids)) != len(ids):
-        issues.append(Issue(where, f"type3 '{name}' uses an LD-ID twice", "LD-IDs are unique"))
-    total = sum(ld.size for ld in device.lds)
-    if total > device.capacity:
-        issues.append(
-            Issue(
-                where,
-                f"type3 '{name}': its LDs total {format_size(total)} but its capacity is "
-                f"{format_size(device.capacity)}",
-                "shrink the LDs or raise capacity",
-            )
-        )
-    hosts = [n for n, k in graph.nodes(data="kind") if k == "host"]
-    seen: set[str] = set()
-    for index, ld in enumerate(device.lds):
-        if ld.host in seen:
-            # A host enumerates each LD as a device of its own (CXL_REFERENCE.md §2.5, MLD),
-            # reached by its own HDM decoder; one window cannot address two LDs of one MLD.
-            issues.append(
-                Issue(
-                    locate(name, ("lds", index)),
-                    f"type3 '{name}' binds a second LD (LD {ld.ld_id}) to '{ld.host}'",
-                    "bind one LD per host and size it for the host's window(s)",
-                )
-            )
-        seen.add(ld.host)
-        if ld.host not in graph or graph.nodes[ld.host]["kind"] != "host":
-            issues.append(
-                Issue(
-                    locate(name, ("lds", index)),
-                    f"type3 '{name}' binds LD {ld.ld_id} to '{ld.host}', which is not a host",
-                    "bind LDs to declared hosts" + did_you_mean(ld.host, hosts),
-                )
-            )
-    return issues
-
-
-def format_size(size: int) -> str:
-    """64 << 30 -> '64GiB'; sizes that are not a whole number of a binary unit stay in bytes."""
-    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size and size % (1 << shift) == 0:
-            return f"{size >> shift}{unit}"
-    return f"{size}B"
+def _reaches_host(
+    graph: nx.Graph, specs: dict[str, KindSpec], start: str, protocol: Protocol
+) -> bool:
+    seen = {start}
+    frontier = deque([start])
+    while frontier:
+        node = frontier.popleft()
+        for peer in graph.adj[node]:
+            if peer in seen or protocol not in graph.edges[node, peer].get("protocols", ()):
+                continue
+            seen.add(peer)
+            peer_spec = specs[graph.nodes[peer]["kind"]]
+            if peer_spec.home:
+                return True
+            if peer_spec.forwards:
+                frontier.append(peer)
+    return False

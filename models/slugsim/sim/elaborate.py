@@ -1,40 +1,80 @@
-"""Elaboration: a fabric graph (the contract in ``slugsim.fabric.params``) -> live components.
+"""Elaboration: a validated fabric graph (``slugsim.fabric.params``) -> live components.
 
-The graph comes from ``slugsim.fabric.SystemBuilder`` or ``slugsim.config.load_topology``, which
-validate it (``slugsim.fabric.validate``): reachability, capacities, LD bindings, address maps,
-workload targets and port counts are checked there, once, and not again here. What is left to
-refuse here are limits of the models themselves (12-bit PIDs, Type-2 devices not modelled yet).
+Every node becomes the component its kind registered (``slugsim.contract``); every edge a kernel
+link whose ends are ports of the two components, each port recorded as an ``Attachment`` (its
+neighbour, the role it plays, the protocols the link carries). Then every component's
+``connect`` runs: it binds its handlers and asks the ``Fabric`` what it needs (PIDs, the port
+towards a destination, a switch's routes). Nothing here names a kind.
 
-Everything a request needs is resolved here, once: endpoint PIDs, each switch's PBR table as a
-list indexed by PID, each host's port towards each device it maps, each device's port back
-towards each host. The simulation then never searches the graph.
+The graph comes from ``slugsim.fabric.SystemBuilder`` or ``slugsim.config.load_topology``,
+which validate it; what is left to refuse here are limits of the models themselves (12-bit
+PIDs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 import networkx as nx
 
-from ..components import (
-    AddressSpace,
-    Budget,
-    HdmDecoder,
-    Host,
-    Switch,
-    SwitchPort,
-    Type3Device,
-    connect,
-)
-from ..components.routed import MAX_PIDS
-from ..fabric.params import RunOptions
+from ..components import Budget, connect
+from ..contract import Attachment, Component, kinds
+from ..cxl import MessageClass
+from ..fabric.params import LinkParams, RunOptions
 from ..fabric.routing import route_path
-from ..fabric.validate import workload_window
 from ..kernel import ConfigurationError, Link, Port, Simulator
+
+MAX_PIDS = 4096  # 12-bit SPID/DPID (CXL_REFERENCE.md §6.2)
+
+T = TypeVar("T")
 
 
 class ElaborationError(ConfigurationError):
     """The graph cannot be turned into a runnable system (the message says why and what to do)."""
+
+
+class Fabric:
+    """What a component may ask about the rest of the system while it connects."""
+
+    def __init__(self, graph: nx.Graph, sim: Simulator, budget: Budget) -> None:
+        self.graph = graph
+        self.sim = sim
+        self.budget = budget
+        specs = kinds()
+        endpoints = sorted(n for n, k in graph.nodes(data="kind") if not specs[k].forwards)
+        if len(endpoints) > MAX_PIDS:
+            raise ElaborationError(
+                f"the fabric has {len(endpoints)} endpoints but PBR IDs are 12 bits (at most "
+                f"{MAX_PIDS}, CXL_REFERENCE.md §6.2); split it into several fabrics"
+            )
+        self.pids: dict[str, int] = {name: pid for pid, name in enumerate(endpoints)}
+        self.names_by_pid = endpoints
+        self.components: dict[str, Component] = {}
+        self.ports: dict[tuple[str, str], Port] = {}  # (node, neighbour) -> node's port
+        self._shared: dict[Any, Any] = {}
+
+    def port_towards(self, source: str, dest: str) -> Port:
+        """``source``'s port on the first hop of its route to ``dest``."""
+        path = route_path(self.graph, source, dest)
+        if path is None:
+            raise ElaborationError(f"{source} has no route to {dest}")
+        return self.ports[source, path[1]]
+
+    def port_towards_pid(self, source: str, pid: int) -> Port:
+        return self.port_towards(source, self.names_by_pid[pid])
+
+    def routes(self, switch: str) -> dict[str, str]:
+        """The switch's table: destination -> the neighbour to forward to."""
+        return dict(self.graph.graph["routes"].get(switch, {}))
+
+    def shared(self, key: Any, make: Callable[[], T]) -> T:
+        """One object for every component that asks with an equal ``key``: a read-only part that
+        many components use alike (hosts with alike HDM windows share one decoder)."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -43,175 +83,82 @@ class System:
     graph: nx.Graph
     run: RunOptions
     budget: Budget
-    pids: dict[str, int]
-    hosts: dict[str, Host] = field(default_factory=dict)
-    switches: dict[str, Switch] = field(default_factory=dict)
-    devices: dict[str, Type3Device] = field(default_factory=dict)
+    fabric: Fabric
+    components: dict[str, Component] = field(default_factory=dict)
     links: dict[str, Link] = field(default_factory=dict)
-    # Nodes present in the graph that this model does not simulate yet (type2, nic).
-    unmodelled: list[str] = field(default_factory=list)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return self.fabric.pids
+
+    def section(self, name: str) -> dict[str, Component]:
+        """The components whose stats go under ``name`` in stats.json ('hosts' ...)."""
+        specs = kinds()
+        return {
+            n: c
+            for n, c in self.components.items()
+            if specs[self.graph.nodes[n]["kind"]].section == name
+        }
+
+    @property
+    def unmodelled(self) -> list[str]:
+        specs = kinds()
+        return sorted(n for n, k in self.graph.nodes(data="kind") if not specs[k].modelled)
 
     def start(self) -> None:
-        """Schedule every host's first requests at t=0."""
-        for host in self.hosts.values():
-            if host.params.workload is not None:
-                host.start(_address_space(self, host))
+        """Every component schedules its first events at t=0, in name order."""
+        for component in self.components.values():
+            component.start()
 
 
 def elaborate(graph: nx.Graph, seed: int | None = None) -> System:
     run = graph.graph["run"]
     sim = Simulator(run.seed if seed is None else seed)
-    kinds = {name: data.get("kind") for name, data in graph.nodes(data=True)}
-    endpoints = sorted(name for name, kind in kinds.items() if kind != "switch")
-    if len(endpoints) > MAX_PIDS:
-        raise ElaborationError(
-            f"the fabric has {len(endpoints)} endpoints but PBR IDs are 12 bits (at most "
-            f"{MAX_PIDS}, CXL_REFERENCE.md §6.2); split it into several fabrics"
-        )
-    pids = {name: pid for pid, name in enumerate(endpoints)}
-    system = System(sim, graph, run, Budget(sim, run.requests), pids)
+    budget = Budget(sim, run.requests)
+    fabric = Fabric(graph, sim, budget)
+    system = System(sim, graph, run, budget, fabric)
+    specs = kinds()
     for name in sorted(graph.nodes):
-        params = graph.nodes[name]["params"]
-        kind = kinds[name]
-        if kind == "host":
-            system.hosts[name] = Host(sim, name, params, pids[name], system.budget)
-        elif kind == "switch":
-            system.switches[name] = Switch(sim, name, params)
-        elif kind == "type3":
-            system.devices[name] = Type3Device(sim, name, params, pids[name])
-        else:
-            system.unmodelled.append(name)
-    ports = _connect_links(system)
-    _program_switches(system, ports)
-    _map_hosts_to_devices(system, ports)
+        data = graph.nodes[name]
+        component = specs[data["kind"]].cls(sim, name, data["params"], fabric)
+        system.components[name] = fabric.components[name] = component
+    _connect_links(system)
+    for component in system.components.values():
+        component.connect()
     return system
 
 
-def _connect_links(system: System) -> dict[tuple[str, str], tuple[Port, SwitchPort | None]]:
-    """Create a port on each end of every edge and join them; returns (node, neighbour) ->
-    (that node's port, its SwitchPort when the node is a switch)."""
+def _connect_links(system: System) -> None:
+    """A port on each end of every edge, joined by a kernel link with per-class credits."""
     graph = system.graph
-    ports: dict[tuple[str, str], tuple[Port, SwitchPort | None]] = {}
     for u, v in sorted(tuple(sorted(edge)) for edge in graph.edges):
-        if u in system.unmodelled or v in system.unmodelled:
-            continue
         data = graph.edges[u, v]
-        params = data["params"]
-        credits = params.credits
-        made: list[Port] = []
+        params: LinkParams = data["params"]
+        ports = []
         for node, other in ((u, v), (v, u)):
-            port_name = f"p{data['ports'][node]}"
-            if node in system.switches:
-                switch = system.switches[node]
-                sp = switch.add_switch_port(port_name, other)
-                # The switch's ingress buffers are the credits it can advertise.
-                credits = min(credits, switch.params.queue_depth)
-                ports[node, other] = (sp.port, sp)
-                made.append(sp.port)
-            elif node in system.hosts:
-                host = system.hosts[node]
-                port = host.add_port(port_name, host.on_response)
-                ports[node, other] = (port, None)
-                made.append(port)
-            else:
-                device = system.devices[node]
-                port = device.add_port(port_name, device.on_request)
-                ports[node, other] = (port, None)
-                made.append(port)
-        link = connect(system.sim, made[0], made[1], params, credits, name=f"{u}<->{v}")
-        for node, channel in ((u, link.ab), (v, link.ba)):
-            channel.pipeline = _egress_pipeline(system, node)
-        for node, other in ((u, v), (v, u)):
-            sp = ports[node, other][1]
-            if sp is not None:
-                sp.tx = ports[node, other][0].tx
-        system.links[link.name] = link
-    return ports
-
-
-def _egress_pipeline(system: System, node: str) -> int:
-    """Latency inside ``node`` ahead of its egress serialiser (see the component docstrings)."""
-    if node in system.switches:
-        return system.switches[node].params.latency
-    if node in system.hosts:
-        return system.hosts[node].params.llc_latency
-    return system.devices[node].params.controller_latency
-
-
-def _program_switches(system: System, ports: dict) -> None:
-    routes = system.graph.graph["routes"]
-    for name, switch in system.switches.items():
-        table: list[SwitchPort | None] = [None] * len(system.pids)
-        for dest, neighbour in routes[name].items():
-            pid = system.pids.get(dest)
-            if pid is None or dest in system.unmodelled:
-                continue  # switches are not message destinations
-            entry = ports.get((name, neighbour))
-            if entry is None:
-                raise ElaborationError(
-                    f"routes[{name!r}][{dest!r}] = {neighbour!r}, but {name} has no link to "
-                    f"{neighbour}; the routes table must name a neighbour of the switch"
+            component = system.components[node]
+            port = component.add_port(f"p{data['ports'][node]}")
+            component.attachments.append(
+                Attachment(
+                    port, other, data["roles"][node], data["protocols"], data["groups"][node]
                 )
-            table[pid] = entry[1]
-        switch.set_route(table)
-
-
-def _map_hosts_to_devices(system: System, ports: dict) -> None:
-    graph = system.graph
-    for device in system.devices.values():
-        for ld in device.params.lds:
-            device.bind_ld(ld.ld_id, system.pids[ld.host])
-    # Hosts whose windows decode alike share one decoder: a decoder is read by every request,
-    # and one shared object stays in cache where hundreds of copies would not.
-    decoders: dict[tuple, HdmDecoder] = {}
-    for host in system.hosts.values():
-        windows = host.params.hdm
-        index: dict[str, int] = {}
-        for window in windows:
-            for target in window.targets:
-                if target in index:
-                    continue
-                device = system.devices.get(target)
-                if device is None:
-                    raise ElaborationError(
-                        f"host {host.name}: HDM window at {window.base:#x} targets {target!r}, "
-                        "which is not a type3 device (type2 devices are not modelled yet)"
-                    )
-                hop = route_path(graph, host.name, target)[1]  # type: ignore[index]
-                tx = ports[host.name, hop][0].tx
-                index[target] = host.add_target(target, device.pid, _ld_for(host, device), tx)
-                back = route_path(graph, target, host.name)[1]  # type: ignore[index]
-                device.route_to(host.pid, ports[target, back][0].tx.send)
-        if windows:
-            key = tuple(
-                (w.base, w.size, w.granularity, tuple(index[t] for t in w.targets)) for w in windows
             )
-            if key not in decoders:
-                decoders[key] = HdmDecoder(windows, index)
-            host.core.decoder = decoders[key]
+            system.fabric.ports[node, other] = port
+            ports.append(port)
+        buffers = [system.components[n].receive_buffers() for n in (u, v)]
+        credits = _class_credits(params, min((b for b in buffers if b), default=None))
+        link = connect(system.sim, ports[0], ports[1], params, credits, name=f"{u}<->{v}")
+        system.links[link.name] = link
 
 
-def _ld_for(host: Host, device: Type3Device) -> int:
-    """The LD-ID ``host`` uses on ``device`` (0 on a single-LD device)."""
-    bound = [ld.ld_id for ld in device.params.lds if ld.host == host.name]
-    return bound[0] if bound else 0
-
-
-def _address_space(system: System, host: Host) -> AddressSpace:
-    """Where the host's workload runs (its fit was checked by validation)."""
-    workload = host.params.workload
-    assert workload is not None
-    lines = workload.footprint >> 6
-    if workload.target == "local":
-        return AddressSpace(0, lines)
-    if workload.target == "cxl":
-        return AddressSpace(min(w.base for w in host.params.hdm), lines)
-    window = workload_window(host.params)
-    decoder = host.decoder
-    assert window is not None and decoder is not None
-    way = window.targets.index(workload.target)
-
-    def mapper(line: int) -> int:
-        return decoder.device_address(window, way, line << 6)
-
-    return AddressSpace(window.base, lines, mapper)
+def _class_credits(params: LinkParams, cap: int | None) -> dict[int, int]:
+    """Receive buffers per message class: the link's ``credits`` unless ``class_credits``
+    names the class, capped by what the receiving component can buffer (a switch's
+    ``queue_depth``)."""
+    overrides = params.class_credits
+    credits = {}
+    for f in fields(overrides):
+        value = getattr(overrides, f.name)
+        count = params.credits if value is None else value
+        credits[int(MessageClass[f.name.upper()])] = count if cap is None else min(count, cap)
+    return credits
