@@ -49,13 +49,7 @@ class Simulator:
                 f"delay must be a non-negative int of picoseconds, got {delay!r}; "
                 "convert with slugsim.kernel.ns() or parse_time()"
             )
-        when = self.now + delay
-        bucket = self._buckets.get(when)
-        if bucket is None:
-            self._buckets[when] = [(fn, arg)]
-            heappush(self._heap, when)
-        else:
-            bucket.append((fn, arg))
+        self._post(self.now + delay, fn, arg)
 
     def schedule_at(self, when: int, fn: Callback, arg: Any = _NOARG) -> None:
         """Call ``fn`` at absolute time ``when`` (picoseconds); the past is refused."""
@@ -65,9 +59,16 @@ class Simulator:
             raise SchedulingError(
                 f"cannot schedule at t={when} ps: it is in the past (now is t={self.now} ps)"
             )
-        bucket = self._buckets.get(when)
+        self._post(when, fn, arg)
+
+    def _post(self, when: int, fn: Callback, arg: Any = _NOARG) -> None:
+        """Call ``fn`` (or ``fn(arg)``) at ``when``, unchecked: the caller guarantees an int
+        not before now. The one way into the queue, for ``schedule``, ``schedule_at`` and the
+        kernel's links, so the queue's layout is known to this module alone."""
+        buckets = self._buckets
+        bucket = buckets.get(when)
         if bucket is None:
-            self._buckets[when] = [(fn, arg)]
+            buckets[when] = [(fn, arg)]
             heappush(self._heap, when)
         else:
             bucket.append((fn, arg))
