@@ -138,6 +138,13 @@ def test_process_yielding_garbage_is_an_error():
     with pytest.raises(ProcessError, match="call the function"):
         sim.process(bad)
 
+    def backwards():
+        yield -1
+
+    sim.process(backwards())
+    with pytest.raises(ProcessError, match="not negative"):
+        sim.run()
+
 
 def test_rng_streams_are_independent_of_other_components():
     a = Simulator(seed=7)

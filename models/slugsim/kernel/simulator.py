@@ -183,12 +183,13 @@ class Event:
         self.triggered = True
         self.value = value
         callbacks, self._callbacks = self._callbacks, []
+        sim = self.sim
         for callback in callbacks:
-            self.sim.schedule(0, callback, value)
+            sim._post(sim.now, callback, value)
 
     def add_callback(self, callback: Callable[[Any], object]) -> None:
         if self.triggered:
-            self.sim.schedule(0, callback, self.value)
+            self.sim._post(self.sim.now, callback, self.value)
         else:
             self._callbacks.append(callback)
 
@@ -222,11 +223,14 @@ class Process(Event):
         except StopIteration as done:
             self.succeed(done.value)
             return
-        if target.__class__ is int:
-            self.sim.schedule(target, self._resume, None)
+        if target.__class__ is int and target >= 0:
+            # A bare delay, the traffic generators' fast path: checked here, queued directly.
+            sim = self.sim
+            sim._post(sim.now + target, self._resume, None)
         elif isinstance(target, Event):
             target.add_callback(self._resume)
         else:
             raise ProcessError(
-                f"process {self.name} yielded {target!r}; yield an int delay (ps) or an Event"
+                f"process {self.name} yielded {target!r}; yield an int delay (ps, not negative) "
+                "or an Event"
             )
