@@ -1,6 +1,6 @@
 """slugsim's discrete-event kernel: integer picoseconds, deterministic, faster than SimPy."""
 
-from .component import Component, Port
+from .component import Component
 from .errors import (
     ConfigurationError,
     PortError,
@@ -8,7 +8,7 @@ from .errors import (
     SchedulingError,
     SimulationError,
 )
-from .link import Channel, Link
+from .port import Channel, Crossing, Link, Port, VirtualChannel
 from .simulator import Event, Process, Simulator
 from .units import (
     MS,
@@ -38,6 +38,7 @@ __all__ = [
     "Channel",
     "Component",
     "ConfigurationError",
+    "Crossing",
     "Event",
     "Link",
     "Port",
@@ -48,6 +49,7 @@ __all__ = [
     "SchedulingError",
     "SimulationError",
     "Simulator",
+    "VirtualChannel",
     "format_time",
     "link_bandwidth",
     "ms",

@@ -49,13 +49,7 @@ class Simulator:
                 f"delay must be a non-negative int of picoseconds, got {delay!r}; "
                 "convert with slugsim.kernel.ns() or parse_time()"
             )
-        when = self.now + delay
-        bucket = self._buckets.get(when)
-        if bucket is None:
-            self._buckets[when] = [(fn, arg)]
-            heappush(self._heap, when)
-        else:
-            bucket.append((fn, arg))
+        self._post(self.now + delay, fn, arg)
 
     def schedule_at(self, when: int, fn: Callback, arg: Any = _NOARG) -> None:
         """Call ``fn`` at absolute time ``when`` (picoseconds); the past is refused."""
@@ -65,9 +59,16 @@ class Simulator:
             raise SchedulingError(
                 f"cannot schedule at t={when} ps: it is in the past (now is t={self.now} ps)"
             )
-        bucket = self._buckets.get(when)
+        self._post(when, fn, arg)
+
+    def _post(self, when: int, fn: Callback, arg: Any = _NOARG) -> None:
+        """Call ``fn`` (or ``fn(arg)``) at ``when``, unchecked: the caller guarantees an int
+        not before now. The one way into the queue, for ``schedule``, ``schedule_at`` and the
+        kernel's links, so the queue's layout is known to this module alone."""
+        buckets = self._buckets
+        bucket = buckets.get(when)
         if bucket is None:
-            self._buckets[when] = [(fn, arg)]
+            buckets[when] = [(fn, arg)]
             heappush(self._heap, when)
         else:
             bucket.append((fn, arg))
@@ -182,12 +183,13 @@ class Event:
         self.triggered = True
         self.value = value
         callbacks, self._callbacks = self._callbacks, []
+        sim = self.sim
         for callback in callbacks:
-            self.sim.schedule(0, callback, value)
+            sim._post(sim.now, callback, value)
 
     def add_callback(self, callback: Callable[[Any], object]) -> None:
         if self.triggered:
-            self.sim.schedule(0, callback, self.value)
+            self.sim._post(self.sim.now, callback, self.value)
         else:
             self._callbacks.append(callback)
 
@@ -221,11 +223,14 @@ class Process(Event):
         except StopIteration as done:
             self.succeed(done.value)
             return
-        if target.__class__ is int:
-            self.sim.schedule(target, self._resume, None)
+        if target.__class__ is int and target >= 0:
+            # A bare delay, the traffic generators' fast path: checked here, queued directly.
+            sim = self.sim
+            sim._post(sim.now + target, self._resume, None)
         elif isinstance(target, Event):
             target.add_callback(self._resume)
         else:
             raise ProcessError(
-                f"process {self.name} yielded {target!r}; yield an int delay (ps) or an Event"
+                f"process {self.name} yielded {target!r}; yield an int delay (ps, not negative) "
+                "or an Event"
             )
