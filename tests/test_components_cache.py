@@ -1,33 +1,50 @@
-"""LLC and HDM decoder behaviour."""
+"""The cache (LRU, a coherence state per line, named results) and the HDM decoder."""
 
 import pytest
-from slugsim.components import HdmDecoder, Llc
+from slugsim.components import Cache, HdmDecoder, Hit, HostParams, LineState, Miss
 from slugsim.fabric import SystemBuilder, TopologyError
-from slugsim.fabric.params import HdmWindow, HostParams
+from slugsim.fabric.params import HdmWindow
 
-HIT, CLEAN_MISS = -2, -1
-
-
-def test_llc_hits_misses_and_lru_order():
-    llc = Llc(size=4 * 64, ways=2)  # 2 sets x 2 ways
-    assert llc.nsets == 2
-    assert llc.access(0, False) == CLEAN_MISS
-    assert llc.access(2, False) == CLEAN_MISS  # same set (even lines)
-    assert llc.access(0, False) == HIT  # 0 becomes most recently used
-    assert llc.access(4, False) == CLEAN_MISS  # evicts 2, the LRU
-    assert llc.access(0, False) == HIT
-    assert llc.access(2, False) == CLEAN_MISS
-    assert (llc.hits, llc.misses) == (2, 4)
+E, M, S = LineState.EXCLUSIVE, LineState.MODIFIED, LineState.SHARED
+INVALID = LineState.INVALID
+COLD = Miss(None, INVALID)
 
 
-def test_dirty_victims_are_returned_for_writeback():
-    llc = Llc(size=2 * 64, ways=1)  # 2 sets x 1 way
-    assert llc.access(1, True) == CLEAN_MISS  # store miss: allocated dirty
-    assert llc.access(3, False) == 1  # evicts dirty line 1
-    assert llc.access(5, False) == CLEAN_MISS  # 3 was clean
-    assert llc.access(5, True) == HIT  # a store hit dirties the line
-    assert llc.access(7, False) == 5
-    assert llc.writebacks == 2
+def test_hits_misses_and_lru_order():
+    cache = Cache(size=4 * 64, ways=2)  # 2 sets x 2 ways
+    assert cache.nsets == 2
+    assert cache.access(0, False) == COLD
+    assert cache.access(2, False) == COLD  # same set (even lines)
+    assert cache.access(0, False) == Hit(E)  # 0 becomes most recently used
+    assert cache.access(4, False) == Miss(2, E)  # evicts 2, the LRU, clean
+    assert cache.access(0, False) == Hit(E)
+    assert cache.access(2, False) == Miss(4, E)
+    assert (cache.hits, cache.misses, cache.evictions) == (2, 4, 2)
+
+
+def test_modified_victims_are_named_for_writeback():
+    cache = Cache(size=2 * 64, ways=1)  # 2 sets x 1 way
+    assert cache.access(1, True) == COLD  # store miss: allocated Modified
+    evicted = cache.access(3, False)
+    assert evicted == Miss(1, M) and evicted.writeback
+    assert not cache.access(5, False).writeback  # 3 was clean
+    assert cache.access(5, True) == Hit(M)  # a store hit dirties the line
+    assert cache.access(7, False) == Miss(5, M)
+    assert cache.writebacks == 2
+
+
+def test_states_per_line_for_coherence_controllers():
+    cache = Cache(size=4 * 64, ways=2)
+    cache.access(0, False)
+    cache.access(2, False)
+    cache.set_state(0, S)  # a snoop downgraded it; LRU order is kept
+    assert cache.state(0) is S and cache.access(0, False) == Hit(S)
+    assert cache.invalidate(2) is E and cache.state(2) is INVALID
+    assert cache.invalidate(2) is INVALID  # absent: nothing to drop
+    with pytest.raises(KeyError):
+        cache.set_state(6, S)
+    cache.set_state(0, INVALID)
+    assert cache.lines() == 0
 
 
 def test_hdm_interleave_and_device_addresses():

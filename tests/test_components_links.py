@@ -2,8 +2,7 @@
 
 import pytest
 from slugsim.components import SLOT_BYTES, connect, slot_bandwidth
-from slugsim.components.routed import RoutedS2MDRS
-from slugsim.cxl import S2MDRSOpcode
+from slugsim.cxl import S2MDRS, MessageClass, S2MDRSOpcode
 from slugsim.fabric import SystemBuilder, TopologyError
 from slugsim.fabric.params import LinkParams
 from slugsim.kernel import Component, Simulator, ns
@@ -38,7 +37,7 @@ def test_read_response_takes_five_slots_and_the_calibrated_share_of_the_link():
     sim = Simulator()
     params = LinkParams(rate=32 * 10**9, width=8, latency=ns(10))
     out, _, seen = _pair(sim, params)
-    drs = RoutedS2MDRS.make(S2MDRSOpcode.MEMDATA, 1, 0, 0, 0, 0)
+    drs = S2MDRS(S2MDRSOpcode.MEMDATA, tag=1, dpid=3)
     assert -(-drs.wire_bytes // SLOT_BYTES) == 5
     for _ in range(100):
         out.send(drs)
@@ -52,9 +51,12 @@ def test_read_response_takes_five_slots_and_the_calibrated_share_of_the_link():
 def test_pipeline_delays_delivery_but_not_credit_returns():
     sim = Simulator()
     out, link, seen = _pair(sim, LinkParams(latency=ns(10), credits=1))
-    link.ab.pipeline = ns(100)
-    out.send("first")
+    out.pipeline = ns(100)
+    out.send(S2MDRS(S2MDRSOpcode.MEMDATA))
     sim.run()
-    assert seen[0][0] == ns(100) + -(-SLOT_BYTES * 10**12 // link.ab._bandwidth) + ns(10)
+    slots = -(-S2MDRS.wire_bytes // SLOT_BYTES)
+    serialise = -(-slots * SLOT_BYTES * 10**12 // slot_bandwidth(LinkParams()))
+    assert seen[0][0] == ns(100) + serialise + ns(10)
     # The credit came back one link latency after the receiver freed it, not 100 ns later.
-    assert link.ab.credit_returns() == [seen[0][0] + ns(10)]
+    vc = link.ab.virtual_channel(MessageClass.S2M_DRS)
+    assert vc.credit_returns() == [seen[0][0] + ns(10)]

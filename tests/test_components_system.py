@@ -3,20 +3,11 @@
 from dataclasses import replace
 
 import pytest
-from slugsim.components import SLOT_BYTES, slot_bandwidth
+from slugsim.components import SLOT_BYTES, HostParams, LogicalDevice, Type3Params, slot_bandwidth
 from slugsim.fabric import SystemBuilder, TopologyError
-from slugsim.fabric.params import (
-    HdmWindow,
-    HostParams,
-    LinkParams,
-    LogicalDevice,
-    RunOptions,
-    SwitchParams,
-    Type3Params,
-    WorkloadParams,
-)
+from slugsim.fabric.params import HdmWindow, LinkParams, RunOptions, SwitchParams, WorkloadParams
 from slugsim.kernel import ns
-from slugsim.sim import ElaborationError, elaborate, run_system
+from slugsim.sim import elaborate, run_system
 from slugsim.sim.graphs import CXL_BASE, GIB
 
 LINK = LinkParams(rate=32 * 10**9, width=8, latency=ns(10))
@@ -142,12 +133,10 @@ def test_mld_partitions_are_bound_to_their_hosts():
 def test_mld_refuses_a_request_with_another_hosts_ld():
     system = elaborate(_mld_fabric().build())
     # host1 forges LD 0, which is bound to host0: the device answers MemData-NXM (poisoned).
-    core = system.hosts["host1"].core
-    send, _, pid = core._t_route[0]
-    core._t_route[0] = (send, 0, pid)
+    system.components["host1"].targets[0].ld_id = 0
     run_system(system)
-    assert system.devices["mem0"].violations == 200
-    assert system.hosts["host1"].violations == 200
+    assert system.components["mem0"].violations == 200
+    assert system.components["host1"].violations == 200
 
 
 def test_the_builder_refuses_systems_the_models_cannot_run():
@@ -197,12 +186,12 @@ def test_the_builder_applies_the_models_address_rules():
         f.build()
 
 
-def test_elaboration_refuses_what_the_models_do_not_simulate_yet():
-    # Validation accepts a Type-2 device as HDM (it is memory), but only Type-3 is modelled.
+def test_validation_refuses_what_the_models_do_not_simulate_yet():
+    # A Type-2 device holds memory, but it is not simulated yet: no window may target it.
     host = HostParams(hdm=(WINDOW,))
-    graph = SystemBuilder().host("host0", host).type2("mem0").link("host0", "mem0").build()
-    with pytest.raises(ElaborationError, match="not a type3 device"):
-        elaborate(graph)
+    builder = SystemBuilder().host("host0", host).type2("mem0").link("host0", "mem0")
+    with pytest.raises(TopologyError, match="names type2 'mem0', which is not simulated yet"):
+        builder.build()
 
 
 def test_interleaved_window_spreads_lines_and_a_device_target_stays_on_its_device():

@@ -6,10 +6,11 @@ import dataclasses
 import json
 
 import pytest
+from slugsim.components import HostParams, Type3Params
 from slugsim.config import parse_yaml, topology_schema
 from slugsim.config.schema import model_for, validate_params
-from slugsim.fabric import FAMILIES, PARAMS_BY_KIND, HostParams, LinkParams, SwitchParams
-from slugsim.fabric.params import HdmWindow, RunOptions, Type3Params, WorkloadParams
+from slugsim.fabric import FAMILIES, PARAMS_BY_KIND, LinkParams, SwitchParams
+from slugsim.fabric.params import HdmWindow, RunOptions, WorkloadParams
 from slugsim.kernel import format_time
 
 ALL_PARAMS = sorted(

@@ -1,8 +1,8 @@
 """DramChannel: a FIFO bandwidth server whose bus pays a turnaround per batch of posted writes."""
 
 import pytest
+from slugsim.components import Type3Params
 from slugsim.components.dram import DramChannel
-from slugsim.fabric.params import Type3Params
 
 LATENCY = 50_000  # ps
 SERVICE = 1_000  # ps per 64 B line at 64 GB/s

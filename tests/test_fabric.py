@@ -8,6 +8,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slugsim.contract import kinds
 from slugsim.fabric import (
     FatTree,
     HdmWindow,
@@ -25,7 +26,6 @@ from slugsim.fabric import (
     WorkloadParams,
     route_path,
 )
-from slugsim.fabric.params import KINDS
 
 BIG = SwitchParams(ports=4096)
 
@@ -84,7 +84,7 @@ def test_graph_contract():
         .build()
     )
     for _, data in graph.nodes(data=True):
-        assert data["kind"] in KINDS and data["params"] is not None
+        assert data["kind"] in kinds() and data["params"] is not None
     for a, b, data in graph.edges(data=True):
         assert isinstance(data["params"], LinkParams) and set(data["ports"]) == {a, b}
     # ports on each node are numbered 0..n-1 in link order

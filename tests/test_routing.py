@@ -80,7 +80,7 @@ def test_destination_numbers_accept_any_names():
         .nic("x1")
         .nic("x01")
         .nic("1x")
-        .nic("lonely")
+        .host("lonely")
         .link("x", "sw1")
         .link("x1", "sw")
         .link("x01", "sw")

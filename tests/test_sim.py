@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from slugsim.components import HostParams
 from slugsim.config import load_topology
 from slugsim.fabric import SystemBuilder
-from slugsim.fabric.params import HdmWindow, HostParams, RunOptions, WorkloadParams
+from slugsim.fabric.params import HdmWindow, RunOptions, WorkloadParams
 from slugsim.sim import run_topology
 from slugsim.sim import runner as runner_module
 from slugsim.sim.graphs import CXL_BASE, GIB

@@ -104,7 +104,8 @@ class KindSpec:
     params: type
     ports: tuple[PortSpec, ...]
     section: str  # the stats.json section its components' stats go under
-    stats_schema: Mapping[str, Any] | None  # JSON-Schema of one entry (None: any object)
+    # JSON-Schema of one entry, or a function returning it (None: any object)
+    stats_schema: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
     forwards: bool  # routes messages between its ports (a switch): no PID, never a destination
     memory: bool  # holds host-managed device memory: HDM windows may target it
     modelled: bool  # False: present in the graph, inert in simulation
@@ -114,6 +115,10 @@ class KindSpec:
     def home(self) -> bool:
         """A host: its ports face devices only, and it does not forward."""
         return not self.forwards and all(p.roles == DOWNSTREAM for p in self.ports)
+
+    def entry_schema(self) -> Mapping[str, Any] | None:
+        schema = self.stats_schema
+        return schema() if callable(schema) else schema
 
     @property
     def protocols(self) -> frozenset[Protocol]:
@@ -182,6 +187,11 @@ class Component(KernelComponent):
         """Requests issued but not completed (a quiet run with some in flight is a deadlock)."""
         return 0
 
+    def receive_buffers(self) -> int | None:
+        """Receive buffers per message class this component has on each port (caps the credits
+        its links advertise); None: as many as the link's parameters say."""
+        return None
+
     def traffic(self) -> Mapping[str, int]:
         """Lines moved, by what the run's bandwidth section reports ('cxl_write' ...)."""
         return {}
@@ -207,7 +217,7 @@ def component(
     params: type,
     ports: Iterable[PortSpec],
     section: str | None = None,
-    stats_schema: Mapping[str, Any] | None = None,
+    stats_schema: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     forwards: bool = False,
     memory: bool = False,
     modelled: bool = True,
@@ -283,4 +293,3 @@ __all__ = [
     "kinds",
     "unregister",
 ]
-

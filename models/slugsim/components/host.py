@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract import DOWNSTREAM, Component, PortSpec, component
+from ..contract import DOWNSTREAM, Component, PortSpec, component, kind_spec
 from ..cxl import M2SReq, M2SReqOpcode, M2SRwD, M2SRwDOpcode
 from ..fabric.errors import Issue, Where, did_you_mean
 from ..fabric.params import HdmWindow, WorkloadParams, doc, format_size
@@ -483,6 +483,15 @@ def host_memory_issues(
                 kind = graph.nodes[target]["kind"]
                 issues.append(
                     Issue(where, f"{label} names {kind} '{target}', which holds no memory", "")
+                )
+            elif not kind_spec(graph.nodes[target]["kind"]).modelled:
+                kind = graph.nodes[target]["kind"]
+                issues.append(
+                    Issue(
+                        where,
+                        f"{label} names {kind} '{target}', which is not simulated yet",
+                        "map type3 devices only, for now",
+                    )
                 )
             else:
                 if index not in mapped.setdefault(target, []):

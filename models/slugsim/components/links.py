@@ -19,6 +19,8 @@ model sits below the ideal packing (~86 %); the margin stands for flits spent on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..fabric.params import LinkParams
 from ..kernel import ConfigurationError, Link, Port, Simulator
 
@@ -44,10 +46,11 @@ def connect(
     a: Port,
     b: Port,
     params: LinkParams,
-    credits: int | None = None,
+    credits: int | Mapping[int, int] | None = None,
     name: str | None = None,
 ) -> Link:
-    """A kernel ``Link`` with the slot model above; ``credits`` overrides ``params.credits``."""
+    """A kernel ``Link`` with the slot model above; ``credits`` (one count for every message
+    class, or a count per class) overrides ``params.credits``."""
     return Link(
         sim,
         a,

@@ -126,6 +126,9 @@ class Switch(Component):
             if pid is not None:  # switches are no destination
                 self.route[pid] = by_neighbour[neighbour]
 
+    def receive_buffers(self) -> int:
+        return int(self.params.queue_depth)
+
     def forward(self, msg: Any, ingress: Port | None = None) -> None:
         """Hand ``msg`` to the egress port its DPID routes to. With ``ingress`` (the port it
         came in by, under ``hold_ingress``) a message that has to wait for egress credits keeps
@@ -157,9 +160,7 @@ class Switch(Component):
         )
 
     def stats(self, elapsed: int) -> dict[str, Any]:
-        return {
-            "ports": {sp.port.name: sp.stats() for sp in sorted(self.switch_ports, key=_name)}
-        }
+        return {"ports": {sp.port.name: sp.stats() for sp in sorted(self.switch_ports, key=_name)}}
 
 
 def _name(switch_port: SwitchPort) -> str:

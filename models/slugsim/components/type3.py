@@ -87,7 +87,10 @@ def _type3_stats_schema() -> dict[str, Any]:
     from ..stats.schema import INT, NUM, described, map_of, obj
 
     per_ld = obj(
-        {"reads": described(INT, "MemRd for this LD"), "writes": described(INT, "MemWr for this LD")},
+        {
+            "reads": described(INT, "MemRd for this LD"),
+            "writes": described(INT, "MemWr for this LD"),
+        },
         "one logical device",
     )
     return obj(

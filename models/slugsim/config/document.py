@@ -23,10 +23,10 @@ from typing import Any
 
 import networkx as nx
 
+from ..contract import kinds
 from ..fabric.builder import MAX_COMPONENTS, SystemBuilder, instance_name
 from ..fabric.errors import Issue, TopologyError, Where, did_you_mean
 from ..fabric.generators import FAMILIES
-from ..contract import kinds
 from ..fabric.params import LinkParams, RunOptions
 from .schema import validate_params
 from .yaml_source import Document, read_yaml

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..contract import kinds
 from ..fabric.builder import MAX_COMPONENTS
 from ..fabric.generators import FAMILIES
-from ..contract import kinds
 from ..fabric.params import LinkParams, RunOptions
 from .document import COMPONENT_KEYS, TOP_LEVEL
 from .schema import model_for

@@ -13,7 +13,6 @@ from .generators import FAMILIES, FabricFamily, FatTree, Ring, SingleSwitch, Spi
 from .params import ClassCredits, HdmWindow, LinkParams, RunOptions, SwitchParams, WorkloadParams
 from .routing import compute_routes, route_path
 
-
 # The built-in kinds' params live in their own modules (slugsim.components.*), which import
 # this package; they are re-exported here on first use, so that importing one does not import
 # the other half-initialised.

@@ -24,10 +24,10 @@ from typing import Any, Self
 
 import networkx as nx
 
+from ..contract import kinds
 from .errors import Issue, TopologyError, Where, did_you_mean
 from .generators import FabricFamily, spread
-from ..contract import kinds
-from .params import LinkParams, RunOptions, SwitchParams
+from .params import LinkParams, RunOptions
 from .routing import compute_routes
 from .validate import validate_graph
 

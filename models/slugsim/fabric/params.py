@@ -12,9 +12,10 @@ The graph built by ``slugsim.fabric`` is an ``nx.Graph`` where
 - every edge has ``params`` (a ``LinkParams``), ``ports`` (``{node: port index on that node}``),
   ``roles`` (``{node: the Role its port plays}``) and ``protocols`` (what the link carries).
 
-All times are integer picoseconds, sizes bytes, rates transfers/s, bandwidths bytes/s. This module holds what is shared by several kinds (units, links, HDM windows, workloads);
-each field has a default and a one-line description (``field(metadata={"doc": ...})``) so that the schema,
-``slugsim schema`` and the docs come from here. Default values that are calibrated cite
+All times are integer picoseconds, sizes bytes, rates transfers/s, bandwidths bytes/s. This
+module holds what several kinds share (runs, links, switches, HDM windows, workloads); each
+field has a default and a one-line description (``field(metadata={"doc": ...})``) so that the
+schema, ``slugsim schema`` and the docs come from here. Default values that are calibrated cite
 shared/CXL_REFERENCE.md.
 """
 
@@ -115,45 +116,19 @@ class ClassCredits:
     (CXL_REFERENCE.md §1.1, §2.1); the response and data classes are pre-allocated by the
     requester and see only link-layer back-pressure (§1.1)."""
 
-    m2s_req: int | None = field(
-        default=None, metadata=doc("M2S Req buffers", ge=1, le=65536)
-    )
-    m2s_rwd: int | None = field(
-        default=None, metadata=doc("M2S RwD buffers", ge=1, le=65536)
-    )
-    m2s_birsp: int | None = field(
-        default=None, metadata=doc("M2S BIRsp buffers", ge=1, le=65536)
-    )
-    s2m_ndr: int | None = field(
-        default=None, metadata=doc("S2M NDR buffers", ge=1, le=65536)
-    )
-    s2m_drs: int | None = field(
-        default=None, metadata=doc("S2M DRS buffers", ge=1, le=65536)
-    )
-    s2m_bisnp: int | None = field(
-        default=None, metadata=doc("S2M BISnp buffers", ge=1, le=65536)
-    )
-    d2h_req: int | None = field(
-        default=None, metadata=doc("D2H Req buffers", ge=1, le=65536)
-    )
-    d2h_rsp: int | None = field(
-        default=None, metadata=doc("D2H Rsp buffers", ge=1, le=65536)
-    )
-    d2h_data: int | None = field(
-        default=None, metadata=doc("D2H Data buffers", ge=1, le=65536)
-    )
-    h2d_req: int | None = field(
-        default=None, metadata=doc("H2D Req buffers", ge=1, le=65536)
-    )
-    h2d_rsp: int | None = field(
-        default=None, metadata=doc("H2D Rsp buffers", ge=1, le=65536)
-    )
-    h2d_data: int | None = field(
-        default=None, metadata=doc("H2D Data buffers", ge=1, le=65536)
-    )
-    io: int | None = field(
-        default=None, metadata=doc("CXL.io buffers", ge=1, le=65536)
-    )
+    m2s_req: int | None = field(default=None, metadata=doc("M2S Req buffers", ge=1, le=65536))
+    m2s_rwd: int | None = field(default=None, metadata=doc("M2S RwD buffers", ge=1, le=65536))
+    m2s_birsp: int | None = field(default=None, metadata=doc("M2S BIRsp buffers", ge=1, le=65536))
+    s2m_ndr: int | None = field(default=None, metadata=doc("S2M NDR buffers", ge=1, le=65536))
+    s2m_drs: int | None = field(default=None, metadata=doc("S2M DRS buffers", ge=1, le=65536))
+    s2m_bisnp: int | None = field(default=None, metadata=doc("S2M BISnp buffers", ge=1, le=65536))
+    d2h_req: int | None = field(default=None, metadata=doc("D2H Req buffers", ge=1, le=65536))
+    d2h_rsp: int | None = field(default=None, metadata=doc("D2H Rsp buffers", ge=1, le=65536))
+    d2h_data: int | None = field(default=None, metadata=doc("D2H Data buffers", ge=1, le=65536))
+    h2d_req: int | None = field(default=None, metadata=doc("H2D Req buffers", ge=1, le=65536))
+    h2d_rsp: int | None = field(default=None, metadata=doc("H2D Rsp buffers", ge=1, le=65536))
+    h2d_data: int | None = field(default=None, metadata=doc("H2D Data buffers", ge=1, le=65536))
+    io: int | None = field(default=None, metadata=doc("CXL.io buffers", ge=1, le=65536))
 
 
 @dataclass(frozen=True)

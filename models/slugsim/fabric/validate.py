@@ -140,11 +140,11 @@ def _match_ports(a: KindSpec, b: KindSpec) -> tuple[PortSpec, Role, PortSpec, Ro
 
 def _role_mismatch(a: str, b: str, spec_a: KindSpec, spec_b: KindSpec, where: Where) -> Issue:
     ends = [
-        f"{spec.kind} '{name}' has only {'/'.join(sorted({r for p in spec.ports for r in p.roles}))} "
-        f"ports ({', '.join(p.describe() for p in spec.ports)})"
+        f"{spec.kind} '{name}' has only {'/'.join(sorted(_roles(spec)))} ports "
+        f"({', '.join(p.describe() for p in spec.ports)})"
         for name, spec in ((a, spec_a), (b, spec_b))
     ]
-    both = {r for p in spec_a.ports for r in p.roles}
+    both = _roles(spec_a)
     role = next(iter(both)) if len(both) == 1 else "upstream"
     return Issue(
         where,
@@ -152,6 +152,10 @@ def _role_mismatch(a: str, b: str, spec_a: KindSpec, spec_b: KindSpec, where: Wh
         "a link joins an upstream port (a device, or a switch facing a host) to a downstream "
         "port (a host root port, or a switch facing a device); put a switch between them",
     )
+
+
+def _roles(spec: KindSpec) -> set[Role]:
+    return {role for group in spec.ports for role in group.roles}
 
 
 def _port_count_issues(graph: nx.Graph, specs: dict[str, KindSpec], locate: Locate) -> list[Issue]:

@@ -10,15 +10,9 @@ from dataclasses import replace
 
 import networkx as nx
 
+from ..components import HostParams
 from ..fabric import SystemBuilder
-from ..fabric.params import (
-    HdmWindow,
-    HostParams,
-    LinkParams,
-    RunOptions,
-    SwitchParams,
-    WorkloadParams,
-)
+from ..fabric.params import HdmWindow, LinkParams, RunOptions, SwitchParams, WorkloadParams
 from ..kernel import NS
 
 GIB = 1 << 30

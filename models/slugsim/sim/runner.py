@@ -82,7 +82,7 @@ def simulate(system: System, progress: bool = False, console: Console | None = N
         gc.unfreeze()
         if bar is not None:
             bar.stop()
-    if stop == "quiescent" and any(h.issued > h.completed for h in system.hosts.values()):
+    if stop == "quiescent" and any(c.in_flight() for c in system.components.values()):
         # Nothing left to happen, yet requests are in flight: buffers wait on each other.
         stop = "deadlock"
     sim_time = budget.last_completion if stop == "quiescent" else sim.now
@@ -91,11 +91,7 @@ def simulate(system: System, progress: bool = False, console: Console | None = N
 
 
 def _expected_requests(system: System) -> int:
-    issued = sum(
-        h.params.cores * h.params.workload.requests
-        for h in system.hosts.values()
-        if h.params.workload is not None
-    )
+    issued = sum(c.expected_requests() for c in system.components.values())
     limit = system.run.requests
     return issued if limit is None else min(issued, limit)
 

@@ -1,6 +1,6 @@
 """Run statistics: collection, the stats.json schema, and the text/plot/table renderings.
 
-``stats.json`` is documented by ``slugsim.stats.schema.SCHEMA`` (a JSON-Schema subset with a
+``stats.json`` is documented by ``slugsim.stats.schema.stats_schema()`` (a JSON-Schema subset with a
 description per field; ``describe()`` lists them and ``docs/stats.md`` prints that list).
 """
 
@@ -15,10 +15,9 @@ from .report import (
     write_json,
     write_text,
 )
-from .schema import SCHEMA, SCHEMA_ID, describe, validate
+from .schema import SCHEMA_ID, describe, stats_schema, validate
 
 __all__ = [
-    "SCHEMA",
     "SCHEMA_ID",
     "RunInfo",
     "collect",
@@ -27,6 +26,7 @@ __all__ = [
     "nearest_rank",
     "plot_latency",
     "print_summary",
+    "stats_schema",
     "summarise",
     "summary_tables",
     "to_json",

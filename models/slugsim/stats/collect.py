@@ -7,9 +7,11 @@ are rounded (ns to the picosecond, fractions to 6 digits) so the JSON is byte-id
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ..contract import kinds
 from .latency import ns, summarise
 from .schema import SCHEMA_ID
 
@@ -34,25 +36,21 @@ def _gbps(lines: int, elapsed_ps: int) -> float:
 
 
 def latency_samples(system: Any) -> dict[str, dict[str, array[int]]]:
-    """class -> path -> samples merged over hosts (hosts in name order, so merges are stable)."""
+    """class -> path -> samples merged over components (in name order, so merges are stable)."""
     merged: dict[str, dict[str, array[int]]] = {}
-    for name in sorted(system.hosts):
-        for (cls, path), samples in system.hosts[name].samples.items():
+    for name in sorted(system.components):
+        for (cls, path), samples in system.components[name].latency_samples().items():
             if samples:
                 merged.setdefault(cls, {}).setdefault(path, array("q")).extend(samples)
     return merged
 
 
 def collect(system: Any, info: RunInfo) -> dict[str, Any]:
+    """stats.json: run facts, latency and bandwidth summed over components, then one section
+    per kind (its ``section`` in the registry), each component's own ``stats``."""
     elapsed = info.sim_time
     latency: dict[str, Any] = {}
-    cxl_reads = local_reads = 0
     for cls, paths in sorted(latency_samples(system).items()):
-        for path, samples in paths.items():
-            if path.startswith("cxl:"):
-                cxl_reads += len(samples)
-            elif path == "local":
-                local_reads += len(samples)
         everything = array("q")
         for samples in paths.values():
             everything.extend(samples)
@@ -60,67 +58,18 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
             "all": summarise(everything),
             "paths": {path: summarise(samples) for path, samples in sorted(paths.items())},
         }
+    traffic: Counter[str] = Counter()
+    completed = 0
+    for component in system.components.values():
+        traffic.update(component.traffic())
+        completed += sum(len(s) for s in component.latency_samples().values())
 
-    hosts: dict[str, Any] = {}
-    cxl_writes = completed = 0
-    for name, host in sorted(system.hosts.items()):
-        completed += host.completed
-        cxl_writes += sum(host.target_writebacks)
-        hosts[name] = {
-            "issued": host.issued,
-            "completed": host.completed,
-            "llc_hits": host.llc.hits,
-            "llc_misses": host.llc.misses,
-            "llc_writebacks": host.llc.writebacks,
-            "local_reads": host.local_reads,
-            "local_rfo": host.local_writes,
-            "local_writebacks": host.local_writebacks,
-            "local_dram_utilisation": _frac(host.dram.busy_ps / elapsed) if elapsed else 0.0,
-            "violations": host.violations,
-            "cxl": {
-                t.name: {
-                    "reads": host.target_reads[i],
-                    "rfo": host.target_rfo[i],
-                    "writebacks": host.target_writebacks[i],
-                }
-                for i, t in sorted(enumerate(host.targets), key=lambda it: it[1].name)
-            },
-        }
-
-    devices: dict[str, Any] = {}
-    for name, dev in sorted(system.devices.items()):
-        dram = dev.dram
-        devices[name] = {
-            "reads": dev.reads,
-            "writes": dev.writes,
-            "violations": dev.violations,
-            "dram_utilisation": _frac(dram.busy_ps / elapsed) if elapsed else 0.0,
-            "dram_mean_queue_ns": ns(dram.queued_ps / dram.accesses) if dram.accesses else 0.0,
-            "dram_turnaround": _frac(dram.turnaround_ps / elapsed) if elapsed else 0.0,
-            "lds": {
-                str(ld): {"reads": dev.ld_reads[ld], "writes": dev.ld_writes[ld]}
-                for ld in range(len(dev.ld_reads))
-                if dev.ld_reads[ld] or dev.ld_writes[ld]
-            },
-        }
-
-    switches: dict[str, Any] = {}
-    for name, switch in sorted(system.switches.items()):
-        switches[name] = {
-            "ports": {
-                sp.name: {
-                    "neighbour": sp.neighbour,
-                    "received": sp.port.rx.messages,
-                    "sent": sp.tx.messages,
-                    "queued": sp.waited,
-                    "mean_queue_ns": ns(sp.wait_ps / sp.tx.messages) if sp.tx.messages else 0.0,
-                    "max_queue_ns": ns(sp.max_wait_ps),
-                    "credit_stalls": sp.credit_stalls,
-                    "max_backlog": sp.max_backlog,
-                }
-                for sp in sorted(switch.switch_ports, key=lambda sp: sp.name)
-            }
-        }
+    specs = kinds()
+    sections: dict[str, dict[str, Any]] = {s.section: {} for s in specs.values() if s.modelled}
+    for name, component in sorted(system.components.items()):
+        spec = specs[system.graph.nodes[name]["kind"]]
+        if spec.modelled:
+            sections[spec.section][name] = component.stats(elapsed)
 
     links: dict[str, Any] = {}
     for name, link in sorted(system.links.items()):
@@ -137,17 +86,15 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
             "stop": info.stop,
             "requests": completed,
             "events": info.events,
-            "unmodelled": sorted(system.unmodelled),
+            "unmodelled": system.unmodelled,
         },
         "latency": latency,
         "bandwidth": {
-            "cxl_read_gbps": _gbps(cxl_reads, elapsed),
-            "cxl_write_gbps": _gbps(cxl_writes, elapsed),
-            "local_read_gbps": _gbps(local_reads, elapsed),
+            "cxl_read_gbps": _gbps(traffic["cxl_read"], elapsed),
+            "cxl_write_gbps": _gbps(traffic["cxl_write"], elapsed),
+            "local_read_gbps": _gbps(traffic["local_read"], elapsed),
         },
-        "hosts": hosts,
-        "devices": devices,
-        "switches": switches,
+        **sections,
         "links": links,
     }
 

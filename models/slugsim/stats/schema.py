@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import kinds
+
 SCHEMA_ID = "slugsim.stats/1"
 
-_INT = {"type": "integer"}
-_NUM = {"type": "number"}
+INT = {"type": "integer"}
+NUM = {"type": "number"}
+STRING = {"type": "string"}
+_INT, _NUM = INT, NUM
 
 
 def _obj(props: dict[str, Any], description: str = "", extra: Any = False) -> dict[str, Any]:
@@ -38,6 +42,10 @@ def _map(values: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _d(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {**schema, "description": description}
+
+
+# The names a kind's module uses to describe its stats entry (``component(stats_schema=...)``).
+obj, map_of, described = _obj, _map, _d
 
 
 LATENCY_SUMMARY = {
@@ -67,8 +75,23 @@ CHANNEL = _obj(
     "one direction of a link",
 )
 
-SCHEMA: dict[str, Any] = _obj(
-    {
+
+def stats_schema() -> dict[str, Any]:
+    """The schema of stats.json: the run-wide sections, then one per registered kind."""
+    sections: dict[str, Any] = {}
+    for spec in kinds().values():
+        if not spec.modelled:
+            continue  # listed under run.unmodelled, no stats of their own
+        entry = dict(spec.entry_schema() or {"type": "object", "description": spec.doc})
+        if spec.section in sections:
+            # Two kinds share a section: an entry is either's.
+            entry = {"anyOf": [sections[spec.section]["additionalProperties"], entry]}
+        sections[spec.section] = _map(entry, f"per {spec.kind}: {spec.doc}")
+    return _obj(_run_wide() | sections, "slugsim run statistics")
+
+
+def _run_wide() -> dict[str, Any]:
+    return {
         "schema": _d({"type": "string"}, f"format identifier, '{SCHEMA_ID}'"),
         "run": _obj(
             {
@@ -107,94 +130,12 @@ SCHEMA: dict[str, Any] = _obj(
             "delivered bandwidth over the simulated time; cxl_read_gbps + cxl_write_gbps is "
             "the memory traffic Intel MLC reports for a read:write mix",
         ),
-        "hosts": _map(
-            _obj(
-                {
-                    "issued": _d(_INT, "requests issued by the cores"),
-                    "completed": _d(_INT, "requests completed"),
-                    "llc_hits": _d(_INT, "LLC hits"),
-                    "llc_misses": _d(_INT, "LLC misses"),
-                    "llc_writebacks": _d(_INT, "dirty LLC victims written back"),
-                    "local_reads": _d(_INT, "load misses served by local DRAM"),
-                    "local_rfo": _d(_INT, "store misses served by local DRAM"),
-                    "local_writebacks": _d(_INT, "writebacks to local DRAM"),
-                    "local_dram_utilisation": _d(_NUM, "busy fraction of local DRAM"),
-                    "violations": _d(_INT, "accesses refused by a device (MemData-NXM)"),
-                    "cxl": _map(
-                        _obj(
-                            {
-                                "reads": _d(_INT, "MemRd sent for loads"),
-                                "rfo": _d(_INT, "MemRd sent for store misses"),
-                                "writebacks": _d(_INT, "MemWr sent"),
-                            },
-                            "traffic to one device",
-                        ),
-                        "by device",
-                    ),
-                },
-                "one host",
-            ),
-            "per host",
-        ),
-        "devices": _map(
-            _obj(
-                {
-                    "reads": _d(_INT, "MemRd received"),
-                    "writes": _d(_INT, "MemWr received"),
-                    "violations": _d(_INT, "requests with an LD-ID not bound to their host"),
-                    "dram_utilisation": _d(_NUM, "busy fraction of the device DRAM"),
-                    "dram_mean_queue_ns": _d(_NUM, "mean wait for the device DRAM (ns)"),
-                    "dram_turnaround": _d(
-                        _NUM, "fraction of the simulated time the DRAM bus spent turning around"
-                    ),
-                    "lds": _map(
-                        _obj(
-                            {
-                                "reads": _d(_INT, "MemRd for this LD"),
-                                "writes": _d(_INT, "MemWr for this LD"),
-                            },
-                            "one logical device",
-                        ),
-                        "by LD-ID (only LDs that saw traffic)",
-                    ),
-                },
-                "one Type-3 device",
-            ),
-            "per Type-3 device",
-        ),
-        "switches": _map(
-            _obj(
-                {
-                    "ports": _map(
-                        _obj(
-                            {
-                                "neighbour": _d({"type": "string"}, "node on the other end"),
-                                "received": _d(_INT, "messages in (ingress)"),
-                                "sent": _d(_INT, "messages out (egress)"),
-                                "queued": _d(_INT, "egress messages that waited"),
-                                "mean_queue_ns": _d(_NUM, "mean egress wait over all sent"),
-                                "max_queue_ns": _d(_NUM, "longest egress wait"),
-                                "credit_stalls": _d(_INT, "egress messages out of credits"),
-                                "max_backlog": _d(
-                                    _INT, "most messages waiting for egress credits at once"
-                                ),
-                            },
-                            "one switch port",
-                        ),
-                        "by port name",
-                    )
-                },
-                "one switch",
-            ),
-            "per switch",
-        ),
         "links": _map(
             _obj({"ab": CHANNEL, "ba": CHANNEL}, "one link, both directions"),
             "per link, named 'a<->b'",
         ),
-    },
-    "slugsim run statistics",
-)
+    }
+
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
@@ -205,8 +146,20 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def validate(value: Any, schema: dict[str, Any] = SCHEMA, where: str = "stats") -> None:
-    """Raise ``ValueError`` naming the first place where ``value`` breaks ``schema``."""
+def validate(value: Any, schema: dict[str, Any] | None = None, where: str = "stats") -> None:
+    """Raise ``ValueError`` naming the first place where ``value`` breaks ``schema`` (default:
+    ``stats_schema()``)."""
+    if schema is None:
+        schema = stats_schema()
+    if "anyOf" in schema:
+        errors = []
+        for option in schema["anyOf"]:
+            try:
+                validate(value, option, where)
+                return
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(" / ".join(errors))
     kind = schema.get("type")
     if kind is not None and (isinstance(value, bool) or not isinstance(value, _TYPES[kind])):
         raise ValueError(f"{where}: expected {kind}, got {type(value).__name__}")
@@ -231,8 +184,10 @@ def validate(value: Any, schema: dict[str, Any] = SCHEMA, where: str = "stats") 
             validate(item, extra, f"{where}.{name}")
 
 
-def describe(schema: dict[str, Any] = SCHEMA, prefix: str = "") -> list[tuple[str, str]]:
+def describe(schema: dict[str, Any] | None = None, prefix: str = "") -> list[tuple[str, str]]:
     """(dotted path, description) for every field, '*' standing for a map key."""
+    if schema is None:
+        schema = stats_schema()
     rows = [(prefix or "(root)", schema.get("description", ""))]
     for name, sub in sorted(schema.get("properties", {}).items()):
         rows += describe(sub, f"{prefix}.{name}" if prefix else name)
