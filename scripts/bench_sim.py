@@ -20,15 +20,38 @@ shared virtual machine wanders. ``--instructions`` adds figures that do not wand
 two fabrics: instructions executed and data misses in a simulated 1 MiB L2 per request
 (valgrind's cachegrind, taken as the difference between two run lengths so that elaboration
 cancels out). It takes about five minutes and needs valgrind.
+
+``--compare REV`` measures this tree against git revision REV (e.g. ``e99609c``, the reference
+of the rule "at least 0.85x its requests/s"), side by side on this machine. REV is checked out
+into a temporary ``git worktree`` (removed afterwards, also on error or Ctrl-C); then, pair by
+pair, the two trees take turns (which one goes first alternates), each run in a fresh
+interpreter with ``PYTHONPATH=<tree>/models``, on three figures: quickstart requests/s (each
+tree's own ``topologies/quickstart.yaml``; elaboration and simulation wall time) and the CPU time
+per request of the 64- and 1024-endpoint leaf-spine fabrics. The runs are a small program kept in
+this script that uses only API both trees have (``load_topology``, ``elaborate``, ``simulate``,
+``leaf_spine_system``), not REV's copy of this script. It prints, per figure, REV's median, this
+tree's median and their ratio (this tree / REV) with the least and greatest ratio of a pair, then
+last::
+
+    requests_per_s_ratio_vs_REV=<this tree's quickstart requests/s / REV's, medians>
+    cost_ratio_1024_vs_64=<this tree's, median 1024-endpoint / median 64-endpoint CPU per request>
+
+``--repeats`` sets the number of pairs, ``--requests`` the leaf-spine run length.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -128,6 +151,177 @@ def instruction_ratio(requests: int) -> dict[int, tuple[float, float]]:
     return result
 
 
+# -- --compare REV ---------------------------------------------------------------------------
+
+# The program each --compare run executes in a fresh interpreter, with PYTHONPATH=<tree>/models.
+# It lives here, not in either tree's models, and uses only API that both trees have; it measures
+# what timed_run does. It prints where slugsim came from (checked by the parent: an installed
+# slugsim must not stand in for the tree's), then the figure. Arguments: "quickstart PATH"
+# (requests per wall second) or "leaf-spine ENDPOINTS REQUESTS" (CPU us per request).
+_CHILD = """
+import sys, time
+import slugsim
+from slugsim.sim import elaborate
+from slugsim.sim.runner import simulate
+
+def timed_run(graph):
+    t0 = time.perf_counter()
+    system = elaborate(graph)
+    system.start()
+    t1 = time.perf_counter()
+    c1 = time.process_time()
+    simulate(system)
+    t2 = time.perf_counter()
+    return system.budget.completed, t1 - t0, t2 - t1, time.process_time() - c1
+
+print(slugsim.__file__)
+if sys.argv[1] == "quickstart":
+    from slugsim.config import load_topology
+    n, elab, sim, _ = timed_run(load_topology(sys.argv[2]))
+    print(repr(n / (elab + sim)))
+else:
+    from slugsim.sim.graphs import leaf_spine_system
+    n, _, _, cpu = timed_run(leaf_spine_system(int(sys.argv[2]), int(sys.argv[3])))
+    print(repr(cpu / n * 1e6))
+"""
+
+
+def child_run(tree: Path, *args: str) -> float:
+    """Run ``_CHILD`` with ``args`` in a fresh interpreter on ``tree``'s models; its figure."""
+    env = dict(os.environ, PYTHONPATH=str(tree / "models"))
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"run {' '.join(args)} on {tree} failed (exit {done.returncode}):\n{done.stderr}"
+        )
+    origin, figure = done.stdout.split()[-2:]
+    if not Path(origin).resolve().is_relative_to((tree / "models").resolve()):
+        raise RuntimeError(f"run on {tree} imported slugsim from {origin}, not from that tree")
+    return float(figure)
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def temporary_worktree(rev: str) -> Iterator[Path]:
+    """Check ``rev`` out into a temporary, detached git worktree; removed when the block ends,
+    however it ends (SIGTERM is turned into an exception so that it ends this way too)."""
+    commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_sim-compare-"))
+    tree = tmp / "tree"
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _git("worktree", "add", "--detach", "--quiet", str(tree), commit)
+        yield tree
+    finally:
+        try:
+            # --force: the runs leave __pycache__ directories behind.
+            if tree.exists():
+                _git("worktree", "remove", "--force", str(tree))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            _git("worktree", "prune")
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _summary(label: str, rev: str, old: list[float], new: list[float], fmt: str) -> str:
+    pairs = [b / a for a, b in zip(old, new, strict=True)]
+    old_m, new_m = statistics.median(old), statistics.median(new)
+    return (
+        f"# {label}: {rev} median {old_m:{fmt}}, current median {new_m:{fmt}}, "
+        f"ratio {new_m / old_m:.3f} (per pair min {min(pairs):.3f}, max {max(pairs):.3f})"
+    )
+
+
+def compare(rev: str, requests: int, repeats: int) -> int:
+    """Measure this tree against ``rev``, pair by pair; prints the report (see the docstring)."""
+    try:
+        commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except RuntimeError:
+        print(f"bench_sim: --compare {rev}: not a commit of this repository", file=sys.stderr)
+        return 2
+    figures = {
+        "quickstart": ("quickstart requests/s", ",.0f"),
+        "64": ("leaf-spine 64 endpoints, CPU us per request", ".3f"),
+        "1024": ("leaf-spine 1024 endpoints, CPU us per request", ".3f"),
+    }
+    measured: dict[str, dict[str, list[float]]] = {f: {"rev": [], "cur": []} for f in figures}
+    with temporary_worktree(commit) as other:
+        trees = {"rev": other, "cur": ROOT}
+        quickstart = {k: t / "topologies" / "quickstart.yaml" for k, t in trees.items()}
+        same_quickstart = quickstart["rev"].read_bytes() == quickstart["cur"].read_bytes()
+        for i in range(repeats):
+            order = ("rev", "cur") if i % 2 == 0 else ("cur", "rev")
+            print(f"# pair {i + 1}/{repeats}", file=sys.stderr, flush=True)
+            for figure in figures:
+                for key in order:
+                    if figure == "quickstart":
+                        args = ("quickstart", str(quickstart[key]))
+                    else:
+                        args = ("leaf-spine", figure, str(requests))
+                    measured[figure][key].append(child_run(trees[key], *args))
+
+    print(
+        f"# --compare {rev} ({commit[:12]}) with the current tree ({ROOT}): {repeats} pairs, "
+        "each run in a fresh interpreter, which tree runs first alternating; "
+        f"leaf-spine runs of {requests} requests"
+    )
+    if not same_quickstart:
+        print(f"# note: topologies/quickstart.yaml differs between {rev} and the current tree")
+    for figure, (label, fmt) in figures.items():
+        m = measured[figure]
+        print(_summary(label, rev, m["rev"], m["cur"], fmt))
+    med = {f: {k: statistics.median(v) for k, v in m.items()} for f, m in measured.items()}
+    rps_ratio = med["quickstart"]["cur"] / med["quickstart"]["rev"]
+    cost = {k: med["1024"][k] / med["64"][k] for k in ("rev", "cur")}
+    print(f"# cost_ratio_1024_vs_64: {rev} {cost['rev']:.2f}, current {cost['cur']:.2f}")
+    print("# ratios are current / REV: above 1 is faster for requests/s, slower for us/request")
+    print(f"requests_per_s_ratio_vs_{rev}={rps_ratio:.3f}")
+    print(f"cost_ratio_1024_vs_64={cost['cur']:.2f}")
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs per figure (pairs with --compare)"
+    )
+    parser.add_argument("--requests", type=int, default=100_000, help="for the 64/1024 fabrics")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per request with callgrind (minutes; needs valgrind)",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="REV",
+        help="measure the current tree against git revision REV, side by side (see the docstring)",
+    )
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.requests < 1024:
+        parser.error("--repeats must be >= 1 and --requests >= 1024")
+    if args.compare is not None and args.instructions:
+        parser.error("--compare and --instructions do not go together")
+    return args
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--one-run"]:  # child process: prints CPU us per request
         endpoints, requests = int(sys.argv[2]), int(sys.argv[3])
@@ -135,17 +329,16 @@ def main() -> int:
         n, _, _, cpu = timed_run(leaf_spine_system(endpoints, requests, active=active))
         print(f"{cpu / n * 1e6:.3f}")
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=100_000, help="for the 64/1024 fabrics")
-    parser.add_argument(
-        "--instructions",
-        action="store_true",
-        help="also count instructions per request with callgrind (minutes; needs valgrind)",
-    )
-    args = parser.parse_args()
-    if args.repeats < 1 or args.requests < 1024:
-        parser.error("--repeats must be >= 1 and --requests >= 1024")
+    args = parse_args()
+    if args.compare is not None:
+        try:
+            return compare(args.compare, args.requests, args.repeats)
+        except RuntimeError as error:  # a run or git failed; the worktree is gone already
+            print(f"bench_sim: --compare {args.compare}: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("bench_sim: interrupted; the temporary worktree is removed", file=sys.stderr)
+            return 130
 
     quick_path = ROOT / "topologies" / "quickstart.yaml"
     n, elab, sim, _ = best(lambda: load_topology(quick_path), args.repeats)
