@@ -189,12 +189,11 @@ class Port:
         handler, as the message arrives. (A port whose component frees buffers itself holds
         them already, and keeps freeing them itself.)
         """
-        self.send(msg)
-        tx = self.tx
-        assert tx is not None  # send() has refused an unconnected port
-        vc = tx._vcs[msg.VC]
-        if not vc._queue:  # type: ignore[union-attr]
+        if self.send(msg) >= 0:
             return False
+        tx = self.tx
+        assert tx is not None  # send() refuses an unconnected port
+        vc = tx._vcs[msg.VC]
         upstream = None if ingress.rx is None else ingress.rx._vcs[msg.VC]
         if upstream is not None and upstream._prepaid:
             # Its credit was written, at send time, to be back ``latency`` after its arrival,
@@ -253,10 +252,11 @@ class Port:
 
     def add_probe(self, probe: Probe) -> None:
         """Call ``probe(port, msg, direction, time)`` for every message crossing this port,
-        in wire order: ``Crossing.OUT`` when the link accepts a message this port sends (it has
-        its credit), with the time its first flit goes on the wire; ``Crossing.IN`` when a
-        message is delivered here, just before the handler runs, with the current time.
-        A probe observes only; it sees the messages sent after it was added."""
+        each direction in wire order: ``Crossing.OUT`` when the link accepts a message this
+        port sends (it has its credit), with the time its first flit goes on the wire;
+        ``Crossing.IN`` when a message is delivered here, just before the handler runs, with
+        the current time. A probe observes only; it sees the messages sent after it was added.
+        """
         if self._probes is None:
             self._probes = []
         self._probes.append(probe)
