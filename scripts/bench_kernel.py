@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark slugsim's kernel against SimPy on the same workloads, in one process.
 
-(a) producer -> link -> consumer: N messages, one per 2 ns (about half the link's bandwidth),
-    over a link with 10 ns latency, 64 GB/s, 68 B flits and 32 credits. SimPy: a producer
-    process, credits in a Container, delivery and credit return as timeout callbacks (the
-    leanest SimPy form we know). slugsim runs it twice: callback-driven producer (how models are
-    written) and a generator-process producer.
+(a) producer -> link -> consumer: N one-flit messages, one per 2 ns (about half the link's
+    bandwidth), over a link with 10 ns latency, 64 GB/s, 68 B flits and 32 credits. SimPy: a
+    producer process, credits in a Container, delivery and credit return as timeout callbacks
+    (the leanest SimPy form we know). slugsim runs it twice: callback-driven producer (how
+    models are written) and a generator-process producer.
 (b) P processes each doing T timeouts of pseudo-random length.
+(c) (a) with the messages spread round-robin over 4 message classes (virtual channels), each
+    with its own 32 credits, and (a) with a probe on both ports: what classes and probes cost.
 
 The last line is ``kernel_vs_simpy=<slugsim msgs/s on (a), callback producer / SimPy msgs/s>``.
 """
@@ -19,11 +21,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 
 import simpy
-from slugsim.kernel import Component, Link, Simulator, ns
+from slugsim.kernel import Component, Crossing, Link, Port, Simulator, ns
 
 LATENCY_PS = ns(10)
 PERIOD_PS = ns(2)
@@ -36,10 +39,28 @@ def best_of(repeats: int, fn: Callable[[], float]) -> float:
     return max(fn() for _ in range(repeats))
 
 
+def message_class(vc: int) -> type:
+    """A one-flit message class on virtual channel ``vc``."""
+
+    class Flit:
+        __slots__ = ("seq",)
+        VC = vc
+        wire_bytes = 64
+
+        def __init__(self, seq: int) -> None:
+            self.seq = seq
+
+    return Flit
+
+
+FLIT = message_class(0)
+
+
 # -- (a) producer -> link -> consumer ---------------------------------------------------------
 
 
-def slugsim_link_callbacks(n: int) -> float:
+def slugsim_link_callbacks(n: int, classes: int = 1, probed: bool = False) -> float:
+    kinds = [message_class(vc) for vc in range(classes)]
     sim = Simulator(seed=1)
     producer = Component(sim, "producer")
     consumer = Component(sim, "consumer")
@@ -49,12 +70,21 @@ def slugsim_link_callbacks(n: int) -> float:
     def on_msg(msg: int) -> None:
         received[0] += 1
 
-    consumer.add_port("in", handler=on_msg)
-    Link(sim, out, consumer.port("in"), LATENCY_PS, BANDWIDTH, FLIT_BYTES, CREDITS)
+    inp = consumer.add_port("in", handler=on_msg)
+    Link(sim, out, inp, LATENCY_PS, BANDWIDTH, FLIT_BYTES, CREDITS)
+    if probed:
+        seen = [0]
+
+        def probe(port: Port, msg: Any, direction: Crossing, time: int) -> None:
+            seen[0] += 1
+
+        out.add_probe(probe)
+        inp.add_probe(probe)
     sent = [0]
 
     def tick() -> None:
-        out.send(sent[0])
+        i = sent[0]
+        out.send(kinds[i % classes](i))
         sent[0] += 1
         if sent[0] < n:
             sim.schedule(PERIOD_PS, tick)
@@ -64,6 +94,7 @@ def slugsim_link_callbacks(n: int) -> float:
     sim.run()
     elapsed = time.perf_counter() - start
     assert received[0] == n, received
+    assert out.tx.class_messages() == {vc: len(range(vc, n, classes)) for vc in range(classes)}
     return n / elapsed
 
 
@@ -79,7 +110,7 @@ def slugsim_link_process(n: int) -> float:
     def produce():
         for i in range(n):
             yield PERIOD_PS
-            out.send(i)
+            out.send(FLIT(i))
 
     def consume():
         while received[0] < n:
@@ -180,12 +211,18 @@ def main() -> int:
     a_simpy = best_of(r, lambda: simpy_link(args.messages))
     b_ours = best_of(r, lambda: slugsim_timeouts(args.procs, args.steps))
     b_simpy = best_of(r, lambda: simpy_timeouts(args.procs, args.steps))
+    c_classes = best_of(r, lambda: slugsim_link_callbacks(args.messages, classes=4))
+    c_probed = best_of(r, lambda: slugsim_link_callbacks(args.messages, probed=True))
 
     print(f"(a) link, slugsim callbacks : {a_cb:12,.0f} msgs/s")
     print(f"(a) link, slugsim processes : {a_proc:12,.0f} msgs/s")
     print(f"(a) link, SimPy             : {a_simpy:12,.0f} msgs/s")
     print(f"(b) timeouts, slugsim       : {b_ours:12,.0f} timeouts/s")
     print(f"(b) timeouts, SimPy         : {b_simpy:12,.0f} timeouts/s")
+    print(f"(c) link, 4 classes         : {c_classes:12,.0f} msgs/s")
+    print(f"(c) link, probes on both    : {c_probed:12,.0f} msgs/s")
+    print(f"four_classes_vs_one={c_classes / a_cb:.2f}")
+    print(f"probed_vs_plain={c_probed / a_cb:.2f}")
     print(f"processes_vs_simpy={a_proc / a_simpy:.2f}")
     print(f"timeouts_vs_simpy={b_ours / b_simpy:.2f}")
     print(f"kernel_vs_simpy={a_cb / a_simpy:.2f}")

@@ -642,7 +642,7 @@ def test_without_probes_delivery_goes_straight_to_the_handler():
     vc = out.tx.virtual_channel(0)
     handler = inp.handler
     assert vc._deliver is handler
-    assert out.tx._transmit == out.tx._transmit_quietly
+    assert out.send == out.tx._send
 
     def probe(*_):
         pass
@@ -650,10 +650,11 @@ def test_without_probes_delivery_goes_straight_to_the_handler():
     inp.add_probe(probe)
     out.add_probe(probe)
     assert vc._deliver is not handler
+    assert out.send != out.tx._send
     inp.remove_probe(probe)
     out.remove_probe(probe)
     assert vc._deliver is handler
-    assert out.tx._transmit == out.tx._transmit_quietly
+    assert out.send == out.tx._send
     with pytest.raises(PortError, match="no probe"):
         out.remove_probe(probe)
 

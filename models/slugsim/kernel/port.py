@@ -104,8 +104,9 @@ class Port:
         "tx",
     )
 
-    # Bound to the link's channel when the port is linked, so that a send is one call.
-    send: Callable[[Any], None]
+    # Bound to the link's channel when the port is linked, so that a send is one call; it
+    # returns when the message's first flit goes on the wire, or -1 when it waits for a credit.
+    send: Callable[[Any], int]
 
     def __init__(
         self, owner: Owner, name: str, handler: Handler | None = None, auto_release: bool = True
@@ -172,7 +173,7 @@ class Port:
     def peer(self) -> Port | None:
         return None if self.tx is None else self.tx.dst
 
-    def _send_unconnected(self, msg: Any) -> None:
+    def _send_unconnected(self, msg: Any) -> int:
         raise PortError(
             f"cannot send on port {self.path}: it is not connected; "
             f"join it to another port with Link(sim, {self.path}, other_port, ...)"
@@ -188,12 +189,11 @@ class Port:
         handler, as the message arrives. (A port whose component frees buffers itself holds
         them already, and keeps freeing them itself.)
         """
-        self.send(msg)
-        tx = self.tx
-        assert tx is not None  # send() has refused an unconnected port
-        vc = tx._vcs[msg.VC]
-        if not vc._queue:  # type: ignore[union-attr]
+        if self.send(msg) >= 0:
             return False
+        tx = self.tx
+        assert tx is not None  # send() refuses an unconnected port
+        vc = tx._vcs[msg.VC]
         upstream = None if ingress.rx is None else ingress.rx._vcs[msg.VC]
         if upstream is not None and upstream._prepaid:
             # Its credit was written, at send time, to be back ``latency`` after its arrival,
@@ -252,10 +252,11 @@ class Port:
 
     def add_probe(self, probe: Probe) -> None:
         """Call ``probe(port, msg, direction, time)`` for every message crossing this port,
-        in wire order: ``Crossing.OUT`` when the link accepts a message this port sends (it has
-        its credit), with the time its first flit goes on the wire; ``Crossing.IN`` when a
-        message is delivered here, just before the handler runs, with the current time.
-        A probe observes only; it sees the messages sent after it was added."""
+        each direction in wire order: ``Crossing.OUT`` when the link accepts a message this
+        port sends (it has its credit), with the time its first flit goes on the wire;
+        ``Crossing.IN`` when a message is delivered here, just before the handler runs, with
+        the current time. A probe observes only; it sees the messages sent after it was added.
+        """
         if self._probes is None:
             self._probes = []
         self._probes.append(probe)
@@ -270,11 +271,11 @@ class Port:
         self._bind_observers()
 
     def _bind_observers(self) -> None:
-        # Without probes neither the delivery nor the transmission looks for them.
+        # Without probes neither the delivery nor the send looks for them.
         if self.rx is not None:
             self.rx._bind_delivery()
         if self.tx is not None:
-            self.tx._bind_transmission()
+            self.tx._bind_sender()
 
     def _observe(self, msg: Any, direction: Crossing, time: int) -> None:
         for probe in self._probes or ():
@@ -452,9 +453,13 @@ class VirtualChannel:
         self._wake_pending = False
         channel, queue, waiting = self.channel, self._queue, self._waiting
         ring, now = self._ring, channel.sim.now
+        observed = channel.src._probes is not None
         while queue and waiting and ring[self._head] <= now:
             ready, upstream = waiting.popleft()
-            channel._transmit(self, queue.popleft(), ready)
+            msg = queue.popleft()
+            start = channel._transmit(self, msg, ready)
+            if observed:
+                channel.src._observe(msg, Crossing.OUT, start)
             if upstream is not None:
                 upstream.release()
         if queue:
@@ -471,7 +476,6 @@ class Channel:
     __slots__ = (  # noqa: RUF023
         "sim",
         "_vcs",
-        "_transmit",
         "_cost",
         "pipeline",
         "busy_until",
@@ -510,8 +514,6 @@ class Channel:
         # classes never appear on most links of a fabric.
         self._vcs: list[VirtualChannel | None] = [None] * CLASSES
         self.busy_until = 0
-        self._transmit: Callable[..., int] = self._transmit_quietly
-        self._bind_transmission()
 
     # -- counters ----------------------------------------------------------------------------
 
@@ -568,8 +570,9 @@ class Channel:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _send(self, msg: Any) -> None:
-        """``Port.send`` of the sending port."""
+    def _send(self, msg: Any) -> int:
+        """``Port.send`` of the sending port (without probes): return when the message's first
+        flit goes on the wire, or -1 when it waits for a credit."""
         try:
             vc = self._vcs[msg.VC]
         except (AttributeError, IndexError, TypeError):
@@ -583,8 +586,7 @@ class Channel:
         queue = vc._queue
         if not queue:
             if not vc._credits or vc._ring[vc._head] <= self.sim.now:
-                self._transmit(vc, msg)
-                return
+                return self._transmit(vc, msg)
             if queue is None:
                 queue = vc._queue = deque()
                 vc._waiting = deque()
@@ -592,8 +594,16 @@ class Channel:
         vc._waiting.append((self.sim.now + self.pipeline, None))  # type: ignore[union-attr]
         if len(queue) == 1:
             vc._schedule_wake()
+        return -1
 
-    def _transmit_quietly(self, vc: VirtualChannel, msg: Any, ready: int = -1) -> int:
+    def _send_observed(self, msg: Any) -> int:
+        """``Port.send`` of a sending port with probes."""
+        start = self._send(msg)
+        if start >= 0:
+            self.src._observe(msg, Crossing.OUT, start)
+        return start
+
+    def _transmit(self, vc: VirtualChannel, msg: Any, ready: int = -1) -> int:
         """Serialise ``msg`` once the pipeline is done: ``pipeline`` from now, or at ``ready``
         for a message whose pipeline ran while it waited for a credit; return when its first
         flit goes on the wire. The caller has checked that the credit at the head of its
@@ -631,11 +641,6 @@ class Channel:
                 vc._note_held(head)
         return start
 
-    def _transmit_observed(self, vc: VirtualChannel, msg: Any, ready: int = -1) -> int:
-        start = self._transmit_quietly(vc, msg, ready)
-        self.src._observe(msg, Crossing.OUT, start)
-        return start
-
     def _cost_of(self, size: int) -> tuple[int, int]:
         """(serialisation ps, packed counter increment) of a message of ``size`` bytes;
         memoised per size."""
@@ -646,10 +651,10 @@ class Channel:
 
     # -- binding -----------------------------------------------------------------------------
 
-    def _bind_transmission(self) -> None:
-        """Transmit with or without telling the sending port's probes."""
-        observed = self.src._probes is not None
-        self._transmit = self._transmit_observed if observed else self._transmit_quietly
+    def _bind_sender(self) -> None:
+        """Make the sending port's ``send`` this channel's, telling its probes if it has any."""
+        src = self.src
+        src.send = self._send if src._probes is None else self._send_observed
 
     def _bind_delivery(self) -> None:
         """Choose again how each class's messages reach the receiving port; called when the
@@ -758,8 +763,8 @@ class Link:
         self.ba = Channel(sim, b, a, latency, bandwidth, flit_bytes, plan)
         a.tx, b.rx = self.ab, self.ab
         b.tx, a.rx = self.ba, self.ba
-        a.send = self.ab._send
-        b.send = self.ba._send
+        self.ab._bind_sender()
+        self.ba._bind_sender()
 
     def __repr__(self) -> str:
         return f"<Link {self.name}>"
