@@ -187,6 +187,10 @@ class Component(KernelComponent):
         """Requests issued but not completed (a quiet run with some in flight is a deadlock)."""
         return 0
 
+    def ld_id_for(self, host: str) -> int:
+        """The LD-ID ``host`` uses on this memory device (0: a single logical device)."""
+        return 0
+
     def receive_buffers(self) -> int | None:
         """Receive buffers per message class this component has on each port (caps the credits
         its links advertise); None: as many as the link's parameters say."""

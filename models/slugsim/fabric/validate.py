@@ -218,6 +218,8 @@ def _protocol_path_issues(graph: nx.Graph, specs: dict[str, KindSpec]) -> list[I
         spec = specs[data["kind"]]
         if spec.home or spec.forwards or not spec.modelled or graph.degree[name] == 0:
             continue
+        if any("roles" not in edge for _, _, edge in graph.edges(name, data=True)):
+            continue  # a link of it is refused already; its paths would only repeat that
         for protocol in sorted(set(COHERENT_PROTOCOLS) & spec.protocols):
             if not _reaches_host(graph, specs, name, protocol):
                 issues.append(

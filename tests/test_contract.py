@@ -1,0 +1,243 @@
+"""The component contract: a kind defined here, in this file only, runs end to end; links whose
+ports disagree in role or protocol are refused with file:line and a hint; probes observe
+without changing anything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slugsim.cli import main
+from slugsim.config import TopologyError, load_topology, topology_schema
+from slugsim.contract import DOWNSTREAM, UPSTREAM, Component, PortSpec, component, unregister
+from slugsim.cxl import S2MDRS, M2SReq, S2MDRSOpcode
+from slugsim.fabric.params import doc
+from slugsim.kernel import NS, Crossing
+from slugsim.sim import elaborate, run_system
+from slugsim.stats import to_json
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# -- a brand-new kind, defined only here --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScratchpadParams:
+    capacity: int = field(default=1 << 30, metadata=doc("bytes it holds", unit="size", ge=1))
+    access_latency: int = field(
+        default=40 * NS, metadata=doc("time from request to response", unit="time")
+    )
+
+
+class Scratchpad(Component):
+    """An SRAM scratchpad on CXL.mem: answers every MemRd after a fixed latency."""
+
+    def build(self) -> None:
+        self.reads = 0
+        self.reply_port: dict[int, Any] = {}
+
+    def connect(self) -> None:
+        for attachment in self.attachments:
+            attachment.port.handler = self.on_request
+
+    def on_request(self, msg: M2SReq) -> None:
+        self.reads += 1
+        port = self.reply_port.get(msg.spid)
+        if port is None:
+            port = self.reply_port[msg.spid] = self.fabric.port_towards_pid(self.name, msg.spid)
+        reply = S2MDRS(S2MDRSOpcode.MEMDATA, tag=msg.tag, dpid=msg.spid)
+        self.sim.schedule(self.params.access_latency, port.send, reply)
+
+    def stats(self, elapsed: int) -> dict[str, Any]:
+        return {"reads": self.reads}
+
+
+@pytest.fixture
+def scratchpad_kind() -> Iterator[None]:
+    component(
+        "scratchpad",
+        params=ScratchpadParams,
+        ports=(PortSpec("usp", UPSTREAM, {"mem"}),),
+        section="scratchpads",
+        memory=True,
+    )(Scratchpad)
+    yield
+    unregister("scratchpad")
+
+
+SCRATCHPAD_TOPOLOGY = """\
+description: a host reading an SRAM scratchpad through a switch
+run: {seed: 7}
+components:
+  - name: host0
+    kind: host
+    params:
+      hdm: [{base: 64GiB, size: 1GiB, targets: [pad0]}]
+      workload: {kind: random, footprint: 1GiB, requests: 500}
+  - {name: sw0, kind: switch, params: {ports: 4}}
+  - {name: pad0, kind: scratchpad, params: {access_latency: 15ns}}
+links:
+  - {between: [host0, sw0]}
+  - {between: [sw0, pad0]}
+"""
+
+
+def test_a_kind_defined_in_this_file_validates_runs_and_reports(scratchpad_kind, tmp_path):
+    topo = tmp_path / "pad.yaml"
+    topo.write_text(SCRATCHPAD_TOPOLOGY)
+    schema = topology_schema()
+    kinds_in_schema = {
+        entry["title"] for entry in schema["properties"]["components"]["items"]["oneOf"]
+    }
+    assert "scratchpad" in kinds_in_schema
+    assert main(["validate", str(topo)]) == 0
+    assert main(["run", str(topo), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    reads = stats["scratchpads"]["pad0"]["reads"]
+    assert reads == 500 - stats["hosts"]["host0"]["llc_hits"] and reads > 400
+    assert stats["hosts"]["host0"]["cxl"]["pad0"]["reads"] == reads
+    # host miss path 20 + 2 x (link + switch) each way + the scratchpad's 15 ns, all idle
+    p50 = stats["latency"]["read"]["paths"]["cxl:pad0"]["p50"]
+    assert 15 + 20 + 2 * 113 + 4 * 10 < p50 < 15 + 20 + 2 * 113 + 4 * 10 + 10
+
+
+def test_a_new_kinds_params_get_file_line_errors(scratchpad_kind, tmp_path, capsys):
+    topo = tmp_path / "pad.yaml"
+    topo.write_text(
+        SCRATCHPAD_TOPOLOGY.replace("access_latency: 15ns", "access_latency: 15 parsecs")
+    )
+    assert main(["validate", str(topo)]) == 2
+    err = capsys.readouterr().err
+    assert f"{topo}:10" in err and "access_latency" in err and "Traceback" not in err
+
+
+# -- ports with roles and protocols --------------------------------------------------------------
+
+
+class Quiet(Component):
+    """Test kinds that only need to exist in a graph."""
+
+
+@pytest.fixture
+def test_kinds() -> Iterator[None]:
+    component(
+        "cache_host",
+        params=ScratchpadParams,
+        ports=(PortSpec("root", DOWNSTREAM, {"cache", "io"}),),
+    )(Quiet)
+    component(
+        "mem_host",
+        params=ScratchpadParams,
+        ports=(PortSpec("root", DOWNSTREAM, {"mem", "io"}),),
+    )(type("MemHost", (Quiet,), {}))
+    component(
+        "accel",
+        params=ScratchpadParams,
+        ports=(PortSpec("usp", UPSTREAM, {"cache", "io"}),),
+    )(type("Accel", (Quiet,), {}))
+    yield
+    for kind in ("cache_host", "mem_host", "accel"):
+        unregister(kind)
+
+
+def _errors(tmp_path: Path, text: str) -> list[Any]:
+    topo = tmp_path / "t.yaml"
+    topo.write_text(text)
+    with pytest.raises(TopologyError) as info:
+        load_topology(topo)
+    return info.value.issues
+
+
+def test_two_upstream_ends_are_refused(tmp_path):
+    issues = _errors(
+        tmp_path,
+        "components:\n"
+        "  - {name: m0, kind: type3}\n"
+        "  - {name: m1, kind: type3}\n"
+        "links:\n"
+        "  - {between: [m0, m1]}\n",
+    )
+    (issue,) = issues
+    assert issue.where.line == 5
+    assert "link m0 -- m1 joins two upstream ends" in issue.message
+    assert "put a switch between them" in issue.hint
+
+
+def test_a_type3_on_a_cache_only_port_is_refused(test_kinds, tmp_path):
+    issues = _errors(
+        tmp_path,
+        "components:\n"
+        "  - {name: h, kind: cache_host}\n"
+        "  - {name: m, kind: type3}\n"
+        "links:\n"
+        "  - {between: [h, m]}\n",
+    )
+    messages = [(i.where.line, i.message, i.hint) for i in issues]
+    assert any(
+        line == 5
+        and "type3 'm' speaks mem but cache_host 'h' port root" in message
+        and "carries mem" in hint
+        for line, message, hint in messages
+    ), messages
+
+
+def test_a_cache_device_needs_a_path_to_a_cache_capable_host(test_kinds, tmp_path):
+    text = (
+        "components:\n"
+        "  - {name: h, kind: mem_host}\n"
+        "  - {name: sw, kind: switch}\n"
+        "  - {name: acc, kind: accel}\n"
+        "links:\n"
+        "  - {between: [h, sw]}\n"
+        "  - {between: [sw, acc]}\n"
+    )
+    (issue,) = _errors(tmp_path, text)
+    assert issue.where.line == 4
+    assert "accel 'acc' speaks cache, but no host is reachable from it" in issue.message
+    assert "root port carries cache" in issue.hint
+    # The same device behind the same switch is fine once a host that speaks cache joins it.
+    topo = tmp_path / "ok.yaml"
+    topo.write_text(text + "  - {between: [sw, h2]}\n".replace("h2", "h2") + "")
+    topo.write_text(
+        text.replace("components:\n", "components:\n  - {name: h2, kind: host}\n")
+        + "  - {between: [h2, sw]}\n"
+    )
+    graph = load_topology(topo)
+    edge = graph.edges["sw", "acc"]
+    assert edge["roles"] == {"sw": "downstream", "acc": "upstream"}
+    assert edge["protocols"] == {"cache", "io"}
+
+
+# -- probes --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["quickstart", "memory_pool", "fat_tree_k4"])
+def test_probes_on_every_port_change_nothing(name):
+    path = ROOT / "topologies" / f"{name}.yaml"
+    plain = elaborate(load_topology(path))
+    plain_stats, _ = run_system(plain)
+    probed = elaborate(load_topology(path))
+    seen: list[tuple[str, Crossing, int]] = []
+    last: dict[tuple[str, Crossing], int] = {}
+
+    def probe(port: Any, msg: Any, direction: Crossing, time: int) -> None:
+        key = (port.path, direction)
+        assert time >= last.get(key, 0), "a port's crossings are seen in time order"
+        last[key] = time
+        seen.append((port.path, direction, time))
+
+    for comp in probed.components.values():
+        for port in comp.ports.values():
+            port.add_probe(probe)
+    probed_stats, _ = run_system(probed)
+    assert to_json(probed_stats) == to_json(plain_stats)
+    # Every message was seen leaving its sender and entering its receiver, except those still
+    # on the wire when the request budget stopped the run.
+    sent = sum(link.ab.messages + link.ba.messages for link in probed.links.values())
+    outs = sum(1 for _, d, _ in seen if d is Crossing.OUT)
+    ins = sum(1 for _, d, _ in seen if d is Crossing.IN)
+    assert outs == sent and 0 <= sent - ins <= 4 * len(probed.links) * 64
