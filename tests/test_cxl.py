@@ -171,3 +171,31 @@ def test_generated_pack_and_unpack_match_the_generic_ones(cls, data):
     word = Message.pack(msg)
     assert msg.pack() == word
     assert cls.unpack(word) == Message.unpack.__func__(cls, word)
+
+
+@pytest.mark.parametrize("cls", MESSAGE_TYPES, ids=lambda c: c.__name__)
+@given(data=st.data())
+def test_unchecked_constructors_build_what_the_checked_one_does(cls, data):
+    msg = data.draw(_messages(cls))
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+    optional = [s.name for s in cls.FIELDS if s.name not in required]
+    chosen = required + [name for name in optional if data.draw(st.booleans())]
+    made = cls.unchecked(*chosen)(*(getattr(msg, name) for name in chosen))
+    checked = cls(**{name: getattr(msg, name) for name in chosen})
+    assert made == checked and made.pack() == checked.pack()
+    with pytest.raises(ValueError, match="has no field 'nope'"):
+        cls.unchecked("nope")
+
+
+def test_pbr_ids_and_virtual_channels():
+    # CXL_REFERENCE.md §1.2, §2.1: a PBR request carries SPID and DPID, a response its DPID.
+    from slugsim.cxl import S2MDRS, D2HReq, H2DRsp, MessageClass
+
+    for cls in (M2SReq, D2HReq):
+        assert {"spid", "dpid"} <= {s.name for s in cls.FIELDS}
+    for cls in (S2MDRS, H2DRsp):
+        names = {s.name for s in cls.FIELDS}
+        assert "dpid" in names and "spid" not in names
+    assert all(s.width == 12 for cls in MESSAGE_TYPES for s in cls.FIELDS if s.name.endswith("pid"))
+    assert M2SReq.VC == MessageClass.M2S_REQ and S2MDRS.VC == MessageClass.S2M_DRS
+    assert {cls.VC for cls in MESSAGE_TYPES if cls.CHANNEL is not None} == set(MessageClass)
