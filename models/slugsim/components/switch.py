@@ -108,6 +108,7 @@ class Switch(Component):
     """A CXL switch with port-based routing."""
 
     def build(self) -> None:
+        self.latency = self.params.latency  # port to port, each egress port's pipeline
         self.switch_ports: list[SwitchPort] = []
         self.route: list[SwitchPort | None] = []  # PID -> egress port (the PBR table)
 
@@ -137,21 +138,25 @@ class Switch(Component):
         if out is None:
             self.unroutable(msg)
         port = out.port  # type: ignore[union-attr]
-        wait = port.egress_wait()
         if ingress is None:
-            port.send(msg)
+            start = port.send(msg)
         else:
-            port.forward(msg, ingress)
+            ahead = port.egress_wait()
+            start = -1 if port.forward(msg, ingress) else self.sim.now + self.latency + ahead
+        if start < 0:
+            # Out of credits for its class: the wait counted is the wire's when it was sent.
+            wait = port.egress_wait()
+            backlog = port.backlog(msg.VC)
+            out.credit_stalls += 1  # type: ignore[union-attr]
+            if backlog > out.max_backlog:  # type: ignore[union-attr]
+                out.max_backlog = backlog  # type: ignore[union-attr]
+        else:
+            wait = start - self.sim.now - self.latency
         if wait > 0:
             out.waited += 1  # type: ignore[union-attr]
             out.wait_ps += wait  # type: ignore[union-attr]
             if wait > out.max_wait_ps:  # type: ignore[union-attr]
                 out.max_wait_ps = wait  # type: ignore[union-attr]
-        backlog = port.backlog(msg.VC)
-        if backlog:
-            out.credit_stalls += 1  # type: ignore[union-attr]
-            if backlog > out.max_backlog:  # type: ignore[union-attr]
-                out.max_backlog = backlog  # type: ignore[union-attr]
 
     def unroutable(self, msg: Any) -> None:
         raise SimulationError(
