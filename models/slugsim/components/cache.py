@@ -48,6 +48,7 @@ class Miss(NamedTuple):
         return self.victim_state is LineState.MODIFIED
 
 
+MODIFIED = LineState.MODIFIED
 _I, _E, _M = LineState.INVALID, LineState.EXCLUSIVE, LineState.MODIFIED
 # Results that carry nothing new are shared rather than made per access.
 _HIT_EXCLUSIVE = Hit(_E)

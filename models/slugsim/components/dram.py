@@ -77,8 +77,8 @@ class DramChannel:
     @property
     def busy_ps(self) -> int:
         """Data transfer time so far (turnarounds are in ``turnaround_ps``): every line accessed
-        has been transferred except the writes still queued. Derived rather than counted, as
-        each int update on the hot path costs a cache miss at fabric scale."""
+        has been transferred except the writes still queued (derived, not counted: see
+        docs/performance.md)."""
         return (self.accesses - self.wq) * self.service
 
     def access(self, arrive: int) -> int:

@@ -47,3 +47,7 @@ class HdmDecoder:
         gran = window.granularity
         chunk, within = divmod(offset, gran)
         return window.base + (chunk * ways + target) * gran + within
+
+
+# The decoder of a host without HDM windows: every address is local.
+NO_WINDOWS = HdmDecoder((), {})

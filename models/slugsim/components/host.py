@@ -31,9 +31,9 @@ from ..fabric.errors import Issue, Where, did_you_mean
 from ..fabric.params import HdmWindow, WorkloadParams, doc, format_size
 from ..kernel import NS, Port
 from ..workloads import Generator, make_generator
-from .cache import Cache, Miss
+from .cache import MODIFIED, Cache, Hit
 from .dram import DramChannel
-from .hdm import HdmDecoder
+from .hdm import NO_WINDOWS, HdmDecoder
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
 # HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
@@ -91,7 +91,7 @@ class AddressSpace:
 class Target:
     """A device this host reaches through an HDM window, and the traffic it sent there."""
 
-    __slots__ = ("ld_id", "name", "pid", "port", "reads", "rfo", "samples", "writebacks")
+    __slots__ = ("ld_id", "name", "pid", "port", "samples", "writebacks")
 
     def __init__(self, name: str, pid: int, ld_id: int, port: Port) -> None:
         self.name = name
@@ -100,8 +100,6 @@ class Target:
         self.port = port
         # Latency samples (ps) of completed loads [0] and store misses [1] served here.
         self.samples: tuple[array[int], array[int]] = (array("q"), array("q"))
-        self.reads = 0  # MemRd sent for loads
-        self.rfo = 0  # MemRd sent for store misses
         self.writebacks = 0  # MemWr sent
 
 
@@ -198,8 +196,10 @@ class Host(Component):
         # Local DRAM: the home agent's memory controller behind the LLC.
         self.dram = DramChannel(params.dram_latency, params.dram_bandwidth)
         self.targets: list[Target] = []
-        self.decoder: HdmDecoder | None = None
-        self.space: AddressSpace | None = None
+        self.decoder: HdmDecoder = NO_WINDOWS
+        self.space = AddressSpace(0, 0)
+        self.workload = params.workload
+        self.llc_latency = params.llc_latency  # the LLC hit latency and the miss path
         self.cores: list[Core] = []
         self.slots: list[Slot] = []
         self.violations = 0
@@ -246,6 +246,8 @@ class Host(Component):
         if workload is None:
             return
         self.space = self._address_space(workload)
+        self.read_ratio = workload.read_ratio
+        self.think_time = workload.think_time
         generators = [
             make_generator(workload, self.space.lines, core, params.cores, self.rng)
             for core in range(params.cores)
@@ -288,47 +290,35 @@ class Host(Component):
         if core.remaining == 0:
             return
         core.remaining -= 1
-        workload = self.params.workload
-        addr = self.space.address(core.addresses.next())  # type: ignore[union-attr]
-        write = workload.read_ratio < 1.0 and self.rng.random() >= workload.read_ratio
+        addr = self.space.address(core.addresses.next())
+        write = self.read_ratio < 1.0 and self.rng.random() >= self.read_ratio
         now = self.sim.now
         lookup = self.llc.access(addr >> 6, write)
-        if lookup.__class__ is not Miss:
-            latency = self.params.llc_latency
+        if lookup.__class__ is Hit:
+            latency = self.llc_latency
             self.llc_samples[write].append(latency)
             self.budget.complete(now + latency)
-            self.sim.schedule(latency + workload.think_time, self.issue, slot)
+            self.sim.schedule(latency + self.think_time, self.issue, slot)
             return
-        if lookup.victim_state.dirty:  # type: ignore[union-attr]
+        if lookup.victim_state is MODIFIED:  # type: ignore[union-attr]
             self.write_back(lookup.victim << 6, now)  # type: ignore[union-attr,operator]
-        target = self.decode(addr)
-        if target is None:
+        index = self.decoder.decode(addr)
+        if index < 0:
             # Local DRAM behind the home agent; the miss path is the LLC lookup.
             if write:
                 self.local_rfo += 1
             else:
                 self.local_reads += 1
-            done = self.dram.access(now + self.params.llc_latency)
+            done = self.dram.access(now + self.llc_latency)
             self.local_samples[write].append(done - now)
             self.budget.complete(done)
-            self.sim.schedule_at(done + workload.think_time, self.issue, slot)
+            self.sim.schedule_at(done + self.think_time, self.issue, slot)
             return
-        if write:
-            target.rfo += 1
-        else:
-            target.reads += 1
+        target = self.targets[index]
         slot.issued_at = now
         slot.target = target
         slot.write = write
         target.port.send(_memrd(_MEMRD, slot.tag, addr, target.ld_id, self.pid, target.pid))
-
-    def decode(self, addr: int) -> Target | None:
-        """The device an address belongs to, or None for local DRAM."""
-        decoder = self.decoder
-        if decoder is None:
-            return None
-        index = decoder.decode(addr)
-        return None if index < 0 else self.targets[index]
 
     def on_response(self, msg: Any) -> None:
         """S2M DRS for a request slot, or NDR Cmp for a writeback."""
@@ -336,7 +326,7 @@ class Host(Component):
         if tag >= len(self.slots):
             self.write_back_done(tag)
             return
-        if getattr(msg, "poison", 0):
+        if msg.poison:
             # MemData-NXM: the device refused the access (no LD of ours decodes it).
             self.violations += 1
         slot = self.slots[tag]
@@ -344,20 +334,20 @@ class Host(Component):
         slot.target.samples[slot.write].append(now - slot.issued_at)  # type: ignore[union-attr]
         slot.target = None
         self.budget.complete(now)
-        think = self.params.workload.think_time  # type: ignore[union-attr]
-        if think:
-            self.sim.schedule(think, self.issue, slot)
+        if self.think_time:
+            self.sim.schedule(self.think_time, self.issue, slot)
         else:
             self.issue(slot)
 
     # -- writebacks ----------------------------------------------------------------------------
 
     def write_back(self, addr: int, now: int) -> None:
-        target = self.decode(addr)
-        if target is None:
+        index = self.decoder.decode(addr)
+        if index < 0:
             self.local_writebacks += 1
-            self.dram.write(now + self.params.llc_latency)
+            self.dram.write(now + self.llc_latency)
             return
+        target = self.targets[index]
         if self.free_writeback_tags:
             tag = self.free_writeback_tags.popleft()
         elif self.next_writeback_tag < MAX_TAGS:
@@ -375,7 +365,7 @@ class Host(Component):
     def write_back_done(self, tag: int) -> None:
         if self.waiting_writebacks:
             addr = self.waiting_writebacks.popleft()
-            self.send_write_back(tag, addr, self.decode(addr))  # type: ignore[arg-type]
+            self.send_write_back(tag, addr, self.targets[self.decoder.decode(addr)])
         else:
             self.free_writeback_tags.append(tag)
 
@@ -401,6 +391,12 @@ class Host(Component):
                 if kept:
                     samples[cls, path] = kept
         return samples
+
+    def requests_to(self, target: Target, write: bool) -> int:
+        """MemRd sent to ``target`` for loads (or, ``write``, for store misses): those completed
+        and those in flight (counted, not kept: one update fewer per request)."""
+        in_flight = sum(1 for s in self.slots if s.target is target and s.write == write)
+        return len(target.samples[write]) + in_flight
 
     def expected_requests(self) -> int:
         workload = self.params.workload
@@ -431,7 +427,11 @@ class Host(Component):
             "local_dram_utilisation": round(self.dram.busy_ps / elapsed, 6) if elapsed else 0.0,
             "violations": self.violations,
             "cxl": {
-                t.name: {"reads": t.reads, "rfo": t.rfo, "writebacks": t.writebacks}
+                t.name: {
+                    "reads": self.requests_to(t, write=False),
+                    "rfo": self.requests_to(t, write=True),
+                    "writebacks": t.writebacks,
+                }
                 for t in sorted(self.targets, key=lambda t: t.name)
             },
         }

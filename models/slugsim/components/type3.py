@@ -131,6 +131,7 @@ class Type3Device(Component):
         # LD-ID -> PID of the host it is bound to; empty: one LD (0) open to every host.
         self.ld_owner: dict[int, int] = {}
         self.reply_port: dict[int, Port] = {}  # host PID -> the port its responses leave by
+        self.controller_latency = params.controller_latency  # each way
         self.violations = 0
         self.ld_reads = [0] * MAX_LDS
         self.ld_writes = [0] * MAX_LDS
@@ -138,7 +139,7 @@ class Type3Device(Component):
     def connect(self) -> None:
         for attachment in self.attachments:
             attachment.port.handler = self.on_request
-            attachment.port.pipeline = self.params.controller_latency
+            attachment.port.pipeline = self.controller_latency
         for ld in self.params.lds:
             self.ld_owner[ld.ld_id] = self.fabric.pids[ld.host]
 
@@ -157,7 +158,7 @@ class Type3Device(Component):
         port = self.reply_port.get(host)
         if port is None:
             port = self.reply_port[host] = self.fabric.port_towards_pid(self.name, host)
-        arrived = now + self.params.controller_latency
+        arrived = now + self.controller_latency
         if msg.__class__ is M2SReq:
             self.ld_reads[ld] += 1
             if allowed:

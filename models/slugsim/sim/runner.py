@@ -45,11 +45,8 @@ def simulate(system: System, progress: bool = False, console: Console | None = N
     bar: Progress | None = None
     task = None
     stop = "quiescent"
-    # The elaborated system lives until the end of the run, yet every full collection of the
-    # cyclic garbage collector would walk all of it; messages promoted to the old generation
-    # trigger those regularly, so their cost grows with the fabric (measured: 8.5k instructions
-    # per request on the 64-endpoint benchmark). Freezing moves what exists now out of the
-    # collector's reach for the run; unfreezing hands it back afterwards.
+    # The system lives for the whole run: keep the cyclic collector from walking it over and
+    # over (gc.freeze; the measurement is in docs/performance.md).
     gc.freeze()
     try:
         while True:

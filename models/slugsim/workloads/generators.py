@@ -23,12 +23,10 @@ class RandomLines:
 
     def __init__(self, lines: int, rng: random.Random) -> None:
         self._lines = lines
-        # The Random itself, not its bound ``random``: at fabric scale one object fewer per
-        # request to fetch from memory.
         self._rng = rng
 
     def next(self) -> int:
-        # random() * n is several times cheaper than randrange(n) and as deterministic.
+        # NOTE: random() * n rather than randrange(n), for speed (docs/performance.md).
         return int(self._rng.random() * self._lines)
 
 
