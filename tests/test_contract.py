@@ -14,7 +14,7 @@ import pytest
 from slugsim.cli import main
 from slugsim.config import TopologyError, load_topology, topology_schema
 from slugsim.contract import DOWNSTREAM, UPSTREAM, Component, PortSpec, component, unregister
-from slugsim.cxl import S2MDRS, M2SReq, S2MDRSOpcode
+from slugsim.cxl import S2MDRS, M2SReq, MessageClass, S2MDRSOpcode
 from slugsim.fabric.params import doc
 from slugsim.kernel import NS, Crossing
 from slugsim.sim import elaborate, run_system
@@ -241,3 +241,36 @@ def test_probes_on_every_port_change_nothing(name):
     outs = sum(1 for _, d, _ in seen if d is Crossing.OUT)
     ins = sum(1 for _, d, _ in seen if d is Crossing.IN)
     assert outs == sent and 0 <= sent - ins <= 4 * len(probed.links) * 64
+
+
+def test_credits_are_per_message_class_and_capped_by_a_switch(tmp_path):
+    topo = tmp_path / "t.yaml"
+    topo.write_text(
+        (ROOT / "topologies" / "quickstart.yaml").read_text()
+        + "  - {between: [host0, mem1], credits: 8, class_credits: {m2s_req: 2, s2m_drs: 100}}\n"
+        "  # (a second device, directly attached)\n"
+    )
+    text = topo.read_text().replace(
+        "  - {name: mem0, kind: type3, params: {capacity: 64GiB}}\n",
+        "  - {name: mem0, kind: type3, params: {capacity: 64GiB}}\n  - {name: mem1, kind: type3}\n",
+    )
+    text = text.replace("{ports: 8}", "{ports: 8, queue_depth: 4}")
+    topo.write_text(text)
+    system = elaborate(load_topology(topo))
+    direct = system.links["host0<->mem1"]
+    credits = {vc: direct.ab.virtual_channel(vc).credits for vc in (0, 1)}
+    assert credits == {MessageClass.M2S_REQ: 2, MessageClass.M2S_RWD: 8}
+    assert direct.ba.virtual_channel(MessageClass.S2M_DRS).credits == 100
+    # A switch buffers queue_depth messages per class and port: its links advertise no more.
+    switched = system.links["host0<->sw0"]
+    assert switched.ab.virtual_channel(MessageClass.M2S_REQ).credits == 4
+    assert switched.ba.virtual_channel(MessageClass.S2M_DRS).credits == 4
+
+
+def test_the_json_schema_names_each_kinds_ports():
+    entries = {
+        e["title"]: e for e in topology_schema()["properties"]["components"]["items"]["oneOf"]
+    }
+    assert "root (downstream; cache, io, mem)" in entries["host"]["description"]
+    assert "usp (upstream; io, mem)" in entries["type3"]["description"]
+    assert "port (downstream/upstream; cache, io, mem)" in entries["switch"]["description"]

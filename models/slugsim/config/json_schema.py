@@ -39,7 +39,8 @@ def topology_schema() -> dict[str, Any]:
         {
             "type": "object",
             "title": kind,
-            "description": spec.doc,
+            "description": f"{spec.doc} Ports: "
+            + "; ".join(group.describe() for group in spec.ports),
             "properties": {
                 "name": {**name, "description": COMPONENT_KEYS["name"]},
                 "kind": {"const": kind, "description": COMPONENT_KEYS["kind"]},
