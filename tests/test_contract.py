@@ -86,7 +86,11 @@ links:
 """
 
 
-def test_a_kind_defined_in_this_file_validates_runs_and_reports(scratchpad_kind, tmp_path):
+def test_a_kind_defined_in_this_file_validates_runs_and_reports(scratchpad_kind, tmp_path, capsys):
+    assert main(["kinds"]) == 0
+    listed = capsys.readouterr().out
+    assert "scratchpad: An SRAM scratchpad on CXL.mem" in listed
+    assert "port usp (upstream; mem)" in listed
     topo = tmp_path / "pad.yaml"
     topo.write_text(SCRATCHPAD_TOPOLOGY)
     schema = topology_schema()

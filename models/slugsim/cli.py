@@ -73,6 +73,7 @@ def make_parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it to FILE")
 
     commands.add_parser("calibrate", help="compare model latencies with published measurements")
+    commands.add_parser("kinds", help="list the component kinds, their ports and parameters")
     return parser
 
 
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "draw": _draw,
         "schema": _schema,
         "calibrate": _calibrate,
+        "kinds": _kinds,
     }[args.command]
     try:
         return handler(args)
@@ -222,6 +224,20 @@ def _schema(args: argparse.Namespace) -> int:
         if not args.output.parent.is_dir():
             return _bad_output(f"directory {args.output.parent} does not exist", "create it")
         args.output.write_text(text)
+    return EXIT_OK
+
+
+def _kinds(args: argparse.Namespace) -> int:
+    from .contract import kinds
+
+    for kind, spec in kinds().items():
+        state = "" if spec.modelled else " (not simulated yet)"
+        print(f"{kind}{state}: {spec.doc}")
+        for group in spec.ports:
+            print(f"  port {group.describe()}")
+        params = ", ".join(f.name for f in dataclasses.fields(spec.params))
+        where = f"stats under '{spec.section}'" if spec.modelled else "listed in run.unmodelled"
+        print(f"  params: {params}; {where}")
     return EXIT_OK
 
 
