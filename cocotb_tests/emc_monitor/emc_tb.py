@@ -15,11 +15,11 @@ from typing import Any
 
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import RisingEdge, Timer
-from slugsim.cosim import testing
-from slugsim.cosim.csr import CsrMaster
-from slugsim.cosim.stream import now_ps
 from slugsim.cxl import MESSAGE_TYPES, Message
 from slugsim.emc.model import ADDR_MAX, COUNTERS, CSR_FIELDS, EmcCsr, EmcMonitorModel, EmcParams
+from slugsim.testbench import testing
+from slugsim.testbench.csr import CsrMaster
+from slugsim.testbench.stream import now_ps
 
 MESSAGE_OF_CHANNEL = {cls.CHANNEL: cls for cls in MESSAGE_TYPES if cls.CHANNEL is not None}
 CTRL_ENABLE = 1 << CSR_FIELDS["CTRL"]["ENABLE"][0]

@@ -32,9 +32,6 @@ from emc_tb import (
     check_link,
     idle_cycles,
 )
-from slugsim.cosim import testing
-from slugsim.cosim.blocks import EMC_MONITOR
-from slugsim.cosim.stream import StreamBus, StreamMonitor, StreamSink, StreamSource
 from slugsim.cxl import EmcRecord, Message
 from slugsim.emc.model import (
     ADDR_MAX,
@@ -44,6 +41,9 @@ from slugsim.emc.model import (
     EmcCsr,
     EmcMonitorModel,
 )
+from slugsim.testbench import testing
+from slugsim.testbench.blocks import EMC_MONITOR
+from slugsim.testbench.stream import StreamBus, StreamMonitor, StreamSink, StreamSource
 
 
 class TB(EmcTB):

@@ -24,12 +24,12 @@ import cocotb
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 from emc_tb import CTRL_ENABLE, TIMEOUT_US, EmcTB, Stimulus, check_link, idle_cycles
-from slugsim.cosim import runner, testing
-from slugsim.cosim.batched import BatchSink, BatchSource, Stamped, read_int
-from slugsim.cosim.blocks import EMC_MONITOR_BATCHED
-from slugsim.cosim.stream import now_ps
 from slugsim.cxl import EmcRecord
 from slugsim.emc.model import EmcCsr, EmcMonitorModel
+from slugsim.testbench import runner, testing
+from slugsim.testbench.batched import BatchSink, BatchSource, Stamped, read_int
+from slugsim.testbench.blocks import EMC_MONITOR_BATCHED
+from slugsim.testbench.stream import now_ps
 
 
 class BatchedTB(EmcTB):

@@ -12,9 +12,9 @@ from typing import Any
 import cocotb
 import pytest
 from cocotb.regression import TestFactory
-from slugsim.cosim import testing
-from slugsim.cosim.blocks import SKID_BUFFER
-from slugsim.cosim.stream import StreamBus, StreamSink, StreamSource
+from slugsim.testbench import testing
+from slugsim.testbench.blocks import SKID_BUFFER
+from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource
 
 
 async def random_data(dut: Any, idle: bool = False, stall: bool = False) -> None:

@@ -17,9 +17,9 @@ every evaluation, which costs more per cycle than the whole EMC:
 
 Under Verilator a VPI read returns at most ``VL_VALUE_STRING_MAX_WORDS`` 32-bit words and
 truncates the rest: build with ``-CFLAGS -DVL_VALUE_STRING_MAX_WORDS=<n>`` (see
-``slugsim.cosim.blocks.EMC_MONITOR_BATCHED``).
+``slugsim.testbench.blocks.EMC_MONITOR_BATCHED``).
 
-Same queue API as ``slugsim.cosim.stream``: ``send``/``send_nowait``, ``recv``/``recv_nowait``,
+Same queue API as ``slugsim.testbench.stream``: ``send``/``send_nowait``, ``recv``/``recv_nowait``,
 ``idle()``/``wait()``, ``count``. Beats come back as ``Stamped(value, cycle)``: the cycle is the
 0-based rising edge that took the beat (the wrapper's free-running ``cycle`` counter), which is
 exact enough for a cycle-accurate scoreboard. Payloads are ``slugsim.cxl`` messages (or plain
