@@ -26,7 +26,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
 from slugsim.cxl import EmcRecord, M2SReq, M2SReqOpcode
-from slugsim.emc.model import EmcCsr
+from slugsim.emc.csr import EmcCsr
 from slugsim.testbench import testing
 from slugsim.testbench.batched import BatchSink, BatchSource
 from slugsim.testbench.csr import CsrMaster

@@ -16,7 +16,8 @@ from typing import Any
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import RisingEdge, Timer
 from slugsim.cxl import MESSAGE_TYPES, Message
-from slugsim.emc.model import ADDR_MAX, COUNTERS, CSR_FIELDS, EmcCsr, EmcMonitorModel, EmcParams
+from slugsim.emc.csr import ADDR_MAX, COUNTERS, CSR_FIELDS, EmcCsr, EmcParams
+from slugsim.emc.model import EmcMonitorModel
 from slugsim.testbench import testing
 from slugsim.testbench.csr import CsrMaster
 from slugsim.testbench.stream import now_ps

@@ -33,14 +33,8 @@ from emc_tb import (
     idle_cycles,
 )
 from slugsim.cxl import EmcRecord, Message
-from slugsim.emc.model import (
-    ADDR_MAX,
-    COUNTERS,
-    CSR_FIELDS,
-    EMC_ID,
-    EmcCsr,
-    EmcMonitorModel,
-)
+from slugsim.emc.csr import ADDR_MAX, COUNTERS, CSR_FIELDS, EMC_ID, EmcCsr
+from slugsim.emc.model import EmcMonitorModel
 from slugsim.testbench import testing
 from slugsim.testbench.blocks import EMC_MONITOR
 from slugsim.testbench.stream import StreamBus, StreamMonitor, StreamSink, StreamSource

@@ -25,7 +25,8 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 from emc_tb import CTRL_ENABLE, TIMEOUT_US, EmcTB, Stimulus, check_link, idle_cycles
 from slugsim.cxl import EmcRecord
-from slugsim.emc.model import EmcCsr, EmcMonitorModel
+from slugsim.emc.csr import EmcCsr
+from slugsim.emc.model import EmcMonitorModel
 from slugsim.testbench import runner, testing
 from slugsim.testbench.batched import BatchSink, BatchSource, Stamped, read_int
 from slugsim.testbench.blocks import EMC_MONITOR_BATCHED
