@@ -1,7 +1,7 @@
 """Transaction-level model of the EMC monitor (``rtl/emc/emc_monitor.v``).
 
 The model behaves like the RTL one message at a time: it is the cocotb scoreboard of the RTL,
-and the EMC of a Python endpoint model.
+and, through ``EmcProbe`` (``slugsim.emc.probe``), the EMC on a port of the Python simulator.
 Its registers are those of the CSR map in ``slugsim.emc.csr``.
 
 What the monitor does with each message it sees on the tapped stream (a valid/ready handshake):
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from slugsim.cxl import EmcRecord, Message
+from slugsim.cxl import Direction, EmcRecord, Message, recordable_types
 
 from .csr import (
     ADDR_MAX,
@@ -49,6 +49,7 @@ from .csr import (
 _MASK32 = (1 << 32) - 1
 _LINE_LO_MASK = _MASK32 & ~0x3F  # ADDR_*_LO holds byte-address bits [31:6]
 _HI_MASK = (1 << 20) - 1  # ADDR_*_HI holds bits [51:32]
+_RECORDABLE_TYPES = frozenset(recordable_types())
 
 
 class EmcMonitorModel:
@@ -58,8 +59,14 @@ class EmcMonitorModel:
     ``cycle``; ``pop()`` is one record taken from the output stream.
     """
 
-    def __init__(self, params: EmcParams | None = None) -> None:
+    def __init__(
+        self, params: EmcParams | None = None, *, taps_every_channel: bool = False
+    ) -> None:
         self.params = params or EmcParams()
+        # The RTL monitor taps one stream: params.channel in params.direction. A model on a
+        # simulator port (EmcProbe) sees every channel crossing it, both ways, and records every
+        # one an EMC can record; its records then carry the direction and port they were seen at.
+        self.taps_every_channel = taps_every_channel
         self.fifo: deque[EmcRecord] = deque()
         self.reset()
 
@@ -143,18 +150,51 @@ class EmcMonitorModel:
     def fifo_full(self) -> bool:
         return len(self.fifo) >= self.params.fifo_depth
 
-    def record_of(self, msg: Message, cycle: int) -> EmcRecord:
-        """The record the monitor makes of ``msg`` seen at timestamp-counter value ``cycle``."""
-        if self.params.channel != msg.CHANNEL:
+    @staticmethod
+    def can_record(msg: Message) -> bool:
+        """Whether an EMC can record ``msg`` at all (``slugsim.cxl.recordable_types``)."""
+        return type(msg) in _RECORDABLE_TYPES
+
+    def taps(self, msg: Message, direction: Direction) -> bool:
+        """Whether this monitor sees ``msg`` crossing its port in ``direction``."""
+        if self.taps_every_channel:
+            return self.can_record(msg)
+        return self.params.channel == msg.CHANNEL and direction == self.params.direction
+
+    def record_of(
+        self,
+        msg: Message,
+        cycle: int,
+        direction: Direction | None = None,
+        port: int | None = None,
+    ) -> EmcRecord:
+        """The record the monitor makes of ``msg`` seen at timestamp-counter value ``cycle``;
+        ``direction`` and ``port`` default to the RTL parameters."""
+        if not self.taps_every_channel and self.params.channel != msg.CHANNEL:
             raise ValueError(
                 f"this EMC taps {self.params.channel.name}, got a {type(msg).__name__}"
             )
+        if not self.can_record(msg):
+            raise ValueError(f"an EMC cannot record a {type(msg).__name__}")
         stamp = cycle & ((1 << self.params.ts_width) - 1)
-        return EmcRecord.of(msg, stamp, self.params.direction, self.params.port)
+        return EmcRecord.of(
+            msg,
+            stamp,
+            self.params.direction if direction is None else direction,
+            self.params.port if port is None else port,
+        )
 
-    def observe(self, msg: Message, cycle: int) -> EmcRecord | None:
-        """One handshake of ``msg``; returns the record put into the FIFO, if any."""
-        record = self.record_of(msg, cycle)
+    def observe(
+        self,
+        msg: Message,
+        cycle: int,
+        direction: Direction | None = None,
+        port: int | None = None,
+    ) -> EmcRecord | None:
+        """One handshake of ``msg``; returns the record put into the FIFO, if any.
+
+        ``direction`` and ``port`` (default: the RTL parameters) are where it was seen."""
+        record = self.record_of(msg, cycle, direction, port)
         if not self.enable:
             return None
         self._count("SEEN")
