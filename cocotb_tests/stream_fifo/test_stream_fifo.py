@@ -16,7 +16,8 @@ from cocotb.regression import TestFactory
 from cocotb.triggers import ReadOnly, RisingEdge
 from slugsim.testbench import testing
 from slugsim.testbench.blocks import STREAM_FIFO
-from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource, pause_pattern
+from slugsim.testbench.pause import pause_pattern
+from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource
 
 
 class TB:
