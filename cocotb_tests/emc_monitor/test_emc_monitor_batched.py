@@ -194,6 +194,31 @@ async def batched_back_pressure_is_the_lfsr_pause_pattern(dut: Any) -> None:
     assert len(cycles) < cycles[-1] - cycles[0], "no back-pressure at all"
 
 
+@cocotb.test(timeout_time=TIMEOUT_US * 5, timeout_unit="us")
+async def batched_monitor_wait_and_idle(dut: Any) -> None:
+    """wait() returns once a beat has reached Python, even a beat short of a full batch;
+    idle() says whether the last batch collected was empty."""
+    tb = await BatchedTB.create(dut)
+    assert tb.memory.idle() and tb.memory.empty()
+    few = max(tb.source.depth // 2, 1)
+    sent = [tb.stim.message() for _ in range(few)]
+    for msg in sent:
+        tb.source.send_nowait(msg)
+    await tb.memory.wait()  # flushes: the recorder's batch is not full
+    assert not tb.memory.empty()
+    got = [await tb.memory.recv() for _ in sent]  # recv() flushes again when it must
+    assert got == sent
+    await tb.cycles(3)
+    await tb.memory.flush()
+    await tb.memory.flush()
+    assert tb.memory.idle() and tb.memory.empty()
+    late = tb.stim.message()
+    tb.source.send_nowait(late)
+    beat = await tb.memory.recv_beat()
+    assert beat.value == late and tb.timing.cycle_of(beat.time_ps) == beat.cycle
+    assert not tb.memory.idle()  # the batch that brought it was not empty
+
+
 # -- pytest: one test per (simulator, parameter set, cocotb test) -------------------------------
 
 COCOTB_TESTS = testing.cocotb_test_names(globals())

@@ -32,6 +32,8 @@ async def random_data(dut: Any, idle: bool = False, stall: bool = False) -> None
         await source.send(value)
     beats = [await sink.recv_beat() for _ in data]
     assert [b.value for b in beats] == data
+    await cocotb.triggers.ClockCycles(dut.clk, 2)
+    assert sink.idle() and sink.empty() and source.idle(), "the stream should have gone quiet"
     if not idle and not stall:
         cycles = [b.cycle for b in beats]
         assert all(b - a == 1 for a, b in itertools.pairwise(cycles)), "not 1 beat per cycle"
