@@ -325,12 +325,15 @@ class BatchMonitor:
     def drain(self) -> list[Beat[Any]]:
         """Every beat received so far, decoded, oldest first (and forgotten here)."""
         raw, self._raw = self._raw, deque()
-        time_of = self.timing.time_of
-        new = tuple.__new__  # NOTE: skips NamedTuple's argument handling, for long batches
+        self.timing.time_of(0)  # raises when the clock is not measured yet
+        phase, period = self.timing.phase_ps, self.timing.period_ps
+        # NOTE: inlined for performance, as before Beat had a time: tuple.__new__ skips
+        # NamedTuple's argument handling, and time_of() is two integer operations here
+        new = tuple.__new__
         if self.payload is None:
-            return [new(Beat, (word, cycle, time_of(cycle))) for word, cycle in raw]
+            return [new(Beat, (word, cycle, phase + cycle * period)) for word, cycle in raw]
         unpack = self.payload.unpack
-        return [new(Beat, (unpack(word), cycle, time_of(cycle))) for word, cycle in raw]
+        return [new(Beat, (unpack(word), cycle, phase + cycle * period)) for word, cycle in raw]
 
     def idle(self) -> bool:
         """The stream carried nothing between the last two batches Python collected (refresh
