@@ -156,3 +156,18 @@ def test_seen_is_always_the_sum_of_the_outcomes(ops):
             m.csr_write(a, b)
         assert m.invariant_holds, m.counters
         assert len(m.fifo) <= 4
+
+
+def test_a_model_tapping_every_channel_records_direction_and_port_per_message():
+    m = enabled(fifo_depth=4)
+    assert m.taps(req(), Direction.INGRESS) and not m.taps(req(), Direction.EGRESS)
+    with pytest.raises(ValueError, match="taps M2S_REQ"):
+        m.observe(D2HReq(D2HReqOpcode.RDCURR, cqid=5, addr=0x80), 1)
+    every = EmcMonitorModel(EmcParams(fifo_depth=4), taps_every_channel=True)
+    every.csr_write(EmcCsr.CTRL, 1)
+    d2h = D2HReq(D2HReqOpcode.RDCURR, cqid=5, addr=0x80)
+    assert every.taps(d2h, Direction.EGRESS) and every.taps(req(), Direction.EGRESS)
+    got = every.observe(d2h, 9, direction=Direction.EGRESS, port=0x7E)
+    assert got == EmcRecord.of(d2h, 9, Direction.EGRESS, 0x7E)
+    assert every.observe(req(), 10) == EmcRecord.of(req(), 10)  # default: the RTL parameters
+    assert list(every.fifo) == [got, EmcRecord.of(req(), 10)]

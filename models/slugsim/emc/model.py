@@ -22,7 +22,9 @@ What the monitor does with each message it sees on the tapped stream (a valid/re
 
 So ``SEEN == RECORDED + DROPPED + FILTERED + SKIPPED`` always (modulo 2**32: counters wrap).
 The timestamp is a free-running ``TS_WIDTH``-bit cycle counter, zero after reset, zero-extended
-to the record's 48 bits. ``channel``, ``direction`` and ``port`` are RTL parameters.
+to the record's 48 bits. ``channel``, ``direction`` and ``port`` are RTL parameters; a model
+built with ``taps_every_channel=True`` (the EMC on a simulator port) records every recordable
+channel and takes the direction and port with each message.
 
 Timing (what the cocotb scoreboard relies on): a message handshaken at clock edge *t* is
 governed by every CSR write accepted at an edge <= *t*; its record enters the FIFO at edge
