@@ -1,8 +1,8 @@
-r"""What the EMC monitor's two testbenches share (test_emc_monitor.py, per-beat bus models, and
+"""What the EMC monitor's two testbenches share (test_emc_monitor.py, per-beat bus models, and
 test_emc_monitor_batched.py, batched ones): constrained-random stimulus and ``EmcTB``, the
 clock, reset, CSR master, configuration and the cycle-exact scoreboard (the EMC model replayed
-over every observed event). Each testbench adds its bus models; both kinds hand back ``Beat``\ s
-stamped with the clock edge (``cycle``) that took them, which is what the scoreboard orders by.
+over every observed event). Each testbench adds its bus models; both kinds hand back ``Beat``
+values stamped with the clock edge (``cycle``) that took them, which the scoreboard orders by.
 """
 
 from __future__ import annotations

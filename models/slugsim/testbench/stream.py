@@ -1,4 +1,4 @@
-r"""cocotb bus models for valid/ready streams carrying slugsim messages.
+"""cocotb bus models for valid/ready streams carrying slugsim messages.
 
 A stream is the bundle of RTL signals that share a name prefix: ``<prefix>_valid``,
 ``<prefix>_ready`` (optional for a monitor) and the payload, which is either
@@ -13,7 +13,7 @@ Every stream has the same trio: ``StreamSource`` drives (with an idle-cycle gene
 ``StreamMonitor`` only observes. They share one queue API with the batched models
 (``slugsim.testbench.batched``): ``send``/``send_nowait`` and ``wait()`` (until everything sent
 was taken) on sources; ``recv``/``recv_nowait`` (payloads), ``recv_beat``/``recv_beat_nowait``
-and ``drain()`` (``Beat``\ s: payload, clock edge, time), ``idle()`` and ``wait()`` (until
+and ``drain()`` (``Beat`` values: payload, clock edge, time), ``idle()`` and ``wait()`` (until
 something arrives) on monitors and sinks; ``count`` on all.
 
 Timing: the clock is generated in HDL and Python wakes per transaction, not per clock edge. A
