@@ -49,6 +49,7 @@ lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m slugsim.cxl.header --check
+	$(PY) -m slugsim.emc.header --check
 	@if [ -x scripts/lint_rtl.sh ]; then scripts/lint_rtl.sh; fi
 
 format:
@@ -57,6 +58,7 @@ format:
 
 header:
 	$(PY) -m slugsim.cxl.header
+	$(PY) -m slugsim.emc.header
 
 bench:
 	$(PY) scripts/bench_kernel.py

@@ -7,9 +7,9 @@ and recording each, outputs always ready):
 
 1. cocotb, clock driven from Python (cocotb.clock.Clock): Python wakes twice per cycle;
 2. cocotb, clock generated in the HDL wrapper, transaction-level wake-ups: the batched bus
-   models (slugsim.cosim.batched on rtl/tb/tb_emc_monitor_batched.v) wake Python once per
+   models (slugsim.testbench.batched on rtl/tb/tb_emc_monitor_batched.v) wake Python once per
    batch of BATCH_DEPTH messages; this is the figure issue 4 asks for;
-3. as 2 with the per-beat bus models (slugsim.cosim.stream): several wake-ups per message;
+3. as 2 with the per-beat bus models (slugsim.testbench.stream): several wake-ups per message;
 4. as 2 and 3 with no traffic at all: Python asleep, the ceiling of each wrapper;
 5. Verilator alone: a small C++ harness clocks the model (scripts/bench_emc_harness.cpp), the
    limit without any VPI/Python in the loop.
@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
 
-from slugsim.cosim import runner  # noqa: E402
-from slugsim.cosim.blocks import EMC_MONITOR, EMC_MONITOR_BATCHED  # noqa: E402
+from slugsim.testbench import runner  # noqa: E402
+from slugsim.testbench.blocks import EMC_MONITOR, EMC_MONITOR_BATCHED  # noqa: E402
 
 TARGET = 1_000_000  # cycles/s with the HDL clock (issue 4)
 HARNESS = ROOT / "scripts" / "bench_emc_harness.cpp"

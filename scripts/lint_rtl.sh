@@ -4,7 +4,7 @@
 #      DUT with each parameter set of the cocotb regression;
 #   2. Yosys: synthesize every synthesizable module (defaults and every parameter set), then
 #      `check -assert` and fail on any inferred latch; an illegal parameter must stop elaboration;
-#   3. pyverilog: parse every file and check the stream port naming (slugsim.cosim.hdl).
+#   3. pyverilog: parse every file and check the stream port naming (slugsim.testbench.hdl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -28,7 +28,7 @@ done
 verilator --lint-only -Wall -DSLUGSIM_PY_CLOCK "${INC[@]}" "${LIBS[@]}" \
     --top-module tb_emc_monitor rtl/tb/tb_emc_monitor.v || { say "  FAIL tb (SLUGSIM_PY_CLOCK)"; fail=1; }
 
-jobs=$("$PY" -m slugsim.cosim.blocks --synth-jobs)
+jobs=$("$PY" -m slugsim.testbench.blocks --synth-jobs)
 while read -r top sets; do
     # shellcheck disable=SC2086  # "-set NAME VALUE ..." splits on purpose
     gparams=$(printf '%s\n' $sets | paste - - - | awk '{printf "-G%s=%s ", $2, $3}')
@@ -63,7 +63,7 @@ for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
 done
 
 say "lint_rtl: pyverilog parse + port naming"
-"$PY" -m slugsim.cosim.hdl --quiet "${SYNTH[@]}" "${WRAPPERS[@]}" || fail=1
+"$PY" -m slugsim.testbench.hdl --quiet "${SYNTH[@]}" "${WRAPPERS[@]}" || fail=1
 
 if [ "$fail" -ne 0 ]; then say "lint_rtl: FAILED"; exit 1; fi
 say "lint_rtl: ok (${#SYNTH[@]} modules, ${#WRAPPERS[@]} test wrappers)"

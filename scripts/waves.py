@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
 
-from slugsim.cosim import hdl, runner  # noqa: E402
-from slugsim.cosim.blocks import get_block  # noqa: E402
-from slugsim.cosim.runner import Block  # noqa: E402
+from slugsim.testbench import hdl, runner  # noqa: E402
+from slugsim.testbench.blocks import get_block  # noqa: E402
+from slugsim.testbench.runner import Block  # noqa: E402
 
 OUT = ROOT / "build" / "waves"
 SCOPE_TOKEN = "$TOP"  # stands for the dump's top scope in the saved layout

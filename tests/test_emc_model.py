@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from slugsim.cxl import Channel, D2HReq, D2HReqOpcode, Direction, EmcRecord, M2SReq, M2SReqOpcode
-from slugsim.emc import model as emc
-from slugsim.emc.model import COUNTERS, EmcCsr, EmcMonitorModel, EmcParams
+from slugsim.emc.csr import COUNTERS, EMC_ID, EmcCsr, EmcParams
+from slugsim.emc.model import EmcMonitorModel
 
 
 def enabled(**params: int) -> EmcMonitorModel:
@@ -16,12 +16,6 @@ def enabled(**params: int) -> EmcMonitorModel:
 
 def req(addr: int = 0x1000, opcode: M2SReqOpcode = M2SReqOpcode.MEMRD, tag: int = 7) -> M2SReq:
     return M2SReq(opcode, tag=tag, addr=addr)
-
-
-def test_generated_csr_header_is_fresh():
-    assert emc.HEADER_PATH.read_text() == emc.render_csr_header(), (
-        "rtl/emc/emc_monitor_csr.vh is stale: run `.venv/bin/python -m slugsim.emc.model`"
-    )
 
 
 def test_info_round_trips_and_params_are_checked():
@@ -41,7 +35,7 @@ def test_info_round_trips_and_params_are_checked():
 
 def test_reset_values():
     m = EmcMonitorModel()
-    assert m.csr_read(EmcCsr.ID) == emc.EMC_ID
+    assert m.csr_read(EmcCsr.ID) == EMC_ID
     assert m.csr_read(EmcCsr.CTRL) == 0
     assert m.csr_read(EmcCsr.ADDR_BASE_LO) == 0 and m.csr_read(EmcCsr.ADDR_BASE_HI) == 0
     assert m.csr_read(EmcCsr.ADDR_LIMIT_LO) == 0xFFFFFFC0
@@ -162,3 +156,18 @@ def test_seen_is_always_the_sum_of_the_outcomes(ops):
             m.csr_write(a, b)
         assert m.invariant_holds, m.counters
         assert len(m.fifo) <= 4
+
+
+def test_a_model_tapping_every_channel_records_direction_and_port_per_message():
+    m = enabled(fifo_depth=4)
+    assert m.taps(req(), Direction.INGRESS) and not m.taps(req(), Direction.EGRESS)
+    with pytest.raises(ValueError, match="taps M2S_REQ"):
+        m.observe(D2HReq(D2HReqOpcode.RDCURR, cqid=5, addr=0x80), 1)
+    every = EmcMonitorModel(EmcParams(fifo_depth=4), taps_every_channel=True)
+    every.csr_write(EmcCsr.CTRL, 1)
+    d2h = D2HReq(D2HReqOpcode.RDCURR, cqid=5, addr=0x80)
+    assert every.taps(d2h, Direction.EGRESS) and every.taps(req(), Direction.EGRESS)
+    got = every.observe(d2h, 9, direction=Direction.EGRESS, port=0x7E)
+    assert got == EmcRecord.of(d2h, 9, Direction.EGRESS, 0x7E)
+    assert every.observe(req(), 10) == EmcRecord.of(req(), 10)  # default: the RTL parameters
+    assert list(every.fifo) == [got, EmcRecord.of(req(), 10)]

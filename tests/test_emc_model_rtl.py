@@ -5,10 +5,10 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from slugsim.cosim import hdl
-from slugsim.cosim.blocks import BLOCKS, EMC_MONITOR
-from slugsim.cosim.runner import ROOT
 from slugsim.cxl import S2MNDR, EmcRecord, M2SReq
+from slugsim.testbench import hdl
+from slugsim.testbench.blocks import BLOCKS, EMC_MONITOR
+from slugsim.testbench.runner import ROOT
 
 EMC = ROOT / "rtl" / "emc" / "emc_monitor.v"
 SYNTH = [*sorted((ROOT / "rtl" / "common").glob("*.v")), EMC]

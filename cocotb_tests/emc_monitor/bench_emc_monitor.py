@@ -5,8 +5,8 @@ the EMC enabled and recording all of them, the record stream always ready. The w
 of the traffic phase goes to BENCH_OUT as JSON.
 
 ``bench_python_clock`` and ``bench_hdl_clock`` run on tb_emc_monitor with the per-beat bus
-models (``slugsim.cosim.stream``); ``bench_batched`` runs on tb_emc_monitor_batched with the
-batched ones (``slugsim.cosim.batched``): Python wakes once per batch. Messages are built before
+models (``slugsim.testbench.stream``); ``bench_batched`` runs on tb_emc_monitor_batched with the
+batched ones (``slugsim.testbench.batched``): Python wakes once per batch. Messages are built before
 the timed phase in every mode and then frozen out of the garbage collector (``gc.freeze()``: a
 real co-simulation makes them on the fly, not 100,000 up front); packing them is timed, and so
 is unpacking what came back (the batched sinks unpack lazily, so their decoding is timed after
@@ -25,12 +25,12 @@ from typing import Any
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
-from slugsim.cosim import testing
-from slugsim.cosim.batched import BatchSink, BatchSource
-from slugsim.cosim.csr import CsrMaster
-from slugsim.cosim.stream import StreamBus, StreamSink, StreamSource
 from slugsim.cxl import EmcRecord, M2SReq, M2SReqOpcode
-from slugsim.emc.model import EmcCsr
+from slugsim.emc.csr import EmcCsr
+from slugsim.testbench import testing
+from slugsim.testbench.batched import BatchSink, BatchSource
+from slugsim.testbench.csr import CsrMaster
+from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource
 
 PERIOD_NS = 10
 

@@ -1,8 +1,8 @@
 """What the EMC monitor's two testbenches share (test_emc_monitor.py, per-beat bus models, and
 test_emc_monitor_batched.py, batched ones): constrained-random stimulus and ``EmcTB``, the
 clock, reset, CSR master, configuration and the cycle-exact scoreboard (the EMC model replayed
-over every observed event). Each testbench adds its bus models and says how its beats are
-stamped (``edge_of``: picoseconds or cycles).
+over every observed event). Each testbench adds its bus models; both kinds hand back ``Beat``
+values stamped with the clock edge (``cycle``) that took them, which the scoreboard orders by.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from typing import Any
 
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import RisingEdge, Timer
-from slugsim.cosim import testing
-from slugsim.cosim.csr import CsrMaster
-from slugsim.cosim.stream import now_ps
-from slugsim.cxl import MESSAGE_TYPES, Message
-from slugsim.emc.model import ADDR_MAX, COUNTERS, CSR_FIELDS, EmcCsr, EmcMonitorModel, EmcParams
+from slugsim.cxl import MESSAGE_TYPES, EmcRecord, Message
+from slugsim.emc.csr import ADDR_MAX, COUNTERS, CSR_FIELDS, EmcCsr, EmcParams
+from slugsim.emc.model import EmcMonitorModel
+from slugsim.testbench import testing
+from slugsim.testbench.beat import Beat, ClockTiming
+from slugsim.testbench.csr import CsrMaster
+from slugsim.testbench.pause import LfsrPause
 
 MESSAGE_OF_CHANNEL = {cls.CHANNEL: cls for cls in MESSAGE_TYPES if cls.CHANNEL is not None}
 CTRL_ENABLE = 1 << CSR_FIELDS["CTRL"]["ENABLE"][0]
@@ -78,9 +80,9 @@ def idle_cycles(rng: random.Random) -> Iterator[int]:
         yield rng.choice([0, 0, 0, 0, 1, 2, 6])
 
 
-def back_pressure(rng: random.Random, ratio: float = 0.4) -> Iterator[bool]:
-    while True:
-        yield rng.random() < ratio
+def back_pressure(rng: random.Random, ratio: float = 0.4) -> LfsrPause:
+    """Pause generator pausing about ``ratio`` of the cycles, for per-beat and batched sinks."""
+    return LfsrPause(ratio, seed=rng.getrandbits(32))
 
 
 # -- testbench ------------------------------------------------------------------------------------
@@ -95,12 +97,9 @@ class ResetEvent:
 class EmcTB:
     """Clock (from the HDL wrapper), reset, CSR master, configuration and the scoreboard.
 
-    Subclasses bind the bus models, stamp beats with ``edge_of`` (in ``edge_unit``s per cycle)
-    and list what the scoreboard replays (``taps()``: beats of the tapped link, ``pops()``:
-    records taken from the output stream).
+    Subclasses bind the bus models and list the beats the scoreboard replays (``taps()``: the
+    tapped link, ``pops()``: records taken from the output stream).
     """
-
-    edge_unit = 1  # what one cycle is worth in edge_of()'s unit
 
     def __init__(self, dut: Any) -> None:
         self.dut = dut
@@ -111,6 +110,7 @@ class EmcTB:
         self.csr = CsrMaster(dut, self.clk)
         self.resets: list[ResetEvent] = []
         self.coverage: dict[str, int] = {}  # counter events over the whole test (across clears)
+        self.timing = ClockTiming(self.clk)
         self.period_ps = 0
         self.params = EmcParams()
         self.msg_type: type[Message] = Message
@@ -125,10 +125,8 @@ class EmcTB:
         return info
 
     async def measure_period(self) -> None:
-        await RisingEdge(self.clk)
-        start = now_ps()
-        await RisingEdge(self.clk)
-        self.period_ps = now_ps() - start
+        await self.timing.measure()
+        self.period_ps = self.timing.period_ps
 
     async def reset(self, cycles: int = 3) -> None:
         first, last = await testing.reset(self.dut, self.clk, cycles)
@@ -194,18 +192,10 @@ class EmcTB:
 
     # -- scoreboard -----------------------------------------------------------------------
 
-    def edge_of(self, beat: Any) -> int:
-        """The clock edge that took a beat of ``taps()`` or ``pops()``."""
+    def taps(self) -> Iterable[Beat[Message]]:
         raise NotImplementedError
 
-    def edge_of_ps(self, time_ps: int) -> int:
-        """The clock edge at ``time_ps``, in ``edge_of``'s unit."""
-        raise NotImplementedError
-
-    def taps(self) -> Iterable[Any]:
-        raise NotImplementedError
-
-    def pops(self) -> Iterable[Any]:
+    def pops(self) -> Iterable[Beat[EmcRecord]]:
         raise NotImplementedError
 
     def replay(self) -> EmcMonitorModel:
@@ -215,17 +205,17 @@ class EmcTB:
         edge; a reset at an edge follows the pop it ends; a CSR write at edge t follows both,
         so it governs taps from edge t on.
         """
-        unit = self.edge_unit
+        cycle_of = self.timing.cycle_of
         events: list[tuple[int, int, int, str, Any]] = []
         seq = itertools.count()
         for beat in self.taps():
-            events.append((self.edge_of(beat) + unit, 1, next(seq), "tap", beat))
+            events.append((beat.cycle + 1, 1, next(seq), "tap", beat))
         for beat in self.pops():
-            events.append((self.edge_of(beat), 2, next(seq), "pop", beat))
+            events.append((beat.cycle, 2, next(seq), "pop", beat))
         for event in self.resets:
-            events.append((self.edge_of_ps(event.first_edge_ps), 3, next(seq), "reset", event))
+            events.append((cycle_of(event.first_edge_ps), 3, next(seq), "reset", event))
         for write in self.csr.writes:
-            events.append((self.edge_of_ps(write.time_ps), 4, next(seq), "csr", write))
+            events.append((write.cycle, 4, next(seq), "csr", write))
         events.sort(key=lambda e: e[:3])
 
         model = EmcMonitorModel(self.params)
@@ -235,19 +225,19 @@ class EmcTB:
         for _key, _order, _seq, kind, item in events:
             if kind == "tap":
                 before = dict(model.counters)
-                model.observe(item.value, (self.edge_of(item) - origin) // unit)
+                model.observe(item.value, item.cycle - origin)
                 for name, value in model.counters.items():
                     lifetime[name] += value != before[name]
             elif kind == "pop":
                 got: Any = item.value
-                at = self.edge_of(item)
+                at = item.cycle
                 assert model.fifo, f"record #{popped} {got} at edge {at} was not expected"
                 want = model.pop()
                 assert got == want, f"record #{popped} at edge {at}: RTL {got} != model {want}"
                 popped += 1
             elif kind == "reset":
                 model.reset()
-                origin = self.edge_of_ps(item.last_edge_ps) + unit
+                origin = cycle_of(item.last_edge_ps) + 1
             else:
                 model.csr_write(item.value.addr, item.value.wdata)
         self.coverage = lifetime

@@ -32,22 +32,17 @@ from emc_tb import (
     check_link,
     idle_cycles,
 )
-from slugsim.cosim import testing
-from slugsim.cosim.blocks import EMC_MONITOR
-from slugsim.cosim.stream import StreamBus, StreamMonitor, StreamSink, StreamSource
 from slugsim.cxl import EmcRecord, Message
-from slugsim.emc.model import (
-    ADDR_MAX,
-    COUNTERS,
-    CSR_FIELDS,
-    EMC_ID,
-    EmcCsr,
-    EmcMonitorModel,
-)
+from slugsim.emc.csr import ADDR_MAX, COUNTERS, CSR_FIELDS, EMC_ID, EmcCsr
+from slugsim.emc.model import EmcMonitorModel
+from slugsim.testbench import testing
+from slugsim.testbench.beat import Beat
+from slugsim.testbench.blocks import EMC_MONITOR
+from slugsim.testbench.stream import StreamBus, StreamMonitor, StreamSink, StreamSource
 
 
 class TB(EmcTB):
-    """The EMC monitor with the per-beat bus models; beats stamped in picoseconds."""
+    """The EMC monitor with the per-beat bus models: Python wakes for every beat."""
 
     def __init__(self, dut: Any) -> None:
         super().__init__(dut)
@@ -55,10 +50,6 @@ class TB(EmcTB):
         self.source: StreamSource
         self.memory: StreamSink
         self.tap: StreamMonitor
-
-    @property
-    def edge_unit(self) -> int:  # type: ignore[override]
-        return self.period_ps
 
     @classmethod
     async def create(cls, dut: Any) -> TB:
@@ -93,16 +84,10 @@ class TB(EmcTB):
 
     # -- scoreboard -----------------------------------------------------------------------
 
-    def edge_of(self, beat: Any) -> int:
-        return int(beat.time_ps)
-
-    def edge_of_ps(self, time_ps: int) -> int:
-        return time_ps
-
-    def taps(self) -> Iterable[Any]:
+    def taps(self) -> Iterable[Beat[Message]]:
         return self.tap.queue
 
-    def pops(self) -> Iterable[Any]:
+    def pops(self) -> Iterable[Beat[EmcRecord]]:
         return self.records.queue
 
     async def check(self) -> EmcMonitorModel:

@@ -23,27 +23,34 @@ from typing import Any
 import cocotb
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
-from emc_tb import CTRL_ENABLE, TIMEOUT_US, EmcTB, Stimulus, check_link, idle_cycles
-from slugsim.cosim import runner, testing
-from slugsim.cosim.batched import BatchSink, BatchSource, Stamped, read_int
-from slugsim.cosim.blocks import EMC_MONITOR_BATCHED
-from slugsim.cosim.stream import now_ps
-from slugsim.cxl import EmcRecord
-from slugsim.emc.model import EmcCsr, EmcMonitorModel
+from emc_tb import (
+    CTRL_ENABLE,
+    TIMEOUT_US,
+    EmcTB,
+    Stimulus,
+    back_pressure,
+    check_link,
+    idle_cycles,
+)
+from slugsim.cxl import EmcRecord, Message
+from slugsim.emc.csr import EmcCsr
+from slugsim.emc.model import EmcMonitorModel
+from slugsim.testbench import runner, testing
+from slugsim.testbench.batched import BatchSink, BatchSource, read_int
+from slugsim.testbench.beat import Beat, now_ps
+from slugsim.testbench.blocks import EMC_MONITOR_BATCHED
 
 
 class BatchedTB(EmcTB):
-    """The EMC monitor with the batched bus models; beats stamped with their cycle."""
+    """The EMC monitor with the batched bus models: Python wakes once per batch."""
 
     def __init__(self, dut: Any) -> None:
         super().__init__(dut)
-        self.ref_ps = 0  # a rising edge's time ...
-        self.ref_cycle = 0  # ... and its 0-based index (the wrapper's cycle counter)
         self.source: BatchSource
         self.memory: BatchSink
         self.records: BatchSink
-        self.delivered: list[Stamped] = []
-        self.popped: list[Stamped] = []
+        self.delivered: list[Beat[Message]] = []
+        self.popped: list[Beat[EmcRecord]] = []
 
     @classmethod
     async def create(cls, dut: Any, mem_pause: float = 0.0, rec_pause: float = 0.0) -> BatchedTB:
@@ -52,16 +59,11 @@ class BatchedTB(EmcTB):
         await tb.reset()
         await tb.read_params()
         tb.source = BatchSource(dut, "src", tb.clk, tb.msg_type, record=True)
-        seeds = [tb.rng.getrandbits(32) | 1 for _ in range(2)]
-        tb.memory = BatchSink(dut, "mem", tb.clk, tb.msg_type, seed=seeds[0], pause=mem_pause)
-        tb.records = BatchSink(dut, "rec", tb.clk, EmcRecord, seed=seeds[1], pause=rec_pause)
-        tb.log.info(
-            "batch depth %d, LFSR seeds %#x %#x, pause %.2f %.2f",
-            tb.source.depth,
-            *seeds,
-            mem_pause,
-            rec_pause,
-        )
+        mem = back_pressure(tb.rng, mem_pause)
+        rec = back_pressure(tb.rng, rec_pause)
+        tb.memory = BatchSink(dut, "mem", tb.clk, tb.msg_type, pause=mem)
+        tb.records = BatchSink(dut, "rec", tb.clk, EmcRecord, pause=rec)
+        tb.log.info("batch depth %d, back-pressure %s %s", tb.source.depth, mem, rec)
         assert tb.memory.depth == tb.records.depth == tb.source.depth
         await tb.reset()  # loads the back-pressure LFSR seeds
         for model in (tb.source, tb.memory, tb.records):
@@ -70,39 +72,32 @@ class BatchedTB(EmcTB):
         return tb
 
     async def measure_clock(self) -> None:
+        """The clock's timing, checked against the wrapper's cycle counter (the recorders'
+        stamps): both number the rising edges from 0."""
         await self.measure_period()
-        self.ref_ps = now_ps()
+        now = now_ps()
         await ReadOnly()
-        self.ref_cycle = read_int(self.dut.cycle) - 1  # counts edges, this one included
+        counted = read_int(self.dut.cycle) - 1  # counts edges, this one included
+        assert counted == self.timing.cycle_of(now), f"edge {counted} at {now} ps: timing off"
         await RisingEdge(self.clk)
-
-    def cycle_of(self, time_ps: int) -> int:
-        """The 0-based index of the rising edge at ``time_ps``."""
-        return self.ref_cycle + (time_ps - self.ref_ps) // self.period_ps
 
     async def quiesce(self) -> None:
         """Release back-pressure, let all traffic finish, drain the FIFO, collect everything."""
-        self.memory.set_back_pressure(0.0)
+        self.memory.set_pause_generator(None)
         await self.source.wait()
-        self.records.set_back_pressure(0.0)
+        self.records.set_pause_generator(None)
         await self.cycles(self.params.fifo_depth + 8)
-        await self.memory.wait()
-        await self.records.wait()
+        await self.memory.flush()
+        await self.records.flush()
         self.delivered.extend(self.memory.drain())
         self.popped.extend(self.records.drain())
 
     # -- scoreboard (EmcTB.replay) ----------------------------------------------------------
 
-    def edge_of(self, beat: Any) -> int:
-        return int(beat.cycle)
-
-    def edge_of_ps(self, time_ps: int) -> int:
-        return self.cycle_of(time_ps)
-
-    def taps(self) -> Iterable[Any]:
+    def taps(self) -> Iterable[Beat[Message]]:
         return self.delivered
 
-    def pops(self) -> Iterable[Any]:
+    def pops(self) -> Iterable[Beat[EmcRecord]]:
         return self.popped
 
     async def check(self) -> EmcMonitorModel:
@@ -146,8 +141,8 @@ async def batched_random_traffic(dut: Any) -> None:
     while not tb.source.idle():
         await tb.cycles(tb.rng.randrange(50, 400))
         if not await tb.random_change(configure=0.4, period=0.6, clear=0.75, pause=0.85):
-            tb.memory.set_back_pressure(tb.rng.choice([0.0, 0.3, 0.8]))
-            tb.records.set_back_pressure(tb.rng.choice([0.0, 0.6, 0.95]))
+            tb.memory.set_pause_generator(back_pressure(tb.rng, tb.rng.choice([0.0, 0.3, 0.8])))
+            tb.records.set_pause_generator(back_pressure(tb.rng, tb.rng.choice([0.0, 0.6, 0.95])))
     await tb.check()
     assert tb.coverage["SEEN"] > 0 and tb.coverage["RECORDED"] > 0
     # the recorders saw real stalls and gaps
@@ -172,6 +167,56 @@ async def batched_back_to_back(dut: Any) -> None:
     recorded = await tb.csr.read(EmcCsr.RECORDED)
     assert len(records) == recorded == count - (await tb.csr.read(EmcCsr.DROPPED))
     assert tb.source.batches >= count // tb.source.depth
+
+
+@cocotb.test(timeout_time=TIMEOUT_US * 5, timeout_unit="us")
+async def batched_back_pressure_is_the_lfsr_pause_pattern(dut: Any) -> None:
+    """The recorder's back-pressure runs the pattern ``LfsrPause`` yields in Python, so one pause
+    generator means the same stalls to a per-beat and to a batched sink: between two beats the
+    memory took, every cycle was a pause of the pattern, and every beat came on a ready one."""
+    tb = await BatchedTB.create(dut, mem_pause=0.5)
+    pause = tb.memory.pause_generator
+    assert pause is not None
+    # the LFSR loads the seed at every reset edge: its first value governs the next edge
+    first_edge = tb.timing.cycle_of(tb.resets[-1].last_edge_ps) + 1
+    count = 4 * tb.source.depth
+    for _ in range(count):
+        tb.source.send_nowait(tb.stim.message())
+    await tb.source.wait()
+    await tb.memory.flush()
+    cycles = [b.cycle for b in tb.memory.drain()]
+    assert len(cycles) == count
+    paused = list(itertools.islice(pause, cycles[-1] - first_edge + 1))
+    for a, b in itertools.pairwise(cycles):
+        assert not paused[a - first_edge] and not paused[b - first_edge], f"edges {a}, {b}"
+        stalls = paused[a - first_edge + 1 : b - first_edge]
+        assert all(stalls), f"the memory stalled between edges {a} and {b} against the pattern"
+    assert len(cycles) < cycles[-1] - cycles[0], "no back-pressure at all"
+
+
+@cocotb.test(timeout_time=TIMEOUT_US * 5, timeout_unit="us")
+async def batched_monitor_wait_and_idle(dut: Any) -> None:
+    """wait() returns once a beat has reached Python, even a beat short of a full batch;
+    idle() says whether the last batch collected was empty."""
+    tb = await BatchedTB.create(dut)
+    assert tb.memory.idle() and tb.memory.empty()
+    few = max(tb.source.depth // 2, 1)
+    sent = [tb.stim.message() for _ in range(few)]
+    for msg in sent:
+        tb.source.send_nowait(msg)
+    await tb.memory.wait()  # flushes: the recorder's batch is not full
+    assert not tb.memory.empty()
+    got = [await tb.memory.recv() for _ in sent]  # recv() flushes again when it must
+    assert got == sent
+    await tb.cycles(3)
+    await tb.memory.flush()
+    await tb.memory.flush()
+    assert tb.memory.idle() and tb.memory.empty()
+    late = tb.stim.message()
+    tb.source.send_nowait(late)
+    beat = await tb.memory.recv_beat()
+    assert beat.value == late and tb.timing.cycle_of(beat.time_ps) == beat.cycle
+    assert not tb.memory.idle()  # the batch that brought it was not empty
 
 
 # -- pytest: one test per (simulator, parameter set, cocotb test) -------------------------------

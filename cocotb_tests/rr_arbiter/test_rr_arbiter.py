@@ -12,8 +12,8 @@ from typing import Any
 import cocotb
 import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
-from slugsim.cosim import testing
-from slugsim.cosim.blocks import RR_ARBITER
+from slugsim.testbench import testing
+from slugsim.testbench.blocks import RR_ARBITER
 
 
 def reference_grant(req: int, ports: int, pointer: int) -> int | None:

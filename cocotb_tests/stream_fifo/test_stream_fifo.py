@@ -14,9 +14,10 @@ import cocotb
 import pytest
 from cocotb.regression import TestFactory
 from cocotb.triggers import ReadOnly, RisingEdge
-from slugsim.cosim import testing
-from slugsim.cosim.blocks import STREAM_FIFO
-from slugsim.cosim.stream import StreamBus, StreamSink, StreamSource, pause_pattern
+from slugsim.testbench import testing
+from slugsim.testbench.blocks import STREAM_FIFO
+from slugsim.testbench.pause import pause_pattern
+from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource
 
 
 class TB:

@@ -24,7 +24,7 @@
 //
 // CSR port: a request stream (s_csr_*: write, byte address, write data) and a response stream
 // (m_csr_*: read data, 0 for writes), one response per request, one cycle after it. The map is
-// generated from slugsim/emc/model.py (emc_monitor_csr.vh), the one source of truth:
+// generated from slugsim/emc/csr.py (emc_monitor_csr.vh), the one source of truth:
 //   0x00 ID            RO 0x454D4301
 //   0x04 INFO          RO [3:0] CHANNEL [4] DIRECTION [15:8] PORT [21:16] TS_WIDTH
 //                         [26:22] log2(FIFO_DEPTH)

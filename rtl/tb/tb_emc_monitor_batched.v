@@ -7,7 +7,7 @@
 // record stream goes to a second recorder in sink mode ("rec"). The CSR port stays a plain
 // per-beat stream (rare accesses). Each helper instance is named like the prefix of its
 // control ports (src_*, mem_*, rec_*): the Python models reach its wide batch registers
-// through the instance (slugsim.cosim.batched). cycle counts rising edges since time 0 (never reset): an
+// through the instance (slugsim.testbench.batched). cycle counts rising edges since time 0 (never reset): an
 // entry stamped k was accepted at the k-th edge (0-based) of the 10 ns clock made here.
 // batch_wake concatenates the helpers' batch counters, so that the Python models all sleep on
 // one value-change callback (each callback costs the simulator loop time on every cycle).

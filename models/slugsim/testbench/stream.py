@@ -9,45 +9,49 @@ A stream is the bundle of RTL signals that share a name prefix: ``<prefix>_valid
   ``int`` fields (for example a CSR request).
 
 Every stream has the same trio: ``StreamSource`` drives (with an idle-cycle generator),
-``StreamSink`` receives and drives ``ready`` (with a back-pressure generator), ``StreamMonitor``
-only observes. They share one queue API: ``send``/``send_nowait``, ``recv``/``recv_nowait``,
-``idle()``/``wait()``, ``count``.
+``StreamSink`` receives and drives ``ready`` (with a pause generator, ``slugsim.testbench.pause``),
+``StreamMonitor`` only observes. They share one queue API with the batched models
+(``slugsim.testbench.batched``): ``send``/``send_nowait`` and ``wait()`` (until everything sent
+was taken) on sources; ``recv``/``recv_nowait`` (payloads), ``recv_beat``/``recv_beat_nowait``
+and ``drain()`` (``Beat`` values: payload, clock edge, time), ``idle()`` and ``wait()`` (until
+something arrives) on monitors and sinks; ``count`` on all.
 
 Timing: the clock is generated in HDL and Python wakes per transaction, not per clock edge. A
 handshake is sampled in the ReadOnly phase (settled values for the coming edge) and completes
 at the next rising edge; idle workers sleep on an ``Event`` (or on ``valid`` rising), and idle
 gaps are one ``Timer``, not N clock edges. Only a back-pressure generator costs one wake-up per
 cycle, because it changes ``ready`` every cycle.
+
+Each model measures its clock (``ClockTiming``, two rising edges) when it starts and takes no
+part in the stream before that: a sink holds ``ready`` low meanwhile. Build the models before
+traffic starts (before the reset, as the testbenches do).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any, Generic, NamedTuple, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import cocotb
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
-from cocotb.utils import get_sim_time
 
 from slugsim.cxl import Message
 
-T = TypeVar("T")
+from .beat import Beat, ClockTiming, now_ps
+from .pause import pause_pattern
 
-
-class Beat(NamedTuple, Generic[T]):
-    """One transfer: its payload and the simulation time (ps) of the clock edge that took it."""
-
-    value: T
-    time_ps: int
-
-
-def now_ps() -> int:
-    """Simulation time in integer picoseconds."""
-    return round(get_sim_time("ps"))
+__all__ = [
+    "Beat",
+    "StreamBus",
+    "StreamMonitor",
+    "StreamSink",
+    "StreamSource",
+    "now_ps",
+    "pause_pattern",
+]
 
 
 def _resolved(handle: SimHandleBase) -> int:
@@ -118,28 +122,14 @@ class StreamBus:
         return self.payload(**values)
 
 
-def pause_pattern(pattern: Iterable[int]) -> Iterator[bool]:
-    """Cycle a 0/1 pattern forever (1 = pause this cycle), as a back-pressure generator."""
-    return (bool(x) for x in itertools.cycle(pattern))
-
-
 class _Clocked:
     def __init__(self, bus: StreamBus, clock: SimHandleBase) -> None:
         self.bus = bus
         self.clock = clock
+        self.timing = ClockTiming(clock)
         self._edge = RisingEdge(clock)
         self._readonly = ReadOnly()
         self.count = 0
-        self._period_ps = 0
-
-    async def _period(self) -> int:
-        """The clock period, measured once (the clock is the HDL's, not ours)."""
-        if not self._period_ps:
-            await self._edge
-            start = now_ps()
-            await self._edge
-            self._period_ps = now_ps() - start
-        return self._period_ps
 
 
 class StreamSource(_Clocked):
@@ -202,8 +192,10 @@ class StreamSource(_Clocked):
         bus = self.bus
         ready = bus.ready
         valid = bus.valid
-        period = await self._period()  # measured up front; we are now just after an edge
-        phase = now_ps() % period
+        timing = self.timing
+        await timing.measure()  # we are now just after a rising edge
+        period = timing.period_ps
+        phase = timing.phase_ps
         while True:
             if not self._queue:
                 valid.value = 0
@@ -233,37 +225,65 @@ class StreamSource(_Clocked):
                     break
             self.count += 1
             if self.record:
-                self.sent.append(Beat(value, now_ps()))
+                self.sent.append(timing.beat(value, now_ps()))
 
 
 class StreamMonitor(_Clocked):
-    """Observes a stream and queues every transferred beat with its time."""
+    """Observes a stream and queues every transferred beat as a ``Beat``.
+
+    ``idle()``: no beat is on offer (``valid`` was low when last looked at); ``wait()``: until a
+    beat has arrived. Both cost no wake-ups of their own.
+    """
 
     def __init__(self, bus: StreamBus, clock: SimHandleBase) -> None:
         super().__init__(bus, clock)
         self.queue: deque[Beat[Any]] = deque()
+        self.active = False  # valid seen high and the beat not yet taken
         self._has_items = Event()
-        self._task = cocotb.start_soon(self._run())
+        self._task = cocotb.start_soon(self._start())
 
     def empty(self) -> bool:
         return not self.queue
 
+    def __len__(self) -> int:
+        return len(self.queue)
+
+    def idle(self) -> bool:
+        return not self.active
+
+    async def wait(self) -> None:
+        """Until at least one beat is queued."""
+        while not self.queue:
+            self._has_items.clear()
+            await self._has_items.wait()
+
     def recv_nowait(self) -> Any:
         return self.queue.popleft().value
+
+    def recv_beat_nowait(self) -> Beat[Any]:
+        return self.queue.popleft()
 
     async def recv(self) -> Any:
         return (await self.recv_beat()).value
 
     async def recv_beat(self) -> Beat[Any]:
-        while not self.queue:
-            self._has_items.clear()
-            await self._has_items.wait()
+        await self.wait()
         return self.queue.popleft()
 
+    def drain(self) -> list[Beat[Any]]:
+        """Every beat received so far, oldest first (and forgotten here)."""
+        beats = list(self.queue)
+        self.queue.clear()
+        return beats
+
     def _accept(self, value: Any) -> None:
-        self.queue.append(Beat(value, now_ps()))
+        self.queue.append(self.timing.beat(value, now_ps()))
         self.count += 1
         self._has_items.set()
+
+    async def _start(self) -> None:
+        await self.timing.measure()
+        await self._run()
 
     async def _run(self) -> None:
         valid, ready, bus = self.bus.valid, self.bus.ready, self.bus
@@ -271,8 +291,10 @@ class StreamMonitor(_Clocked):
         while True:
             await self._readonly
             if not _resolved(valid):
+                self.active = False
                 await valid_rise
                 continue
+            self.active = True
             fire = ready is None or _resolved(ready)
             value = bus.sample() if fire else None
             await self._edge
@@ -281,19 +303,23 @@ class StreamMonitor(_Clocked):
 
 
 class StreamSink(StreamMonitor):
-    """Receives a stream: drives ``ready``; ``pause`` yields True for a cycle of back-pressure."""
+    """Receives a stream and drives ``ready``: low for a cycle when the pause generator
+    (``slugsim.testbench.pause``) yields true, always high without one."""
 
     def __init__(
-        self, bus: StreamBus, clock: SimHandleBase, pause: Iterator[bool] | None = None
+        self,
+        bus: StreamBus,
+        clock: SimHandleBase,
+        pause: Iterator[bool | int] | None = None,
     ) -> None:
         if bus.ready is None:
             raise ValueError(f"a sink needs {bus.prefix}_ready")
         self.pause_generator = pause
         self._pause_changed = Event()
-        bus.ready.setimmediatevalue(0 if pause is not None else 1)
+        bus.ready.setimmediatevalue(0)  # until the clock is measured and the sink listens
         super().__init__(bus, clock)
 
-    def set_pause_generator(self, pause: Iterator[bool] | None) -> None:
+    def set_pause_generator(self, pause: Iterator[bool | int] | None) -> None:
         self.pause_generator = pause
         self._pause_changed.set()
 
@@ -307,7 +333,8 @@ class StreamSink(StreamMonitor):
                 # per-cycle: ready follows the generator
                 ready.value = 0 if next(pause) else 1
                 await self._readonly
-                fire = _resolved(valid) and _resolved(ready)
+                self.active = bool(_resolved(valid))
+                fire = self.active and _resolved(ready)
                 value = bus.sample() if fire else None
                 await self._edge
                 if fire:
@@ -318,11 +345,13 @@ class StreamSink(StreamMonitor):
                 ready.value = 1
             await self._readonly
             if not _resolved(valid):
+                self.active = False
                 self._pause_changed.clear()
                 await First(valid_rise, self._pause_changed.wait())
                 if self.pause_generator is not None:
                     await self._edge
                 continue
+            self.active = True
             value = bus.sample()
             await self._edge
             self._accept(value)

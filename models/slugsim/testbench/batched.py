@@ -13,17 +13,20 @@ every evaluation, which costs more per cycle than the whole EMC:
   ``<p>_load_done``; registers ``<p>.bank0_data_reg`` ... ``<p>.bank1_gap_reg``;
 - ``BatchMonitor(dut, "mem", clock, M2SReq)``: ports ``<p>_batch_count``, ``<p>_batch_seq``,
   ``<p>_flush``; registers ``<p>.buf0_reg``, ``<p>.buf1_reg``; ``BatchSink`` also the ports
-  ``<p>_bp_seed``, ``<p>_bp_thresh``.
+  ``<p>_bp_seed``, ``<p>_bp_thresh`` of the recorder's back-pressure LFSR, set from an
+  ``LfsrPause`` (``slugsim.testbench.pause``), the pause generator a per-beat sink takes too.
 
 Under Verilator a VPI read returns at most ``VL_VALUE_STRING_MAX_WORDS`` 32-bit words and
 truncates the rest: build with ``-CFLAGS -DVL_VALUE_STRING_MAX_WORDS=<n>`` (see
-``slugsim.cosim.blocks.EMC_MONITOR_BATCHED``).
+``slugsim.testbench.blocks.EMC_MONITOR_BATCHED``).
 
-Same queue API as ``slugsim.cosim.stream``: ``send``/``send_nowait``, ``recv``/``recv_nowait``,
-``idle()``/``wait()``, ``count``. Beats come back as ``Stamped(value, cycle)``: the cycle is the
-0-based rising edge that took the beat (the wrapper's free-running ``cycle`` counter), which is
-exact enough for a cycle-accurate scoreboard. Payloads are ``slugsim.cxl`` messages (or plain
-ints with ``payload=None``); received words are unpacked lazily, when a consumer takes them.
+Same queue API as ``slugsim.testbench.stream``: ``send``/``send_nowait``, ``recv``/``recv_nowait``,
+``recv_beat``/``recv_beat_nowait``, ``drain()``, ``idle()``/``wait()``, ``count``. Beats come
+back as the same ``Beat(value, cycle, time_ps)`` as the per-beat models': the cycle is the 0-based
+rising edge that took the beat (the wrapper's free-running ``cycle`` counter), which is exact
+enough for a cycle-accurate scoreboard, and ``time_ps`` that edge's time. Payloads are
+``slugsim.cxl`` messages (or plain ints with ``payload=None``); received words are unpacked
+lazily, when a consumer takes them.
 
 Wake-ups per batch: a source wakes when a bank has been played out and once more at the edge
 that takes the next load; a monitor wakes when its recorder closes a batch (full, or flushed).
@@ -39,22 +42,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import cocotb
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import Edge, Event, FallingEdge, First, RisingEdge
+from cocotb.triggers import Edge, Event, FallingEdge, First, RisingEdge, Timer
 
 from slugsim.cxl import Message
 
+from .beat import Beat, ClockTiming
+from .pause import LfsrPause
+
 _XZ_TO_0 = str.maketrans("xXzZuUwW-", "000000000")
-
-
-class Stamped(NamedTuple):
-    """One transfer: its payload and the 0-based clock edge (cycle) that took it."""
-
-    value: Any
-    cycle: int
 
 
 def read_int(handle: SimHandleBase) -> int:
@@ -245,7 +244,12 @@ class BatchSource:
 
 
 class BatchMonitor:
-    """Reads a ``tb_stream_recorder``: every handshake with its cycle, a batch per wake-up."""
+    """Reads a ``tb_stream_recorder``: every handshake with its cycle, a batch per wake-up.
+
+    The recorder holds the beats of its open batch until the batch fills or ``flush()`` closes
+    it, so Python learns of a beat up to a batch late: ``wait()`` flushes when it has nothing to
+    hand over, and ``idle()`` reports what the last collected batch said.
+    """
 
     def __init__(
         self,
@@ -272,8 +276,10 @@ class BatchMonitor:
             )
         self.depth = len(self.buffers[0]) // self.entry_width
         self.clock = clock
+        self.timing = ClockTiming(clock)
         self.count = 0  # beats recorded so far
         self.batches = 0
+        self.last_batch_size = 0
         self._raw: deque[tuple[int, int]] = deque()  # (word, cycle), unpacked on demand
         self._has_items = Event()
         self._got_batch = Event()
@@ -284,6 +290,9 @@ class BatchMonitor:
         self._last_cycle = 0
         self.flush_signal.setimmediatevalue(0)
         self._wake = _wake_signal(dut, self.seq)
+        # measured beside the recorder loop, which must not miss a batch meanwhile; beats are
+        # stamped with their time only when taken (much later than two clock edges)
+        cocotb.start_soon(self.timing.measure())
         self._task = cocotb.start_soon(self._run())
 
     # -- queue API ----------------------------------------------------------------------
@@ -294,43 +303,58 @@ class BatchMonitor:
     def __len__(self) -> int:
         return len(self._raw)
 
-    def _decode(self, raw: tuple[int, int]) -> Stamped:
+    def _decode(self, raw: tuple[int, int]) -> Beat[Any]:
         word, cycle = raw
-        return Stamped(self.payload.unpack(word) if self.payload is not None else word, cycle)
+        value = self.payload.unpack(word) if self.payload is not None else word
+        return Beat(value, cycle, self.timing.time_of(cycle))
 
     def recv_nowait(self) -> Any:
         return self._decode(self._raw.popleft()).value
 
-    def recv_stamped_nowait(self) -> Stamped:
+    def recv_beat_nowait(self) -> Beat[Any]:
         return self._decode(self._raw.popleft())
 
     async def recv(self) -> Any:
-        return (await self.recv_stamped()).value
+        return (await self.recv_beat()).value
 
-    async def recv_stamped(self) -> Stamped:
+    async def recv_beat(self) -> Beat[Any]:
         """The next beat; flushes the recorder when nothing is buffered on the Python side."""
-        while not self._raw:
-            await self.flush()
-            if not self._raw:
-                self._has_items.clear()
-                await self._has_items.wait()
+        await self.wait()
         return self._decode(self._raw.popleft())
 
-    def drain(self) -> list[Stamped]:
+    def drain(self) -> list[Beat[Any]]:
         """Every beat received so far, decoded, oldest first (and forgotten here)."""
         raw, self._raw = self._raw, deque()
+        self.timing.time_of(0)  # raises when the clock is not measured yet
+        phase, period = self.timing.phase_ps, self.timing.period_ps
+        # NOTE: inlined for performance, as before Beat had a time: tuple.__new__ skips
+        # NamedTuple's argument handling, and time_of() is two integer operations here
         new = tuple.__new__
         if self.payload is None:
-            return [new(Stamped, item) for item in raw]
+            return [new(Beat, (word, cycle, phase + cycle * period)) for word, cycle in raw]
         unpack = self.payload.unpack
-        return [new(Stamped, (unpack(word), cycle)) for word, cycle in raw]
+        return [new(Beat, (unpack(word), cycle, phase + cycle * period)) for word, cycle in raw]
 
     def idle(self) -> bool:
-        return True  # a recorder never holds anything back for long: see wait()
+        """The stream carried nothing between the last two batches Python collected (refresh
+        with ``flush()``); the recorder's open batch is out of sight until it closes."""
+        return self.last_batch_size == 0
 
     async def wait(self) -> None:
-        """Until everything recorded so far has reached Python (one flush)."""
-        await self.flush()
+        """Until at least one beat has reached Python.
+
+        With nothing to hand over, it flushes the recorder; when that batch comes back empty it
+        sleeps until a batch closes by itself or ``depth`` cycles pass, then flushes again: one
+        wake-up per ``depth`` cycles while the stream is quiet, not one per cycle.
+        """
+        while not self._raw:
+            await self.flush()
+            if self._raw:
+                return
+            await self.timing.measure()
+            self._has_items.clear()
+            quiet = Timer(self.depth * self.timing.period_ps, "ps")
+            await First(self._has_items.wait(), quiet)
 
     async def flush(self) -> None:
         """Close the recorder's current batch at the next edge and collect it."""
@@ -382,6 +406,7 @@ class BatchMonitor:
             self._cycle_hi, self._last_cycle = hi, last
             self.count += n
             self._has_items.set()
+        self.last_batch_size = n
         self.batches += 1
         self._got_batch.set()
 
@@ -395,8 +420,11 @@ class BatchMonitor:
 class BatchSink(BatchMonitor):
     """A ``BatchMonitor`` whose recorder also drives ``ready`` from its LFSR pattern.
 
-    ``seed`` loads the LFSR at the next reset; ``set_back_pressure(p)`` pauses about a fraction
-    ``p`` of the cycles (0: always ready), at once. The other arguments are ``BatchMonitor``'s.
+    ``pause`` / ``set_pause_generator(pause)``: an ``LfsrPause`` (or ``None``: always ready), as
+    for a per-beat ``StreamSink``. Its ratio applies at once; its seed is loaded into the LFSR at
+    the recorder's next reset (the HDL runs the pattern, so the Python generator itself is never
+    stepped). Any other pause generator would need Python every cycle and is refused.
+    The other arguments are ``BatchMonitor``'s.
     """
 
     def __init__(
@@ -404,23 +432,30 @@ class BatchSink(BatchMonitor):
         dut: Any,
         prefix: str,
         *args: Any,
-        seed: int = 1,
-        pause: float = 0.0,
+        pause: LfsrPause | None = None,
         **kwargs: Any,
     ) -> None:
         self.bp_seed = _signal(dut, prefix, "bp_seed")
         self.bp_thresh = _signal(dut, prefix, "bp_thresh")
-        if not 0 <= seed < 1 << 32:
-            raise ValueError(f"LFSR seed {seed} is not a 32-bit unsigned int")
-        self.bp_seed.setimmediatevalue(seed)
-        self.bp_thresh.setimmediatevalue(self._thresh(pause))
+        self.pause_generator: LfsrPause | None = None
+        self._program(pause, immediate=True)
         super().__init__(dut, prefix, *args, **kwargs)
 
-    @staticmethod
-    def _thresh(pause: float) -> int:
-        if not 0.0 <= pause < 1.0:
-            raise ValueError(f"back-pressure ratio {pause} must be in [0, 1)")
-        return min(round(pause * 256), 255)
+    def _program(self, pause: Iterator[bool | int] | None, immediate: bool) -> None:
+        if pause is not None and not isinstance(pause, LfsrPause):
+            raise ValueError(
+                f"{type(pause).__name__}: a batched sink's back-pressure is its recorder's "
+                "LFSR; give it an LfsrPause (or None)"
+            )
+        threshold = pause.threshold if pause is not None else 0
+        if immediate:
+            self.bp_seed.setimmediatevalue(pause.seed if pause is not None else 1)
+            self.bp_thresh.setimmediatevalue(threshold)
+        else:
+            if pause is not None:  # None leaves the seed for the next reset as it was
+                self.bp_seed.value = pause.seed
+            self.bp_thresh.value = threshold
+        self.pause_generator = pause
 
-    def set_back_pressure(self, pause: float) -> None:
-        self.bp_thresh.value = self._thresh(pause)
+    def set_pause_generator(self, pause: Iterator[bool | int] | None) -> None:
+        self._program(pause, immediate=False)

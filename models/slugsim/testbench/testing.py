@@ -84,7 +84,7 @@ async def reset(dut: Any, clock: Any, cycles: int = 3) -> tuple[int, int]:
     """Hold ``dut.rst`` for ``cycles`` rising edges; returns the first and last such edge (ps)."""
     from cocotb.triggers import ClockCycles, RisingEdge
 
-    from .stream import now_ps
+    from .beat import now_ps
 
     await RisingEdge(clock)
     dut.rst.value = 1

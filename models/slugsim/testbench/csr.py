@@ -11,7 +11,8 @@ from typing import Any
 
 from cocotb.handle import SimHandleBase
 
-from .stream import Beat, StreamBus, StreamSink, StreamSource
+from .beat import Beat
+from .stream import StreamBus, StreamSink, StreamSource
 
 
 @dataclass(slots=True)

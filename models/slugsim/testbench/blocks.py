@@ -1,7 +1,7 @@
 """Every RTL block with a cocotb testbench: sources, test wrapper and parameter sets.
 
 The parameter sets are the build matrix of the RTL regression: each one gets its own cached
-build per simulator (``slugsim.cosim.runner``). The first set of a block is its default (used by
+build per simulator (``slugsim.testbench.runner``). The first set of a block is its default (used by
 ``make waves`` and the benchmark).
 """
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     """``--synth-jobs``: one line per (DUT, parameter set): ``module -set NAME VALUE ...``."""
     args = sys.argv[1:] if argv is None else argv
     if args != ["--synth-jobs"]:
-        print("usage: python -m slugsim.cosim.blocks --synth-jobs", file=sys.stderr)
+        print("usage: python -m slugsim.testbench.blocks --synth-jobs", file=sys.stderr)
         return 2
     for block in BLOCKS.values():
         if not block.synth:

@@ -6,7 +6,7 @@ makes both work (STYLE.md): a stream ``<p>`` has ``<p>_valid`` and ``<p>_ready``
 directions; ``s_*`` streams are inputs (valid in, ready out), ``m_*`` outputs; a ``tap_*``
 stream is observed, so both of its handshake signals are inputs.
 
-    python -m slugsim.cosim.hdl rtl/common/*.v rtl/emc/*.v    # parse, check, print port lists
+    python -m slugsim.testbench.hdl rtl/common/*.v rtl/emc/*.v    # parse, check, print port lists
 """
 
 from __future__ import annotations
