@@ -15,6 +15,7 @@ from slugsim.cli import main
 from slugsim.config import TopologyError, load_topology, topology_schema
 from slugsim.contract import DOWNSTREAM, UPSTREAM, Component, PortSpec, component, unregister
 from slugsim.cxl import S2MDRS, M2SReq, MessageClass, S2MDRSOpcode
+from slugsim.emc import EmcCsr, EmcMonitorModel, EmcParams, EmcProbe
 from slugsim.fabric.params import doc
 from slugsim.kernel import NS, Crossing
 from slugsim.sim import elaborate, run_system
@@ -278,3 +279,41 @@ def test_the_json_schema_names_each_kinds_ports():
     assert "root (downstream; cache, io, mem)" in entries["host"]["description"]
     assert "usp (upstream; io, mem)" in entries["type3"]["description"]
     assert "port (downstream/upstream; cache, io, mem)" in entries["switch"]["description"]
+
+
+def test_the_emc_model_records_a_running_system_as_a_probe():
+    """An EMC on the host's root port and one on the switch port facing the device: each
+    records exactly the recordable messages crossing its port, in order, with direction and
+    time, and the run's stats do not change."""
+    path = ROOT / "topologies" / "quickstart.yaml"
+    plain, _ = run_system(elaborate(load_topology(path)))
+    system = elaborate(load_topology(path))
+    seen: dict[str, list[tuple[Any, Crossing, int]]] = {}
+    emcs: dict[str, EmcProbe] = {}
+    for number, (name, port) in enumerate(
+        [("host0", system.components["host0"].ports["p0"]), ("sw0", _towards(system, "mem0"))]
+    ):
+        model = EmcMonitorModel(EmcParams(fifo_depth=1 << 15), taps_every_channel=True)
+        model.csr_write(EmcCsr.CTRL, 1)
+        emcs[name] = EmcProbe(model, port_number=number, cycle_ps=1000)
+        port.add_probe(emcs[name])
+        port.add_probe(lambda p, m, d, t, key=name: seen.setdefault(key, []).append((m, d, t)))
+    stats, _ = run_system(system)
+    assert to_json(stats) == to_json(plain)
+    for name, emc in emcs.items():
+        records = list(emc.model.fifo)
+        crossings = seen[name]
+        assert emc.accounted and emc.model.invariant_holds
+        assert emc.offered == len(crossings) and emc.unrecordable == 0  # MemRd and MemData only
+        assert len(records) == len(crossings) == emc.model.counters["RECORDED"]
+        for record, (msg, direction, time) in zip(records, crossings, strict=True):
+            assert record.tag == msg.tag and record.channel == msg.CHANNEL
+            assert record.direction == direction and record.timestamp == time // 1000
+        outs = sum(1 for _, d, _ in crossings if d is Crossing.OUT)
+        # The host sends requests and receives responses; the switch port the other way round.
+        assert 0 < outs < len(crossings)
+
+
+def _towards(system: Any, neighbour: str) -> Any:
+    switch = system.components["sw0"]
+    return next(a.port for a in switch.attachments if a.peer == neighbour)
