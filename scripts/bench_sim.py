@@ -50,31 +50,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
+sys.path.insert(0, str(ROOT / "scripts"))  # bench_child
 
-import networkx as nx  # noqa: E402
+from bench_child import timed_run  # noqa: E402
 from slugsim.config import load_topology  # noqa: E402
-from slugsim.sim import elaborate  # noqa: E402
 from slugsim.sim.graphs import leaf_spine_system  # noqa: E402
-from slugsim.sim.runner import simulate  # noqa: E402
-
-
-def timed_run(graph: nx.Graph) -> tuple[int, float, float, float]:
-    """(completed requests, elaboration s, simulation wall s, simulation CPU s)."""
-    t0 = time.perf_counter()
-    system = elaborate(graph)
-    system.start()
-    t1 = time.perf_counter()
-    c1 = time.process_time()
-    simulate(system)
-    t2 = time.perf_counter()
-    return system.budget.completed, t1 - t0, t2 - t1, time.process_time() - c1
 
 
 def best(graph_factory, repeats: int) -> tuple[int, float, float, float]:  # type: ignore[no-untyped-def]
@@ -153,44 +139,16 @@ def instruction_ratio(requests: int) -> dict[int, tuple[float, float]]:
 
 # -- --compare REV ---------------------------------------------------------------------------
 
-# The program each --compare run executes in a fresh interpreter, with PYTHONPATH=<tree>/models.
-# It lives here, not in either tree's models, and uses only API that both trees have; it measures
-# what timed_run does. It prints where slugsim came from (checked by the parent: an installed
-# slugsim must not stand in for the tree's), then the figure. Arguments: "quickstart PATH"
-# (requests per wall second) or "leaf-spine ENDPOINTS REQUESTS" (CPU us per request).
-_CHILD = """
-import sys, time
-import slugsim
-from slugsim.sim import elaborate
-from slugsim.sim.runner import simulate
-
-def timed_run(graph):
-    t0 = time.perf_counter()
-    system = elaborate(graph)
-    system.start()
-    t1 = time.perf_counter()
-    c1 = time.process_time()
-    simulate(system)
-    t2 = time.perf_counter()
-    return system.budget.completed, t1 - t0, t2 - t1, time.process_time() - c1
-
-print(slugsim.__file__)
-if sys.argv[1] == "quickstart":
-    from slugsim.config import load_topology
-    n, elab, sim, _ = timed_run(load_topology(sys.argv[2]))
-    print(repr(n / (elab + sim)))
-else:
-    from slugsim.sim.graphs import leaf_spine_system
-    n, _, _, cpu = timed_run(leaf_spine_system(int(sys.argv[2]), int(sys.argv[3])))
-    print(repr(cpu / n * 1e6))
-"""
+CHILD = Path(__file__).resolve().with_name("bench_child.py")
 
 
 def child_run(tree: Path, *args: str) -> float:
-    """Run ``_CHILD`` with ``args`` in a fresh interpreter on ``tree``'s models; its figure."""
+    """Run ``bench_child.py`` (this tree's copy) with ``args`` in a fresh interpreter on
+    ``tree``'s models; its figure. The child prints where slugsim came from, checked here: an
+    installed slugsim must not stand in for the tree's."""
     env = dict(os.environ, PYTHONPATH=str(tree / "models"))
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, *args],
+        [sys.executable, str(CHILD), *args],
         cwd=tree,
         env=env,
         capture_output=True,

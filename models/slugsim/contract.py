@@ -150,13 +150,10 @@ class Component(KernelComponent):
         super().__init__(sim, name)
         self.params = params
         self.fabric = fabric
+        # This endpoint's 12-bit PBR port ID (SPID/DPID); None for a switch, which has none.
+        self.pid: int | None = fabric.pids.get(name)
         self.attachments: list[Attachment] = []
         self.build()
-
-    @property
-    def pid(self) -> int:
-        """This endpoint's PBR port ID (switches have none)."""
-        return int(self.fabric.pids[self.name])
 
     # -- hooks ---------------------------------------------------------------------------------
 

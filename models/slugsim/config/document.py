@@ -184,7 +184,7 @@ def _add_components(
                 )
             )
         known = kinds()
-        if kind not in known:
+        if not isinstance(kind, str) or kind not in known:
             found.append(
                 Issue(
                     document.where((*path, "kind")),

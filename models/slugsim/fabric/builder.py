@@ -85,7 +85,7 @@ class SystemBuilder:
         pictures. ``locate(("hdm", 0))`` may say where a part of the params was written."""
         where = where or Where(self.source)
         known = kinds()
-        if kind not in known:
+        if not isinstance(kind, str) or kind not in known:
             hint = f"use one of {', '.join(known)}{did_you_mean(kind, known)}"
             self._issues.append(Issue(where, f"'{name}' has unknown kind '{kind}'", hint))
             return self
