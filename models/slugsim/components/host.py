@@ -198,7 +198,8 @@ class Host(Component):
         self.targets: list[Target] = []
         self.decoder: HdmDecoder = NO_WINDOWS
         self.space = AddressSpace(0, 0)
-        self.workload = params.workload
+        self.read_ratio = 1.0  # the workload's, from start()
+        self.think_time = 0
         self.llc_latency = params.llc_latency  # the LLC hit latency and the miss path
         self.cores: list[Core] = []
         self.slots: list[Slot] = []
@@ -217,7 +218,7 @@ class Host(Component):
     def connect(self) -> None:
         for attachment in self.attachments:
             attachment.port.handler = self.on_response
-            attachment.port.pipeline = self.params.llc_latency
+            attachment.port.pipeline = self.llc_latency
         windows = self.params.hdm
         if not windows:
             return
