@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import slugsim.kernel
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from slugsim.kernel import (
     Component,
@@ -331,9 +331,9 @@ def test_egress_wait_is_the_wire_time_ahead_after_the_pipeline():
     assert out.egress_wait() == 0
 
 
-def _chain(sim, credits, hold_vc0=True):
-    """src -> mid -> dst; mid forwards what arrives with ``forward``; dst holds its class-0
-    buffers until told and frees the others as its handler returns."""
+def _chain(sim, credits, held=0):
+    """src -> mid -> dst; mid forwards what arrives with ``forward``; dst holds its buffers of
+    class ``held`` until told and frees the others as its handler returns."""
     src, mid, dst = (Component(sim, n) for n in ("src", "mid", "dst"))
     out = src.add_port("out")
     inp = mid.add_port("in")
@@ -344,7 +344,7 @@ def _chain(sim, credits, hold_vc0=True):
 
     def arrive(m):
         got.append((sim.now, m.value))
-        if not (hold_vc0 and m.VC == 0):
+        if held != m.VC:
             sink.release(m.VC)
 
     sink.handler = arrive
@@ -379,30 +379,33 @@ def test_a_held_buffer_stalls_the_upstream_sender_until_released():
     assert got[-1] == (ns(90), "c")
 
 
-def test_forward_holds_the_ingress_buffer_of_the_messages_own_class():
-    """A class-0 message waiting at mid holds src's class-0 buffer only: class 1 keeps flowing
-    from src to dst past it, and src's class 0 stays blocked until the message moves on."""
+@pytest.mark.parametrize("held", [0, 1])
+def test_forward_holds_the_ingress_buffer_of_the_messages_own_class(held):
+    """A message of the class dst holds, waiting at mid, holds src's buffer of its class only:
+    the other class keeps flowing from src to dst past it, and src's held class stays blocked
+    until the message moves on. (Names: a0, b0, c0 are of the held class, x* of the other.)"""
+    other = 1 - held
     sim = Simulator()
-    out, fwd, sink, got, waited = _chain(sim, credits={0: 1, 1: 1})
-    out.send(msg("a0"))  # takes dst's only class-0 buffer, which dst keeps
-    sim.schedule(ns(25), out.send, msg("b0"))  # reaches mid at 35, waits there
-    for i in range(3):  # class 1 throughout, one buffer per link, freed on arrival
-        sim.schedule(ns(40 + 50 * i), out.send, msg(f"x{i}", vc=1))
-    sim.schedule(ns(50), out.send, msg("c0"))  # src's class-0 buffer is held by b0
+    out, fwd, sink, got, waited = _chain(sim, credits={0: 1, 1: 1}, held=held)
+    out.send(msg("a0", vc=held))  # takes dst's only buffer of the class, which dst keeps
+    sim.schedule(ns(25), out.send, msg("b0", vc=held))  # reaches mid at 35, waits there
+    for i in range(3):  # the other class throughout, one buffer per link, freed on arrival
+        sim.schedule(ns(40 + 50 * i), out.send, msg(f"x{i}", vc=other))
+    sim.schedule(ns(50), out.send, msg("c0", vc=held))  # src's buffer is held by b0
     sim.run()
     assert [m for _, m in got] == ["a0", "x0", "x1", "x2"]
     assert got[1:] == [(ns(60), "x0"), (ns(110), "x1"), (ns(160), "x2")]
     assert waited == [False, True, False, False, False]
-    assert out.backlog(0) == 1 and fwd.backlog(0) == 1 and out.backlog(1) == 0
-    assert not out.can_send(0) and out.can_send(1)
-    held = out.tx.virtual_channel(0)
-    assert held.credit_returns() == [slugsim.kernel.port.HELD]
-    sink.release(0)  # at 160: b0 leaves mid at 170 and frees src's buffer, back at 180
+    assert out.backlog(held) == 1 and fwd.backlog(held) == 1 and out.backlog(other) == 0
+    assert not out.can_send(held) and out.can_send(other)
+    assert out.tx.virtual_channel(held).credit_returns() == [slugsim.kernel.port.HELD]
+    assert out.tx.virtual_channel(other).credit_returns() == [ns(160)]  # x2 reached mid at 150
+    sink.release(held)  # at 160: b0 leaves mid at 170 and frees src's buffer, back at 180
     sim.run()
     assert got[4] == (ns(180), "b0")
     assert [m for _, m in got] == ["a0", "x0", "x1", "x2", "b0"]  # c0 now waits at mid
-    assert out.backlog(0) == 0 and fwd.backlog(0) == 1
-    sink.release(0)
+    assert out.backlog(held) == 0 and fwd.backlog(held) == 1
+    sink.release(held)
     sim.run()
     assert got[-1][1] == "c0"
 
@@ -557,6 +560,7 @@ def test_a_class_stalled_for_credits_never_delays_another():
     ),
     credits=st.one_of(st.none(), st.integers(1, 3)),
 )
+@example(plan=[(vc, 100, 0) for vc in (0, 1, 2, 3)] * 5, credits=None)
 def test_classes_share_the_wire_bandwidth(plan, credits):
     """Several classes keep one wire busy: each message is serialised for its flits at the link
     bandwidth, in the order accepted, never overlapping another; the busy time is the sum of

@@ -76,7 +76,8 @@ class Port:
     """A named endpoint of a component.
 
     ``send(msg)`` is the one way to send: the message goes on the virtual channel of its class
-    (``msg.VC``), at once when that class has a credit, otherwise into the class's backlog.
+    (``msg.VC``), at once when that class has a credit, otherwise into the class's backlog. It
+    returns when the message's first flit goes on the wire, or -1 when it waits for a credit.
 
     Incoming messages go to ``handler`` when one is set, otherwise into an inbox that processes
     read with ``yield port.recv()``. With ``auto_release`` (the default) the receive buffer is
