@@ -639,6 +639,20 @@ def test_probes_see_each_crossing_in_order_with_direction_and_time():
     assert order == ["probe", "handler"]
 
 
+def test_probes_and_pipeline_set_before_linking_apply_once_linked():
+    sim = Simulator()
+    out = Component(sim, "src").add_port("out")
+    inp = Component(sim, "dst").add_port("in", handler=lambda m: None)
+    log = []
+    for port in (out, inp):
+        port.add_probe(lambda port, m, direction, time: log.append((port.name, direction, time)))
+    out.pipeline = ns(4)
+    Link(sim, out, inp, latency=ns(1), credits=1)
+    out.send(msg())
+    sim.run()
+    assert log == [("out", Crossing.OUT, ns(4)), ("in", Crossing.IN, ns(5))]
+
+
 def test_without_probes_delivery_goes_straight_to_the_handler():
     sim = Simulator()
     out, inp, _ = _pair(sim, latency=ns(1), credits=2)
