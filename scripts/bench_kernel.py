@@ -203,6 +203,11 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=1000, help="processes in (b)")
     parser.add_argument("--steps", type=int, default=200, help="timeouts per process in (b)")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument(
+        "--no-classes",
+        action="store_true",
+        help="skip (c), to time the whole process against a kernel without virtual channels",
+    )
     args = parser.parse_args()
     if min(args.messages, args.procs, args.steps, args.repeats) <= 0:
         parser.error("all counts must be positive")
@@ -213,18 +218,19 @@ def main() -> int:
     a_simpy = best_of(r, lambda: simpy_link(args.messages))
     b_ours = best_of(r, lambda: slugsim_timeouts(args.procs, args.steps))
     b_simpy = best_of(r, lambda: simpy_timeouts(args.procs, args.steps))
-    c_classes = best_of(r, lambda: slugsim_link_callbacks(args.messages, classes=4))
-    c_probed = best_of(r, lambda: slugsim_link_callbacks(args.messages, probed=True))
 
     print(f"(a) link, slugsim callbacks : {a_cb:12,.0f} msgs/s")
     print(f"(a) link, slugsim processes : {a_proc:12,.0f} msgs/s")
     print(f"(a) link, SimPy             : {a_simpy:12,.0f} msgs/s")
     print(f"(b) timeouts, slugsim       : {b_ours:12,.0f} timeouts/s")
     print(f"(b) timeouts, SimPy         : {b_simpy:12,.0f} timeouts/s")
-    print(f"(c) link, 4 classes         : {c_classes:12,.0f} msgs/s")
-    print(f"(c) link, probes on both    : {c_probed:12,.0f} msgs/s")
-    print(f"four_classes_vs_one={c_classes / a_cb:.2f}")
-    print(f"probed_vs_plain={c_probed / a_cb:.2f}")
+    if not args.no_classes:
+        c_classes = best_of(r, lambda: slugsim_link_callbacks(args.messages, classes=4))
+        c_probed = best_of(r, lambda: slugsim_link_callbacks(args.messages, probed=True))
+        print(f"(c) link, 4 classes         : {c_classes:12,.0f} msgs/s")
+        print(f"(c) link, probes on both    : {c_probed:12,.0f} msgs/s")
+        print(f"four_classes_vs_one={c_classes / a_cb:.2f}")
+        print(f"probed_vs_plain={c_probed / a_cb:.2f}")
     print(f"processes_vs_simpy={a_proc / a_simpy:.2f}")
     print(f"timeouts_vs_simpy={b_ours / b_simpy:.2f}")
     print(f"kernel_vs_simpy={a_cb / a_simpy:.2f}")
