@@ -37,6 +37,7 @@ _S_PER_PS = 10**12
 
 # Message classes per link direction: VC numbers are 0 .. CLASSES - 1.
 CLASSES = 16
+_NO_CLASSES: tuple[None, ...] = (None,) * CLASSES
 
 # (flit bytes, bandwidth) -> {message bytes: (serialisation ps, packed counter increment)}
 _COST_TABLES: dict[tuple[int, int | None], dict[int, tuple[int, int]]] = {}
@@ -512,8 +513,10 @@ class Channel:
         self._cost = _COST_TABLES.setdefault((flit_bytes, bandwidth), {})
         self._credit_plan = credit_plan  # buffers per class, 0: unlimited
         # Indexed by class; a class gets its VirtualChannel when first used, since most
-        # classes never appear on most links of a fabric.
-        self._vcs: list[VirtualChannel | None] = [None] * CLASSES
+        # classes never appear on most links of a fabric. A tuple, rebuilt when a class opens
+        # (rarely), holds its items inline, where a list keeps them in a second block: one
+        # object fewer for a message to touch.
+        self._vcs: tuple[VirtualChannel | None, ...] = _NO_CLASSES
         self.busy_until = 0
 
     # -- counters ----------------------------------------------------------------------------
@@ -556,7 +559,8 @@ class Channel:
             )
         vc = self._vcs[index]
         if vc is None:
-            vc = self._vcs[index] = VirtualChannel(self, index, self._credit_plan[index])
+            vc = VirtualChannel(self, index, self._credit_plan[index])
+            self._vcs = (*self._vcs[:index], vc, *self._vcs[index + 1 :])
             self._bind_class_delivery(vc)
         return vc
 
