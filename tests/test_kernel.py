@@ -449,6 +449,8 @@ def test_releasing_a_buffer_not_held_is_an_error():
     inp.release(0)
     with pytest.raises(SimulationError, match=r"dst\.in released a receive buffer of class 0"):
         inp.release(0)
+    with pytest.raises(PortError, match="no message class 16; a class"):
+        inp.release(16)
 
 
 def test_credits_held_and_freed_in_any_pattern_are_conserved():

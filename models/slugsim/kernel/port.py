@@ -232,9 +232,14 @@ class Port:
         """Free the oldest receive buffer of class ``vc`` this port holds; its credit goes back
         to the sender. For ports whose component frees buffers itself (``auto_release=False``);
         a class with unlimited buffers has nothing to free."""
-        if self.rx is None:
+        rx = self.rx
+        if rx is None:
             raise PortError(f"cannot release on port {self.path}: it is not connected")
-        self.rx.virtual_channel(vc).release()
+        opened = rx._vcs[vc] if vc.__class__ is int and 0 <= vc < CLASSES else None
+        if opened is None:
+            # A class never received holds no buffer (release says so), or vc is no class.
+            opened = rx.virtual_channel(vc)
+        opened.release()
 
     def recv(self) -> Event:
         """An event carrying the next inbox message (for processes; handler must be unset)."""
