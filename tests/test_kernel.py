@@ -306,7 +306,7 @@ def test_the_pipeline_runs_while_a_message_waits_for_a_credit():
     sim = Simulator()
     out, _, got = _pair(sim, latency=ns(10), bandwidth=10**9, flit_bytes=16, credits=1)
     out.pipeline = ns(100)
-    assert out.tx.pipeline == ns(100)
+    assert out.pipeline == ns(100)
     out.send(msg(1))  # serialises from 100 to 116, arrives at 126; its credit is back at 136
     assert out.egress_wait() == ns(16)  # a next message's pipeline ends as this one starts
     out.send(msg(2))  # pipeline done at 100, then waits for that credit

@@ -161,7 +161,7 @@ class Port:
             )
         self._pipeline = ps
         if self.tx is not None:
-            self.tx.pipeline = ps
+            self.tx._pipeline = ps
 
     @property
     def path(self) -> str:
@@ -219,7 +219,7 @@ class Port:
         tx = self.tx
         if tx is None:
             return 0
-        wait = tx.busy_until - tx.sim.now - tx.pipeline
+        wait = tx.busy_until - tx.sim.now - tx._pipeline
         return wait if wait > 0 else 0
 
     def backlog(self, vc: int) -> int:
@@ -484,7 +484,7 @@ class Channel:
         "sim",
         "_vcs",
         "_cost",
-        "pipeline",
+        "_pipeline",
         "busy_until",
         "latency",
         "_credit_plan",
@@ -509,7 +509,7 @@ class Channel:
         self.src = src
         self.dst = dst
         self.latency = latency
-        self.pipeline = src._pipeline
+        self._pipeline = src._pipeline  # the sending port's (Port.pipeline sets both)
         self.flit_bytes = flit_bytes
         self._bandwidth = bandwidth
         self._ser_num = flit_bytes * _S_PER_PS
@@ -601,7 +601,7 @@ class Channel:
                 queue = vc._queue = deque()
                 vc._waiting = deque()
         queue.append(msg)
-        vc._waiting.append((self.sim.now + self.pipeline, None))  # type: ignore[union-attr]
+        vc._waiting.append((self.sim.now + self._pipeline, None))  # type: ignore[union-attr]
         if len(queue) == 1:
             vc._schedule_wake()
         return -1
@@ -626,7 +626,7 @@ class Channel:
         vc._counts += count
         start = sim.now
         if ready < 0:
-            start += self.pipeline
+            start += self._pipeline
         elif ready > start:
             start = ready
         if ser:
