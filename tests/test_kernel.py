@@ -724,7 +724,7 @@ def _random_fabric(seed, probed):
     return deliveries, seen
 
 
-@pytest.mark.parametrize("seed", [random.Random(9).randrange(10**6) for _ in range(5)])
+@pytest.mark.parametrize("seed", [random.Random(9).randrange(10**6) for _ in range(12)])
 def test_probes_change_no_delivery_time(seed):
     print(f"seed={seed}")
     plain, nothing = _random_fabric(seed, probed=False)
