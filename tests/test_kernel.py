@@ -661,22 +661,31 @@ def test_without_probes_delivery_goes_straight_to_the_handler():
     out.send(msg())
     vc = out.tx.virtual_channel(0)
     handler = inp.handler
-    assert vc._deliver is handler
-    assert out.send == out.tx._send
+    assert vc._deliver is handler and not out.tx._observed
 
     def probe(*_):
         pass
 
     inp.add_probe(probe)
     out.add_probe(probe)
-    assert vc._deliver is not handler
-    assert out.send != out.tx._send
+    assert vc._deliver is not handler and out.tx._observed
     inp.remove_probe(probe)
     out.remove_probe(probe)
-    assert vc._deliver is handler
-    assert out.send == out.tx._send
+    assert vc._deliver is handler and not out.tx._observed
     with pytest.raises(PortError, match="no probe"):
         out.remove_probe(probe)
+
+
+def test_a_send_kept_from_before_a_probe_was_added_is_observed():
+    """Models keep ``port.send`` (a bound method) at connect time; an EMC probe added later
+    must still see every message."""
+    sim = Simulator()
+    out, _, _ = _pair(sim, latency=ns(1))
+    send = out.send
+    seen = []
+    out.add_probe(lambda port, m, direction, time: seen.append(m.value))
+    send(msg("kept"))
+    assert seen == ["kept"]
 
 
 def _random_fabric(seed, probed):

@@ -282,7 +282,7 @@ class Port:
         if self.rx is not None:
             self.rx._bind_delivery()
         if self.tx is not None:
-            self.tx._bind_sender()
+            self.tx._observed = self._probes is not None
 
     def _observe(self, msg: Any, direction: Crossing, time: int) -> None:
         for probe in self._probes or ():
@@ -460,13 +460,9 @@ class VirtualChannel:
         self._wake_pending = False
         channel, queue, waiting = self.channel, self._queue, self._waiting
         ring, now = self._ring, channel.sim.now
-        observed = channel.src._probes is not None
         while queue and waiting and ring[self._head] <= now:
             ready, upstream = waiting.popleft()
-            msg = queue.popleft()
-            start = channel._transmit(self, msg, ready)
-            if observed:
-                channel.src._observe(msg, Crossing.OUT, start)
+            channel._transmit(self, queue.popleft(), ready)
             if upstream is not None:
                 upstream.release()
         if queue:
@@ -487,6 +483,7 @@ class Channel:
         "_pipeline",
         "busy_until",
         "latency",
+        "_observed",
         "_credit_plan",
         "_bandwidth",
         "_ser_num",
@@ -523,6 +520,10 @@ class Channel:
         # object fewer for a message to touch.
         self._vcs: tuple[VirtualChannel | None, ...] = _NO_CLASSES
         self.busy_until = 0
+        # Whether the sending port has probes. A check here, not a send rebound on the port:
+        # a model that keeps ``port.send`` (a bound method) from before a probe was added
+        # would bypass a rebound send, and the EMC, a probe, would silently miss messages.
+        self._observed = src._probes is not None
 
     # -- counters ----------------------------------------------------------------------------
 
@@ -581,8 +582,8 @@ class Channel:
     # -- sending -----------------------------------------------------------------------------
 
     def _send(self, msg: Any) -> int:
-        """``Port.send`` of the sending port (without probes): return when the message's first
-        flit goes on the wire, or -1 when it waits for a credit."""
+        """``Port.send`` of the sending port: return when the message's first flit goes on the
+        wire, or -1 when it waits for a credit."""
         try:
             vc = self._vcs[msg.VC]
         except (AttributeError, IndexError, TypeError):
@@ -605,13 +606,6 @@ class Channel:
         if len(queue) == 1:
             vc._schedule_wake()
         return -1
-
-    def _send_observed(self, msg: Any) -> int:
-        """``Port.send`` of a sending port with probes."""
-        start = self._send(msg)
-        if start >= 0:
-            self.src._observe(msg, Crossing.OUT, start)
-        return start
 
     def _transmit(self, vc: VirtualChannel, msg: Any, ready: int = -1) -> int:
         """Serialise ``msg`` once the pipeline is done: ``pipeline`` from now, or at ``ready``
@@ -649,6 +643,8 @@ class Channel:
             else:
                 vc._ring[head] = HELD
                 vc._note_held(head)
+        if self._observed:
+            self.src._observe(msg, Crossing.OUT, start)
         return start
 
     def _cost_of(self, size: int) -> tuple[int, int]:
@@ -660,11 +656,6 @@ class Channel:
         return ser, (1 << _MESSAGES) | (nflits << _FLITS) | ser
 
     # -- binding -----------------------------------------------------------------------------
-
-    def _bind_sender(self) -> None:
-        """Make the sending port's ``send`` this channel's, telling its probes if it has any."""
-        src = self.src
-        src.send = self._send if src._probes is None else self._send_observed
 
     def _bind_delivery(self) -> None:
         """Choose again how each class's messages reach the receiving port; called when the
@@ -773,8 +764,7 @@ class Link:
         self.ba = Channel(sim, b, a, latency, bandwidth, flit_bytes, plan)
         a.tx, b.rx = self.ab, self.ab
         b.tx, a.rx = self.ba, self.ba
-        self.ab._bind_sender()
-        self.ba._bind_sender()
+        a.send, b.send = self.ab._send, self.ba._send
 
     def __repr__(self) -> str:
         return f"<Link {self.name}>"
