@@ -39,6 +39,9 @@ _S_PER_PS = 10**12
 CLASSES = 16
 _NO_CLASSES: tuple[None, ...] = (None,) * CLASSES
 
+# Receive buffers per class (0: unlimited), each plan kept once for every link that has it.
+_CREDIT_PLANS: dict[tuple[int, ...], tuple[int, ...]] = {}
+
 # (flit bytes, bandwidth) -> {message bytes: (serialisation ps, packed counter increment)}
 _COST_TABLES: dict[tuple[int, int | None], dict[int, tuple[int, int]]] = {}
 
@@ -752,6 +755,7 @@ class Link:
                 f"{where}: flit size must be a positive number of bytes, got {flit_bytes!r}"
             )
         plan = _credit_plan(credits, where)
+        plan = _CREDIT_PLANS.setdefault(plan, plan)  # one tuple for all links alike
         for port in (a, b):
             if port.tx is not None:
                 raise PortError(f"port {port.path} is already connected to {port.peer!r}")
