@@ -3,6 +3,7 @@ and errors."""
 
 import random
 import re
+from enum import IntEnum
 from functools import cache
 from pathlib import Path
 
@@ -535,6 +536,26 @@ def _stalled_class_run(with_backlog):
         sim.schedule_at(ns(when), out.send, msg(vc=1, wire_bytes=128))
     sim.run()
     return out, arrivals
+
+
+def test_classes_may_be_int_enums():
+    class MemClass(IntEnum):
+        REQ = 0
+        RSP = 3
+
+    sim = Simulator()
+    out = Component(sim, "src").add_port("out")
+    inp = Component(sim, "dst").add_port("in", auto_release=False)
+    inp.handler = lambda m: None
+    Link(sim, out, inp, latency=ns(1), credits={MemClass.RSP: 1})
+    out.send(msg(vc=MemClass.RSP))
+    out.send(msg(vc=MemClass.RSP))
+    out.send(msg(vc=MemClass.REQ))
+    sim.run()
+    assert out.backlog(MemClass.RSP) == 1 and out.tx.class_messages() == {0: 1, 3: 1}
+    inp.release(MemClass.RSP)
+    sim.run()
+    assert out.tx.class_messages() == {MemClass.REQ: 1, MemClass.RSP: 2}
 
 
 def test_a_class_stalled_for_credits_never_delays_another():
