@@ -3,12 +3,13 @@ and errors."""
 
 import random
 import re
+from enum import IntEnum
 from functools import cache
 from pathlib import Path
 
 import pytest
 import slugsim.kernel
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from slugsim.kernel import (
     Component,
@@ -306,7 +307,7 @@ def test_the_pipeline_runs_while_a_message_waits_for_a_credit():
     sim = Simulator()
     out, _, got = _pair(sim, latency=ns(10), bandwidth=10**9, flit_bytes=16, credits=1)
     out.pipeline = ns(100)
-    assert out.tx.pipeline == ns(100)
+    assert out.pipeline == ns(100)
     out.send(msg(1))  # serialises from 100 to 116, arrives at 126; its credit is back at 136
     assert out.egress_wait() == ns(16)  # a next message's pipeline ends as this one starts
     out.send(msg(2))  # pipeline done at 100, then waits for that credit
@@ -331,9 +332,9 @@ def test_egress_wait_is_the_wire_time_ahead_after_the_pipeline():
     assert out.egress_wait() == 0
 
 
-def _chain(sim, credits, hold_vc0=True):
-    """src -> mid -> dst; mid forwards what arrives with ``forward``; dst holds its class-0
-    buffers until told and frees the others as its handler returns."""
+def _chain(sim, credits, held=0):
+    """src -> mid -> dst; mid forwards what arrives with ``forward``; dst holds its buffers of
+    class ``held`` until told and frees the others as its handler returns."""
     src, mid, dst = (Component(sim, n) for n in ("src", "mid", "dst"))
     out = src.add_port("out")
     inp = mid.add_port("in")
@@ -344,7 +345,7 @@ def _chain(sim, credits, hold_vc0=True):
 
     def arrive(m):
         got.append((sim.now, m.value))
-        if not (hold_vc0 and m.VC == 0):
+        if held != m.VC:
             sink.release(m.VC)
 
     sink.handler = arrive
@@ -379,30 +380,33 @@ def test_a_held_buffer_stalls_the_upstream_sender_until_released():
     assert got[-1] == (ns(90), "c")
 
 
-def test_forward_holds_the_ingress_buffer_of_the_messages_own_class():
-    """A class-0 message waiting at mid holds src's class-0 buffer only: class 1 keeps flowing
-    from src to dst past it, and src's class 0 stays blocked until the message moves on."""
+@pytest.mark.parametrize("held", [0, 1])
+def test_forward_holds_the_ingress_buffer_of_the_messages_own_class(held):
+    """A message of the class dst holds, waiting at mid, holds src's buffer of its class only:
+    the other class keeps flowing from src to dst past it, and src's held class stays blocked
+    until the message moves on. (Names: a0, b0, c0 are of the held class, x* of the other.)"""
+    other = 1 - held
     sim = Simulator()
-    out, fwd, sink, got, waited = _chain(sim, credits={0: 1, 1: 1})
-    out.send(msg("a0"))  # takes dst's only class-0 buffer, which dst keeps
-    sim.schedule(ns(25), out.send, msg("b0"))  # reaches mid at 35, waits there
-    for i in range(3):  # class 1 throughout, one buffer per link, freed on arrival
-        sim.schedule(ns(40 + 50 * i), out.send, msg(f"x{i}", vc=1))
-    sim.schedule(ns(50), out.send, msg("c0"))  # src's class-0 buffer is held by b0
+    out, fwd, sink, got, waited = _chain(sim, credits={0: 1, 1: 1}, held=held)
+    out.send(msg("a0", vc=held))  # takes dst's only buffer of the class, which dst keeps
+    sim.schedule(ns(25), out.send, msg("b0", vc=held))  # reaches mid at 35, waits there
+    for i in range(3):  # the other class throughout, one buffer per link, freed on arrival
+        sim.schedule(ns(40 + 50 * i), out.send, msg(f"x{i}", vc=other))
+    sim.schedule(ns(50), out.send, msg("c0", vc=held))  # src's buffer is held by b0
     sim.run()
     assert [m for _, m in got] == ["a0", "x0", "x1", "x2"]
     assert got[1:] == [(ns(60), "x0"), (ns(110), "x1"), (ns(160), "x2")]
     assert waited == [False, True, False, False, False]
-    assert out.backlog(0) == 1 and fwd.backlog(0) == 1 and out.backlog(1) == 0
-    assert not out.can_send(0) and out.can_send(1)
-    held = out.tx.virtual_channel(0)
-    assert held.credit_returns() == [slugsim.kernel.port.HELD]
-    sink.release(0)  # at 160: b0 leaves mid at 170 and frees src's buffer, back at 180
+    assert out.backlog(held) == 1 and fwd.backlog(held) == 1 and out.backlog(other) == 0
+    assert not out.can_send(held) and out.can_send(other)
+    assert out.tx.virtual_channel(held).credit_returns() == [slugsim.kernel.port.HELD]
+    assert out.tx.virtual_channel(other).credit_returns() == [ns(160)]  # x2 reached mid at 150
+    sink.release(held)  # at 160: b0 leaves mid at 170 and frees src's buffer, back at 180
     sim.run()
     assert got[4] == (ns(180), "b0")
     assert [m for _, m in got] == ["a0", "x0", "x1", "x2", "b0"]  # c0 now waits at mid
-    assert out.backlog(0) == 0 and fwd.backlog(0) == 1
-    sink.release(0)
+    assert out.backlog(held) == 0 and fwd.backlog(held) == 1
+    sink.release(held)
     sim.run()
     assert got[-1][1] == "c0"
 
@@ -446,6 +450,8 @@ def test_releasing_a_buffer_not_held_is_an_error():
     inp.release(0)
     with pytest.raises(SimulationError, match=r"dst\.in released a receive buffer of class 0"):
         inp.release(0)
+    with pytest.raises(PortError, match="no message class 16; a class"):
+        inp.release(16)
 
 
 def test_credits_held_and_freed_in_any_pattern_are_conserved():
@@ -532,6 +538,26 @@ def _stalled_class_run(with_backlog):
     return out, arrivals
 
 
+def test_classes_may_be_int_enums():
+    class MemClass(IntEnum):
+        REQ = 0
+        RSP = 3
+
+    sim = Simulator()
+    out = Component(sim, "src").add_port("out")
+    inp = Component(sim, "dst").add_port("in", auto_release=False)
+    inp.handler = lambda m: None
+    Link(sim, out, inp, latency=ns(1), credits={MemClass.RSP: 1})
+    out.send(msg(vc=MemClass.RSP))
+    out.send(msg(vc=MemClass.RSP))
+    out.send(msg(vc=MemClass.REQ))
+    sim.run()
+    assert out.backlog(MemClass.RSP) == 1 and out.tx.class_messages() == {0: 1, 3: 1}
+    inp.release(MemClass.RSP)
+    sim.run()
+    assert out.tx.class_messages() == {MemClass.REQ: 1, MemClass.RSP: 2}
+
+
 def test_a_class_stalled_for_credits_never_delays_another():
     out, stalled = _stalled_class_run(with_backlog=True)
     _, free = _stalled_class_run(with_backlog=False)
@@ -557,6 +583,7 @@ def test_a_class_stalled_for_credits_never_delays_another():
     ),
     credits=st.one_of(st.none(), st.integers(1, 3)),
 )
+@example(plan=[(vc, 100, 0) for vc in (0, 1, 2, 3)] * 5, credits=None)
 def test_classes_share_the_wire_bandwidth(plan, credits):
     """Several classes keep one wire busy: each message is serialised for its flits at the link
     bandwidth, in the order accepted, never overlapping another; the busy time is the sum of
@@ -635,28 +662,51 @@ def test_probes_see_each_crossing_in_order_with_direction_and_time():
     assert order == ["probe", "handler"]
 
 
+def test_probes_and_pipeline_set_before_linking_apply_once_linked():
+    sim = Simulator()
+    out = Component(sim, "src").add_port("out")
+    inp = Component(sim, "dst").add_port("in", handler=lambda m: None)
+    log = []
+    for port in (out, inp):
+        port.add_probe(lambda port, m, direction, time: log.append((port.name, direction, time)))
+    out.pipeline = ns(4)
+    Link(sim, out, inp, latency=ns(1), credits=1)
+    out.send(msg())
+    sim.run()
+    assert log == [("out", Crossing.OUT, ns(4)), ("in", Crossing.IN, ns(5))]
+
+
 def test_without_probes_delivery_goes_straight_to_the_handler():
     sim = Simulator()
     out, inp, _ = _pair(sim, latency=ns(1), credits=2)
     out.send(msg())
     vc = out.tx.virtual_channel(0)
     handler = inp.handler
-    assert vc._deliver is handler
-    assert out.send == out.tx._send
+    assert vc._deliver is handler and not out.tx._observed
 
     def probe(*_):
         pass
 
     inp.add_probe(probe)
     out.add_probe(probe)
-    assert vc._deliver is not handler
-    assert out.send != out.tx._send
+    assert vc._deliver is not handler and out.tx._observed
     inp.remove_probe(probe)
     out.remove_probe(probe)
-    assert vc._deliver is handler
-    assert out.send == out.tx._send
+    assert vc._deliver is handler and not out.tx._observed
     with pytest.raises(PortError, match="no probe"):
         out.remove_probe(probe)
+
+
+def test_a_send_kept_from_before_a_probe_was_added_is_observed():
+    """Models keep ``port.send`` (a bound method) at connect time; an EMC probe added later
+    must still see every message."""
+    sim = Simulator()
+    out, _, _ = _pair(sim, latency=ns(1))
+    send = out.send
+    seen = []
+    out.add_probe(lambda port, m, direction, time: seen.append(m.value))
+    send(msg("kept"))
+    assert seen == ["kept"]
 
 
 def _random_fabric(seed, probed):
@@ -704,7 +754,7 @@ def _random_fabric(seed, probed):
     return deliveries, seen
 
 
-@pytest.mark.parametrize("seed", [random.Random(9).randrange(10**6) for _ in range(5)])
+@pytest.mark.parametrize("seed", [random.Random(9).randrange(10**6) for _ in range(12)])
 def test_probes_change_no_delivery_time(seed):
     print(f"seed={seed}")
     plain, nothing = _random_fabric(seed, probed=False)

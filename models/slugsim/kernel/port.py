@@ -37,6 +37,10 @@ _S_PER_PS = 10**12
 
 # Message classes per link direction: VC numbers are 0 .. CLASSES - 1.
 CLASSES = 16
+_NO_CLASSES: tuple[None, ...] = (None,) * CLASSES
+
+# Receive buffers per class (0: unlimited), each plan kept once for every link that has it.
+_CREDIT_PLANS: dict[tuple[int, ...], tuple[int, ...]] = {}
 
 # (flit bytes, bandwidth) -> {message bytes: (serialisation ps, packed counter increment)}
 _COST_TABLES: dict[tuple[int, int | None], dict[int, tuple[int, int]]] = {}
@@ -76,7 +80,8 @@ class Port:
     """A named endpoint of a component.
 
     ``send(msg)`` is the one way to send: the message goes on the virtual channel of its class
-    (``msg.VC``), at once when that class has a credit, otherwise into the class's backlog.
+    (``msg.VC``), at once when that class has a credit, otherwise into the class's backlog. It
+    returns when the message's first flit goes on the wire, or -1 when it waits for a credit.
 
     Incoming messages go to ``handler`` when one is set, otherwise into an inbox that processes
     read with ``yield port.recv()``. With ``auto_release`` (the default) the receive buffer is
@@ -159,7 +164,7 @@ class Port:
             )
         self._pipeline = ps
         if self.tx is not None:
-            self.tx.pipeline = ps
+            self.tx._pipeline = ps
 
     @property
     def path(self) -> str:
@@ -217,7 +222,7 @@ class Port:
         tx = self.tx
         if tx is None:
             return 0
-        wait = tx.busy_until - tx.sim.now - tx.pipeline
+        wait = tx.busy_until - tx.sim.now - tx._pipeline
         return wait if wait > 0 else 0
 
     def backlog(self, vc: int) -> int:
@@ -230,9 +235,14 @@ class Port:
         """Free the oldest receive buffer of class ``vc`` this port holds; its credit goes back
         to the sender. For ports whose component frees buffers itself (``auto_release=False``);
         a class with unlimited buffers has nothing to free."""
-        if self.rx is None:
+        rx = self.rx
+        if rx is None:
             raise PortError(f"cannot release on port {self.path}: it is not connected")
-        self.rx.virtual_channel(vc).release()
+        opened = rx._vcs[vc] if vc.__class__ is int and 0 <= vc < CLASSES else None
+        if opened is None:
+            # A class never received holds no buffer (release says so), or vc is no class.
+            opened = rx.virtual_channel(vc)
+        opened.release()
 
     def recv(self) -> Event:
         """An event carrying the next inbox message (for processes; handler must be unset)."""
@@ -275,7 +285,7 @@ class Port:
         if self.rx is not None:
             self.rx._bind_delivery()
         if self.tx is not None:
-            self.tx._bind_sender()
+            self.tx._observed = self._probes is not None
 
     def _observe(self, msg: Any, direction: Crossing, time: int) -> None:
         for probe in self._probes or ():
@@ -453,13 +463,9 @@ class VirtualChannel:
         self._wake_pending = False
         channel, queue, waiting = self.channel, self._queue, self._waiting
         ring, now = self._ring, channel.sim.now
-        observed = channel.src._probes is not None
         while queue and waiting and ring[self._head] <= now:
             ready, upstream = waiting.popleft()
-            msg = queue.popleft()
-            start = channel._transmit(self, msg, ready)
-            if observed:
-                channel.src._observe(msg, Crossing.OUT, start)
+            channel._transmit(self, queue.popleft(), ready)
             if upstream is not None:
                 upstream.release()
         if queue:
@@ -477,9 +483,10 @@ class Channel:
         "sim",
         "_vcs",
         "_cost",
-        "pipeline",
+        "_pipeline",
         "busy_until",
         "latency",
+        "_observed",
         "_credit_plan",
         "_bandwidth",
         "_ser_num",
@@ -502,7 +509,7 @@ class Channel:
         self.src = src
         self.dst = dst
         self.latency = latency
-        self.pipeline = src._pipeline
+        self._pipeline = src._pipeline  # the sending port's (Port.pipeline sets both)
         self.flit_bytes = flit_bytes
         self._bandwidth = bandwidth
         self._ser_num = flit_bytes * _S_PER_PS
@@ -511,9 +518,15 @@ class Channel:
         self._cost = _COST_TABLES.setdefault((flit_bytes, bandwidth), {})
         self._credit_plan = credit_plan  # buffers per class, 0: unlimited
         # Indexed by class; a class gets its VirtualChannel when first used, since most
-        # classes never appear on most links of a fabric.
-        self._vcs: list[VirtualChannel | None] = [None] * CLASSES
+        # classes never appear on most links of a fabric. A tuple, rebuilt when a class opens
+        # (rarely), holds its items inline, where a list keeps them in a second block: one
+        # object fewer for a message to touch.
+        self._vcs: tuple[VirtualChannel | None, ...] = _NO_CLASSES
         self.busy_until = 0
+        # Whether the sending port has probes. A check here, not a send rebound on the port:
+        # a model that keeps ``port.send`` (a bound method) from before a probe was added
+        # would bypass a rebound send, and the EMC, a probe, would silently miss messages.
+        self._observed = src._probes is not None
 
     # -- counters ----------------------------------------------------------------------------
 
@@ -555,7 +568,8 @@ class Channel:
             )
         vc = self._vcs[index]
         if vc is None:
-            vc = self._vcs[index] = VirtualChannel(self, index, self._credit_plan[index])
+            vc = VirtualChannel(self, index, self._credit_plan[index])
+            self._vcs = (*self._vcs[:index], vc, *self._vcs[index + 1 :])
             self._bind_class_delivery(vc)
         return vc
 
@@ -571,8 +585,8 @@ class Channel:
     # -- sending -----------------------------------------------------------------------------
 
     def _send(self, msg: Any) -> int:
-        """``Port.send`` of the sending port (without probes): return when the message's first
-        flit goes on the wire, or -1 when it waits for a credit."""
+        """``Port.send`` of the sending port: return when the message's first flit goes on the
+        wire, or -1 when it waits for a credit."""
         try:
             vc = self._vcs[msg.VC]
         except (AttributeError, IndexError, TypeError):
@@ -591,17 +605,10 @@ class Channel:
                 queue = vc._queue = deque()
                 vc._waiting = deque()
         queue.append(msg)
-        vc._waiting.append((self.sim.now + self.pipeline, None))  # type: ignore[union-attr]
+        vc._waiting.append((self.sim.now + self._pipeline, None))  # type: ignore[union-attr]
         if len(queue) == 1:
             vc._schedule_wake()
         return -1
-
-    def _send_observed(self, msg: Any) -> int:
-        """``Port.send`` of a sending port with probes."""
-        start = self._send(msg)
-        if start >= 0:
-            self.src._observe(msg, Crossing.OUT, start)
-        return start
 
     def _transmit(self, vc: VirtualChannel, msg: Any, ready: int = -1) -> int:
         """Serialise ``msg`` once the pipeline is done: ``pipeline`` from now, or at ``ready``
@@ -616,7 +623,7 @@ class Channel:
         vc._counts += count
         start = sim.now
         if ready < 0:
-            start += self.pipeline
+            start += self._pipeline
         elif ready > start:
             start = ready
         if ser:
@@ -639,6 +646,8 @@ class Channel:
             else:
                 vc._ring[head] = HELD
                 vc._note_held(head)
+        if self._observed:
+            self.src._observe(msg, Crossing.OUT, start)
         return start
 
     def _cost_of(self, size: int) -> tuple[int, int]:
@@ -650,11 +659,6 @@ class Channel:
         return ser, (1 << _MESSAGES) | (nflits << _FLITS) | ser
 
     # -- binding -----------------------------------------------------------------------------
-
-    def _bind_sender(self) -> None:
-        """Make the sending port's ``send`` this channel's, telling its probes if it has any."""
-        src = self.src
-        src.send = self._send if src._probes is None else self._send_observed
 
     def _bind_delivery(self) -> None:
         """Choose again how each class's messages reach the receiving port; called when the
@@ -751,6 +755,7 @@ class Link:
                 f"{where}: flit size must be a positive number of bytes, got {flit_bytes!r}"
             )
         plan = _credit_plan(credits, where)
+        plan = _CREDIT_PLANS.setdefault(plan, plan)  # one tuple for all links alike
         for port in (a, b):
             if port.tx is not None:
                 raise PortError(f"port {port.path} is already connected to {port.peer!r}")
@@ -763,8 +768,7 @@ class Link:
         self.ba = Channel(sim, b, a, latency, bandwidth, flit_bytes, plan)
         a.tx, b.rx = self.ab, self.ab
         b.tx, a.rx = self.ba, self.ba
-        self.ab._bind_sender()
-        self.ba._bind_sender()
+        a.send, b.send = self.ab._send, self.ba._send
 
     def __repr__(self) -> str:
         return f"<Link {self.name}>"
