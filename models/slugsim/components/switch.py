@@ -110,7 +110,10 @@ class Switch(Component):
     def build(self) -> None:
         self.latency = self.params.latency  # port to port, each egress port's pipeline
         self.switch_ports: list[SwitchPort] = []
-        self.route: list[SwitchPort | None] = []  # PID -> egress port (the PBR table)
+        self.route: list[Port | None] = []  # PID -> egress port (the PBR table)
+        # What each port counted as an egress port; read only when a message waits, so that
+        # forwarding touches the table and the egress port alone.
+        self.counters: dict[Port, SwitchPort] = {}
 
     def connect(self) -> None:
         by_neighbour: dict[str, SwitchPort] = {}
@@ -125,7 +128,8 @@ class Switch(Component):
         for dest, neighbour in self.fabric.routes(self.name).items():
             pid = self.fabric.pids.get(dest)
             if pid is not None:  # switches are no destination
-                self.route[pid] = by_neighbour[neighbour]
+                self.route[pid] = by_neighbour[neighbour].port
+        self.counters = {sp.port: sp for sp in self.switch_ports}
 
     def receive_buffers(self) -> int:
         return int(self.params.queue_depth)
@@ -134,29 +138,31 @@ class Switch(Component):
         """Hand ``msg`` to the egress port its DPID routes to. With ``ingress`` (the port it
         came in by, under ``hold_ingress``) a message that has to wait for egress credits keeps
         its ingress buffer until it moves on."""
-        out = self.route[msg.dpid]
-        if out is None:
+        port = self.route[msg.dpid]
+        if port is None:
             self.unroutable(msg)
-        port = out.port  # type: ignore[union-attr]
         if ingress is None:
-            start = port.send(msg)
+            start = port.send(msg)  # type: ignore[union-attr]
         else:
-            ahead = port.egress_wait()
-            start = -1 if port.forward(msg, ingress) else self.sim.now + self.latency + ahead
+            ahead = port.egress_wait()  # type: ignore[union-attr]
+            queued = port.forward(msg, ingress)  # type: ignore[union-attr]
+            start = -1 if queued else self.sim.now + self.latency + ahead
         if start < 0:
             # Out of credits for its class: the wait counted is the wire's when it was sent.
-            wait = port.egress_wait()
-            backlog = port.backlog(msg.VC)
-            out.credit_stalls += 1  # type: ignore[union-attr]
-            if backlog > out.max_backlog:  # type: ignore[union-attr]
-                out.max_backlog = backlog  # type: ignore[union-attr]
+            wait = port.egress_wait()  # type: ignore[union-attr]
+            backlog = port.backlog(msg.VC)  # type: ignore[union-attr]
+            out = self.counters[port]  # type: ignore[index]
+            out.credit_stalls += 1
+            if backlog > out.max_backlog:
+                out.max_backlog = backlog
         else:
             wait = start - self.sim.now - self.latency
         if wait > 0:
-            out.waited += 1  # type: ignore[union-attr]
-            out.wait_ps += wait  # type: ignore[union-attr]
-            if wait > out.max_wait_ps:  # type: ignore[union-attr]
-                out.max_wait_ps = wait  # type: ignore[union-attr]
+            out = self.counters[port]  # type: ignore[index]
+            out.waited += 1
+            out.wait_ps += wait
+            if wait > out.max_wait_ps:
+                out.max_wait_ps = wait
 
     def unroutable(self, msg: Any) -> None:
         raise SimulationError(
