@@ -46,6 +46,13 @@ class RunOptions:
         default=None,
         metadata=doc("stop after this many completed requests, summed over hosts", ge=1),
     )
+    breakdown: bool = field(
+        default=False,
+        metadata=doc(
+            "follow every request through the fabric and report its time per stage (a probe "
+            "on every port: slower)"
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..cxl import MessageClass
 from ..fabric.params import LinkParams, RunOptions
 from ..fabric.routing import route_path
 from ..kernel import ConfigurationError, Link, Port, Simulator
+from ..stats.breakdown import HopBreakdown
 
 MAX_PIDS = 4096  # 12-bit SPID/DPID (CXL_REFERENCE.md §6.2)
 
@@ -86,6 +87,7 @@ class System:
     fabric: Fabric
     components: dict[str, Component] = field(default_factory=dict)
     links: dict[str, Link] = field(default_factory=dict)
+    breakdown: HopBreakdown | None = None  # with run.breakdown
 
     @property
     def pids(self) -> dict[str, int]:
@@ -125,6 +127,9 @@ def elaborate(graph: nx.Graph, seed: int | None = None) -> System:
     _connect_links(system)
     for component in system.components.values():
         component.connect()
+    if run.breakdown:
+        system.breakdown = HopBreakdown()
+        system.breakdown.attach(system)
     return system
 
 

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..kernel import US
 from ..stats import RunInfo, collect, latency_samples, plot_latency, write_json, write_text
+from ..stats.breakdown import plot_breakdown
 from .elaborate import System
 
 SLICE = 20 * US  # simulated time between progress refreshes
@@ -117,6 +118,8 @@ def write_outputs(
         write_json(stats, tmp / "stats.json")
         write_text(stats, tmp / "stats.txt")
         plot_latency(latency_samples(system), tmp / "latency.png")
+        if "breakdown" in stats:
+            plot_breakdown(stats["breakdown"], tmp / "breakdown.png")
         draw = _draw_fabric()
         if draw is None:
             notes.append("topology.png skipped: slugsim.fabric.draw_fabric is not available yet")

@@ -78,7 +78,9 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
             "ba": _channel(link.ba, elapsed),
         }
 
+    breakdown = system.breakdown.summary() if system.breakdown is not None else None
     return {
+        **({"breakdown": breakdown} if breakdown is not None else {}),
         "schema": SCHEMA_ID,
         "run": {
             "seed": info.seed,

@@ -87,7 +87,35 @@ def stats_schema() -> dict[str, Any]:
             # Two kinds share a section: an entry is either's.
             entry = {"anyOf": [sections[spec.section]["additionalProperties"], entry]}
         sections[spec.section] = _map(entry, f"per {spec.kind}: {spec.doc}")
-    return _obj(_run_wide() | sections, "slugsim run statistics")
+    schema = _obj(_run_wide() | sections, "slugsim run statistics")
+    schema["properties"]["breakdown"] = BREAKDOWN  # only with run.breakdown: not required
+    return schema
+
+
+_STAGE = _obj(
+    {
+        "mean_ns": _d(_NUM, "mean time in this stage"),
+        "fixed_ns": _d(
+            _NUM,
+            "the part of the mean fixed by the hardware: a link's flight, the "
+            "pipeline of the port the stage ends on",
+        ),
+        "max_ns": _d(_NUM, "longest time in this stage"),
+    },
+    "one stage: a node (from arrival to the first flit leaving) or a link a->b (first flit "
+    "leaving a to arrival at b)",
+)
+BREAKDOWN = _map(
+    _obj(
+        {
+            "transactions": _d(_INT, "transactions that completed on this route"),
+            "mean_ns": _d(_NUM, "mean latency, send to response at the requester"),
+            "stages": _map(_STAGE, "by stage, in the order crossed; their means add up to mean_ns"),
+        },
+        "one route",
+    ),
+    "per-hop breakdown (run.breakdown): by route of the request, 'host0>sw0>mem0'",
+)
 
 
 def _run_wide() -> dict[str, Any]:
