@@ -165,12 +165,15 @@ def load_sweep(path: str | Path) -> Sweep:
         combos = _grid(sweep_doc, data["grid"], issues)
     elif "points" in data:
         combos = _explicit(sweep_doc, data["points"], issues)
-    if issues:
-        raise TopologyError(issues)
-    assert isinstance(topology, str)
-    topo_path = Path(topology)
+    topo_path = Path(topology if isinstance(topology, str) else "")
     if not topo_path.is_absolute():
         topo_path = Path(path).parent / topo_path
+    if isinstance(topology, str) and topology and not topo_path.is_file():
+        message = f"topology file {topology} not found (looked for {topo_path})"
+        hint = "the path is relative to the sweep file"
+        issues.append(Issue(where(("topology",)), message, hint))
+    if issues:
+        raise TopologyError(issues)
     base = read_yaml(topo_path)
     swept = list(dict.fromkeys(p for combo in combos for p, _, _ in combo))
     return expand(str(path), base, [shared + combo for combo in combos], swept)
@@ -275,6 +278,8 @@ def parse_path(text: Any) -> list[str | int]:
         )
     if len(tokens) < 2 or (tokens[0] in ("components", "links") and len(tokens) < 3):
         raise ValueError(f"override path '{text}' stops before a value")
+    if tokens[0] == "links" and not isinstance(tokens[1], int):
+        raise ValueError(f"override path '{text}': links are addressed by index, links[0]...")
     return tokens
 
 
@@ -394,7 +399,8 @@ def expand(
         points.append(Point(index, params, data, seed, key))
     issues = []
     for (where, message), (hint, label, indices) in seen.items():
-        more = f" (and {len(indices) - 1} more points)" if len(indices) > 1 else ""
+        others = len(indices) - 1
+        more = f" (and {others} more point{'s' * (others > 1)})" if others else ""
         issues.append(Issue(where, f"{label}{more}: {message}", hint))
     if issues:
         raise TopologyError(issues)

@@ -111,12 +111,14 @@ def execute(
     processes: bool = True,
     progress: bool = True,
     console: Console | None = None,
-    runner: PointRunner = run_point,
+    runner: PointRunner | None = None,
 ) -> SweepOutcome:
     """Run every point not already in ``out/cache``. ``workers=0`` runs them one after another
     in this process (no Dask); otherwise on ``scheduler`` (``tcp://host:port``) or on a new
-    ``LocalCluster`` of ``workers`` single-threaded workers (``processes=False``: threads)."""
+    ``LocalCluster`` of ``workers`` single-threaded workers (``processes=False``: threads).
+    ``runner`` (default ``run_point``) runs one point's document."""
     started = time.perf_counter()
+    runner = runner or run_point
     console = console or Console(stderr=True)
     results: dict[int, PointResult] = {}
     todo: dict[str, list[Point]] = {}  # key -> points (equal documents run once)
@@ -188,7 +190,7 @@ def _dask(
             n_workers=workers,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: two sweeps at once must not collide
             silence_logs=logging.ERROR,
         )
     client = Client(cluster if cluster is not None else scheduler)
