@@ -257,3 +257,9 @@ def test_the_sweep_command_exits_1_when_a_point_fails(tmp_path, monkeypatch):
     assert [row["status"] for row in pq.read_table(out / "results.parquet").to_pylist()] == [
         "ran", "ran", "ran", "failed",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "sweeps").glob("*.yaml")))
+def test_shipped_sweep_files_load(path):
+    sweep = load_sweep(path)
+    assert sweep.points and sweep.swept
