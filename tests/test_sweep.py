@@ -263,3 +263,15 @@ def test_the_sweep_command_exits_1_when_a_point_fails(tmp_path, monkeypatch):
 def test_shipped_sweep_files_load(path):
     sweep = load_sweep(path)
     assert sweep.points and sweep.swept
+
+
+def test_an_existing_cluster_is_used_through_its_scheduler_address(tmp_path):
+    from distributed import LocalCluster
+
+    sweep = load_sweep(write_sweep(tmp_path, "grid: {run.seed: [1, 2]}\nset: {run.requests: 200}"))
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
+        outcome = execute(
+            sweep, tmp_path / "out", scheduler=cluster.scheduler_address, progress=False
+        )
+        assert not outcome.failed and len(outcome.results) == 2
+        assert len(cluster.scheduler.workers) == 1  # the sweep added no cluster of its own
