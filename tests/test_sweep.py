@@ -275,3 +275,13 @@ def test_an_existing_cluster_is_used_through_its_scheduler_address(tmp_path):
         )
         assert not outcome.failed and len(outcome.results) == 2
         assert len(cluster.scheduler.workers) == 1  # the sweep added no cluster of its own
+
+
+def test_an_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
+    import slugsim.sim.sweep_run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "CONNECT_TIMEOUT_S", 1)
+    path = write_sweep(tmp_path, "grid: {run.seed: [1]}\nset: {run.requests: 100}\n")
+    code, _, err = run_cli("sweep", str(path), "--scheduler", "tcp://127.0.0.1:1", "--no-progress")
+    assert code == 2 and "cannot reach the Dask scheduler tcp://127.0.0.1:1" in err, err
+    assert "hint:" in err and "Traceback" not in err

@@ -261,6 +261,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 # -- sweeps -----------------------------------------------------------------------------------
 
 
+_SCHEDULER_HINT = "start one ('dask scheduler', then 'dask worker tcp://HOST:PORT') or drop it"
+
+
 def _workers(text: str) -> int:
     try:
         value = int(text)
@@ -300,13 +303,17 @@ def _sweep(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         return _bad_output(f"--out {out} is a file", "name a directory (it is created)")
     from .sim.sweep import load_sweep
-    from .sim.sweep_run import execute
+    from .sim.sweep_run import ClusterUnavailable, execute
     from .sim.sweep_table import plot, print_table, rows, write_tables
 
     sweep = load_sweep(args.sweep)
-    outcome = execute(
-        sweep, out, workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress
-    )
+    try:
+        outcome = execute(
+            sweep, out, workers=args.workers, scheduler=args.scheduler,
+            progress=not args.no_progress,
+        )  # fmt: skip
+    except ClusterUnavailable as exc:
+        return _bad_output(str(exc), _SCHEDULER_HINT)
     table = rows(outcome)
     csv_path, parquet_path = write_tables(table, out)
     plot(table, sweep.swept, out / "sweep.png")
@@ -336,10 +343,15 @@ def _curve(args: argparse.Namespace) -> int:
         delays = parse_delays(args.delays)
     except ValueError as exc:
         return _bad_output(f"--delays {args.delays!r}: {exc}", "e.g. --delays 0,100,1000,20us")
-    curve = loaded_latency(
-        args.topology, delays, out, host=args.host, requests=args.requests,
-        workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
-    )  # fmt: skip
+    from .sim.sweep_run import ClusterUnavailable
+
+    try:
+        curve = loaded_latency(
+            args.topology, delays, out, host=args.host, requests=args.requests,
+            workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
+        )  # fmt: skip
+    except ClusterUnavailable as exc:
+        return _bad_output(str(exc), _SCHEDULER_HINT)
     print(format_table(curve), end="")
     plot_curve(curve, out / "curve.png")
     for failure in curve.failed:

@@ -26,6 +26,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .sweep import Point, Sweep
 
 CACHE_SCHEMA = "slugsim.sweep-point/1"
+CONNECT_TIMEOUT_S = 10
+
+
+class ClusterUnavailable(RuntimeError):
+    """``--scheduler`` names no reachable Dask scheduler."""
+
+
 PointRunner = Callable[[Any, str], dict[str, Any]]
 
 
@@ -193,7 +200,12 @@ def _dask(
             dashboard_address=":0",  # any free port: two sweeps at once must not collide
             silence_logs=logging.ERROR,
         )
-    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, ValueError) as exc:  # no scheduler there, or not an address
+        if cluster is not None:
+            cluster.close()
+        raise ClusterUnavailable(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     try:
         futures = {
             client.submit(
