@@ -139,5 +139,13 @@ def print_table(table: list[dict[str, Any]], swept: list[str], console: Console)
     for column in columns:
         shown.add_column(column.rsplit(".", 1)[-1], justify="right")
     for row in table:
-        shown.add_row(*("-" if row[c] is None else str(row[c]) for c in columns))
+        shown.add_row(*(_cell(row[c]) for c in columns))
     console.print(shown)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+    return str(value)
