@@ -70,6 +70,11 @@ def parse_delays(text: str) -> list[int]:
     return delays
 
 
+def _time_text(ps: int) -> str:
+    """A delay as a topology file writes it, exactly: '100ns', or '1500ps'."""
+    return f"{ps // 1000}ns" if ps % 1000 == 0 else f"{ps}ps"
+
+
 def workload_groups(document: Any) -> dict[str, list[str]]:
     """Host entries of the document that have a workload: declared name -> member names."""
     groups: dict[str, list[str]] = {}
@@ -114,7 +119,7 @@ def loaded_latency(
     paths = [f"components[{group}].params.workload.think_time" for group in groups]
     shared = [] if requests is None else [("run.requests", requests, Where("--requests"))]
     combos = [
-        [*shared, *((p, delay, Where(f"--delays {delay / 1000:g}")) for p in paths)]
+        [*shared, *((p, _time_text(delay), Where(f"--delays {delay / 1000:g}")) for p in paths)]
         for delay in delays
     ]
     sweep = expand(f"curve {topology}", base, combos, paths)
