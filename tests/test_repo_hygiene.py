@@ -1,5 +1,6 @@
 """`ruff check` and `ruff format --check` are part of the suite, so CI keeps them clean."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,8 @@ def test_rtl_lint_is_clean():
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "lint_rtl.sh")],
         cwd=ROOT,
+        # the interpreter running the suite, also in a worktree without its own .venv
+        env={**os.environ, "PY": sys.executable},
         capture_output=True,
         text=True,
         check=False,

@@ -74,6 +74,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("calibrate", help="compare model latencies with published measurements")
     commands.add_parser("kinds", help="list the component kinds, their ports and parameters")
+    _add_sweep_commands(commands)
     return parser
 
 
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "schema": _schema,
         "calibrate": _calibrate,
         "kinds": _kinds,
+        "sweep": _sweep,
+        "curve": _curve,
     }[args.command]
     try:
         return handler(args)
@@ -253,6 +256,107 @@ def _calibrate(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     return calibrate()
+
+
+# -- sweeps -----------------------------------------------------------------------------------
+
+
+_SCHEDULER_HINT = "start one ('dask scheduler', then 'dask worker tcp://HOST:PORT') or drop it"
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"workers is 0 (this process) to 1024, got {value}")
+    return value
+
+
+def _add_sweep_commands(commands: argparse._SubParsersAction) -> None:
+    sweep = commands.add_parser("sweep", help="run a sweep file's points on Dask; table + plot")
+    sweep.add_argument("sweep", metavar="SWEEP", help="sweep YAML file (docs/sweeps.md)")
+    curve = commands.add_parser("curve", help="MLC-style loaded latency: latency vs bandwidth")
+    curve.add_argument("topology", metavar="TOPO", help="topology YAML file")
+    curve.add_argument("--host", metavar="NAME", help="the host whose latency is measured")
+    curve.add_argument(
+        "--delays", default="0,100,200,1000,20000", metavar="LIST",
+        help="injection delays (think_time), comma-separated; bare numbers are ns",
+    )  # fmt: skip
+    curve.add_argument("--requests", type=int, metavar="N", help="override run.requests")
+    for command, default in ((sweep, "sweep_out"), (curve, "curve_out")):
+        command.add_argument(
+            "--out", type=Path, default=Path(default), metavar="DIR",
+            help=f"results, plot and cache/ (default: {default})",
+        )  # fmt: skip
+        command.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="an existing cluster")
+        command.add_argument(
+            "--workers", type=_workers, default=2, metavar="N",
+            help="LocalCluster workers (default 2); 0 runs the points here, one by one",
+        )  # fmt: skip
+        command.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        return _bad_output(f"--out {out} is a file", "name a directory (it is created)")
+    from .sim.sweep import load_sweep
+    from .sim.sweep_run import ClusterUnavailable, execute
+    from .sim.sweep_table import plot, print_table, rows, write_tables
+
+    sweep = load_sweep(args.sweep)
+    try:
+        outcome = execute(
+            sweep, out, workers=args.workers, scheduler=args.scheduler,
+            progress=not args.no_progress,
+        )  # fmt: skip
+    except ClusterUnavailable as exc:
+        return _bad_output(str(exc), _SCHEDULER_HINT)
+    table = rows(outcome)
+    csv_path, parquet_path = write_tables(table, out)
+    plot(table, sweep.swept, out / "sweep.png")
+    from rich.console import Console
+
+    print_table(table, sweep.swept, Console())
+    ran = sum(1 for r in outcome.results if not r.cached and r.error is None)
+    cached = sum(1 for r in outcome.results if r.cached)
+    print(
+        f"{len(table)} points ({ran} run, {cached} cached, {len(outcome.failed)} failed) in "
+        f"{outcome.wall_s:.1f} s: {csv_path}, {parquet_path}, {out / 'sweep.png'}"
+    )
+    for r in outcome.failed:
+        print(f"{args.sweep}: {r.point.label()} failed: {r.error}", file=sys.stderr)
+    return EXIT_FAILED if outcome.failed else EXIT_OK
+
+
+def _curve(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        return _bad_output(f"--out {out} is a file", "name a directory (it is created)")
+    if args.requests is not None and args.requests < 1:
+        return _bad_output(f"--requests {args.requests}", "a positive number of requests")
+    from .sim.curve import format_table, loaded_latency, parse_delays, plot_curve
+
+    try:
+        delays = parse_delays(args.delays)
+    except ValueError as exc:
+        return _bad_output(f"--delays {args.delays!r}: {exc}", "e.g. --delays 0,100,1000,20us")
+    from .sim.sweep_run import ClusterUnavailable
+
+    try:
+        curve = loaded_latency(
+            args.topology, delays, out, host=args.host, requests=args.requests,
+            workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
+        )  # fmt: skip
+    except ClusterUnavailable as exc:
+        return _bad_output(str(exc), _SCHEDULER_HINT)
+    print(format_table(curve), end="")
+    plot_curve(curve, out / "curve.png")
+    for failure in curve.failed:
+        print(f"{args.topology}: {failure}", file=sys.stderr)
+    return EXIT_FAILED if curve.failed else EXIT_OK
 
 
 if __name__ == "__main__":
