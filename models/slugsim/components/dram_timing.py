@@ -425,7 +425,8 @@ class DramTiming:
     """A memory of ``channels`` 64-bit channels of ``device``, behind one address mapping.
 
     ``access(arrive, line, on_done, context)`` reads the 64 B line number ``line``;
-    ``on_done(context, data_ready_ps)`` is called when the scheduler decides it.
+    ``on_done(context, data_ready_ps)`` is called when the scheduler decides it (data ready on
+    the bus, plus ``read_latency``).
     ``write(arrive, line, on_accepted, context)`` posts a write; ``on_accepted(context, ps)`` is
     called when it enters the write queue (at ``arrive`` unless the queue is full).
     """
@@ -444,6 +445,7 @@ class DramTiming:
         write_high: int = 48,
         write_low: int = 16,
         first_refresh_at: int | None = None,
+        read_latency: int = 0,
     ) -> None:
         if channels < 1 or ranks < 1:
             raise ValueError(f"need at least one channel and rank, got {channels}, {ranks}")
@@ -458,6 +460,9 @@ class DramTiming:
         if sorted(fields) != sorted(FIELDS):
             raise ValueError(f"mapping {mapping!r} must name each of {', '.join(FIELDS)} once")
         self.device = device
+        # Fixed time a read spends outside the DRAM (controller front and back end, the path to
+        # the requester), added to its data-ready time.
+        self.read_latency = read_latency
         self.channel_count = channels * device.subchannels
         self.controllers = [
             ChannelController(
@@ -513,7 +518,14 @@ class DramTiming:
 
     def access(self, arrive: int, line: int, on_done: OnDone, context: Any = None) -> None:
         controller, bank, row = self.decode(line)
+        if self.read_latency:
+            context = (on_done, context)
+            on_done = self._add_read_latency
         controller.enqueue_read(Request(arrive, bank, row, False, on_done, context))
+
+    def _add_read_latency(self, caller: tuple[OnDone, Any], ready: int) -> None:
+        on_done, context = caller
+        on_done(context, ready + self.read_latency)
 
     def write(
         self, arrive: int, line: int, on_accepted: OnDone = _ignore, context: Any = None
@@ -550,3 +562,34 @@ class DramTiming:
 
     def in_flight(self) -> int:
         return sum(c.in_flight() for c in self.controllers)
+
+
+DRAM_MODELS = ("simple", "timing")
+
+
+def make_dram(
+    sim: Any,
+    model: str,
+    *,
+    latency: int,
+    bandwidth: int,
+    preset_name: str,
+    channels: int,
+    controller_latency: int,
+    turnaround: int = 0,
+    write_batch: int = 1,
+) -> Any:
+    """The memory a host's or device's params select: ``simple`` is ``dram.DramChannel`` (a
+    bandwidth server of ``bandwidth`` with a fixed ``latency``, write ``turnaround`` and
+    ``write_batch``), ``timing`` a ``DramTiming`` of ``channels`` channels of ``preset_name``
+    whose reads take ``controller_latency`` beyond the DRAM's own timing."""
+    from .dram import DramChannel
+    from .dram_presets import preset
+
+    if model == "simple":
+        return DramChannel(latency, bandwidth, turnaround=turnaround, write_batch=write_batch)
+    if model == "timing":
+        return DramTiming(
+            sim, preset(preset_name), channels=channels, read_latency=controller_latency
+        )
+    raise ValueError(f"unknown DRAM model {model!r}; choose one of {', '.join(DRAM_MODELS)}")
