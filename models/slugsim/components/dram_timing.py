@@ -246,7 +246,7 @@ class ChannelController:
 
     def _choose(self) -> Request | None:
         """FR-FCFS within the current direction: the oldest row hit (preferring one in another
-        bank group than the last CAS), else the oldest request."""
+        bank group than the last CAS), else the oldest request whose bank is ready first."""
         writes = len(self.write_queue)
         if self.draining and writes <= self.write_low:
             self.draining = False
@@ -258,27 +258,39 @@ class ChannelController:
         if not queue:
             return None
         # "First ready": a row hit whose CAS is not held back by tCCD_L behind the last CAS
-        # (another bank group) goes first. A hit in the same bank group yields to the oldest
-        # miss when that one can have its CAS sooner. Without this a run of hits to one bank
-        # group holds the bus at burst / tCCD_L (DDR5-6400: 50 %) while other banks could fill it.
-        same_group_hit = oldest_miss = -1
+        # (another bank group) goes first. Otherwise the candidates are the oldest hit in the
+        # same bank group and the miss whose bank is ready first (the oldest of those ready
+        # now): data leaves in commit order, so committing a miss to a bank still busy (tRC,
+        # tRAS, tWR) would hold up every later request. Of the two, the one whose CAS can go
+        # sooner wins. Without this, a run of hits to one bank group holds the bus at
+        # burst / tCCD_L (DDR5-6400: 50 %), and random reads at a third of the peak.
+        now = self.sim.now
+        t_rp = self.device.t_rp
+        same_group_hit = best_miss = -1
+        best_ready = 0
         last_group = self.last_col_group
         for index, request in enumerate(queue):
             bank = request.bank
-            if bank.open_row == request.row:
+            open_row = bank.open_row
+            if open_row == request.row:
                 if bank.bank_group != last_group:
                     return queue.pop(index)
                 if same_group_hit < 0:
                     same_group_hit = index
-            elif oldest_miss < 0:
-                oldest_miss = index
+                continue
+            ready = bank.act_ready
+            if open_row is not None and bank.pre_ready + t_rp > ready:
+                ready = bank.pre_ready + t_rp
+            if ready < now:
+                ready = now
+            if best_miss < 0 or ready < best_ready:
+                best_miss, best_ready = index, ready
         if same_group_hit < 0:
-            return queue.pop(oldest_miss)
-        if oldest_miss >= 0:
-            now = self.sim.now
-            miss_cas = self._command_times(queue[oldest_miss], now)[2]
+            return queue.pop(best_miss)
+        if best_miss >= 0:
+            miss_cas = self._command_times(queue[best_miss], now)[2]
             if miss_cas < self._command_times(queue[same_group_hit], now)[2]:
-                return queue.pop(oldest_miss)
+                return queue.pop(best_miss)
         return queue.pop(same_group_hit)
 
     def _commit(self, request: Request, now: int) -> None:
@@ -576,13 +588,15 @@ def make_dram(
     preset_name: str,
     channels: int,
     controller_latency: int,
+    page_policy: str = OPEN_PAGE,
     turnaround: int = 0,
     write_batch: int = 1,
 ) -> Any:
     """The memory a host's or device's params select: ``simple`` is ``dram.DramChannel`` (a
     bandwidth server of ``bandwidth`` with a fixed ``latency``, write ``turnaround`` and
     ``write_batch``), ``timing`` a ``DramTiming`` of ``channels`` channels of ``preset_name``
-    whose reads take ``controller_latency`` beyond the DRAM's own timing."""
+    with ``page_policy``, whose reads take ``controller_latency`` beyond the DRAM's own
+    timing."""
     from .dram import DramChannel
     from .dram_presets import preset
 
@@ -590,6 +604,10 @@ def make_dram(
         return DramChannel(latency, bandwidth, turnaround=turnaround, write_batch=write_batch)
     if model == "timing":
         return DramTiming(
-            sim, preset(preset_name), channels=channels, read_latency=controller_latency
+            sim,
+            preset(preset_name),
+            channels=channels,
+            page_policy=page_policy,
+            read_latency=controller_latency,
         )
     raise ValueError(f"unknown DRAM model {model!r}; choose one of {', '.join(DRAM_MODELS)}")

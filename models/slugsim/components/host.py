@@ -86,6 +86,10 @@ class HostParams:
     # Derived: 130 ns idle (§7b) - llc_latency 20 - a DDR5-6400 row miss (tRCD + CL + burst =
     # 35 ns) = 75. A dependent chase finds its bank precharged: 768 banks, and an all-bank
     # refresh closes them every tREFI (3.9 us, 30 loads).
+    dram_page_policy: Literal["open", "closed"] = field(
+        default="open",
+        metadata=doc("timing model: keep rows open after an access, or precharge at once"),
+    )
     dram_controller_latency: int = field(
         default=75 * NS,
         metadata=doc("timing model: read latency outside the DRAM (controller, mesh)", unit="time"),
@@ -221,6 +225,7 @@ class Host(Component):
             preset_name=params.dram_preset,
             channels=params.dram_channels,
             controller_latency=params.dram_controller_latency,
+            page_policy=params.dram_page_policy,
         )
         self.targets: list[Target] = []
         self.decoder: HdmDecoder = NO_WINDOWS

@@ -94,6 +94,10 @@ class Type3Params:
     # Derived: dram_latency 55 ns - a DDR4-2400 row miss (tRCD + CL + burst = 31.7 ns) = 23.3,
     # rounded to 23, so the idle direct-attached load stays at 250 ns: an idle chase finds
     # most banks precharged (refresh closes them every tREFI), a third open on another row.
+    dram_page_policy: Literal["open", "closed"] = field(
+        default="open",
+        metadata=doc("timing model: keep rows open after an access, or precharge at once"),
+    )
     dram_controller_latency: int = field(
         default=23 * NS,
         metadata=doc("timing model: read latency outside the DRAM (controller)", unit="time"),
@@ -150,6 +154,7 @@ class Type3Device(Component):
             preset_name=params.dram_preset,
             channels=params.dram_channels,
             controller_latency=params.dram_controller_latency,
+            page_policy=params.dram_page_policy,
             turnaround=params.dram_turnaround,
             write_batch=params.dram_write_batch,
         )
