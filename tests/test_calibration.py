@@ -90,8 +90,10 @@ def mlc_points():
     return {p.delay: p for p in mlc_loaded_latency()}
 
 
-@pytest.mark.parametrize(("delay", "target"), [(20000, 110.1), (1000, 113.0)])
-def test_mlc_lightly_loaded_latency_within_ten_percent(mlc_points, delay, target):
+@pytest.mark.parametrize(
+    ("delay", "target"), [(20000, 110.1), (1000, 113.0), (200, 125.1), (0, 370.1)]
+)
+def test_mlc_loaded_latency_within_ten_percent(mlc_points, delay, target):
     point = mlc_points[delay]
     assert point.target_ns == target
     assert point.ok, f"delay {delay}: model {point.p50_ns} ns, MLC {target} ns"
@@ -103,11 +105,12 @@ def test_mlc_think_time_offers_the_measured_load(mlc_points, delay):
     assert point.bandwidth_gbps == pytest.approx(point.target_gbps, rel=0.05)
 
 
-def test_mlc_latency_rises_from_idle_to_saturation(mlc_points):
-    # Known gap (docs/dram.md): the model's saturated random-read bandwidth is above MLC's
-    # 28.4 GB/s, so its knee comes later and its saturated latency is lower than 370 ns.
-    idle = mlc_points[20000].p50_ns
+def test_mlc_knee_is_the_known_gap(mlc_points):
+    # Known gap (docs/dram.md): the model saturates near 33 GB/s, MLC at 28.4, so at MLC's
+    # 28.0 GB/s (delay 100, 98 % of MLC's peak) the model is still below its knee: its latency
+    # there is about half of the 238.5 ns measured. This test pins that, to be revisited.
+    knee = mlc_points[100]
     saturated = mlc_points[0]
-    assert saturated.p50_ns > 2.5 * idle
-    assert mlc_points[200].p50_ns > mlc_points[1000].p50_ns
-    assert saturated.bandwidth_gbps >= mlc_points[100].bandwidth_gbps
+    assert saturated.bandwidth_gbps > 1.1 * saturated.target_gbps
+    assert knee.p50_ns < 0.9 * knee.target_ns
+    assert mlc_points[20000].p50_ns <= mlc_points[200].p50_ns < saturated.p50_ns

@@ -229,22 +229,36 @@ class ChannelController:
         self.decision_at = None
         now = self.sim.now
         self._admit(now)
+        not_due = 0
         while self.data_bus_free - self.lookahead <= now:
-            request = self._choose()
-            if request is None:
+            choice = self._choose()
+            if choice is None:
                 break
-            self._commit(request, now)
+            queue, index = choice
+            request = queue[index]
+            times = self._command_times(request, now)
+            if times[0] > now:
+                # Its first command is not due yet (its bank is busy, tFAW): decide again then,
+                # so that a request arriving meanwhile for a ready bank is not queued behind it
+                # on the data bus.
+                not_due = times[0]
+                break
+            del queue[index]
+            self._commit(request, now, times)
             self._admit(now)
+        # Next decision: when the queued work can go on, or the next request arrives (those
+        # already here but kept out by a full queue get in as work leaves it).
+        wakes = [
+            q[0].arrive
+            for q in (self.pending_reads, self.pending_writes, self.blocked_writes)
+            if q and q[0].arrive > now
+        ]
         if self.read_queue or self.write_queue:
-            self._wake(self.data_bus_free - self.lookahead)
-        else:
-            waiting = [q[0].arrive for q in (self.pending_reads, self.pending_writes) if q]
-            if self.blocked_writes:
-                waiting.append(self.blocked_writes[0].arrive)
-            if waiting:
-                self._wake(min(waiting))
+            wakes.append(not_due or self.data_bus_free - self.lookahead)
+        if wakes:
+            self._wake(min(wakes))
 
-    def _choose(self) -> Request | None:
+    def _choose(self) -> tuple[list[Request], int] | None:
         """FR-FCFS within the current direction: the oldest row hit (preferring one in another
         bank group than the last CAS), else the oldest request whose bank is ready first."""
         writes = len(self.write_queue)
@@ -274,7 +288,7 @@ class ChannelController:
             open_row = bank.open_row
             if open_row == request.row:
                 if bank.bank_group != last_group:
-                    return queue.pop(index)
+                    return queue, index
                 if same_group_hit < 0:
                     same_group_hit = index
                 continue
@@ -286,18 +300,18 @@ class ChannelController:
             if best_miss < 0 or ready < best_ready:
                 best_miss, best_ready = index, ready
         if same_group_hit < 0:
-            return queue.pop(best_miss)
+            return queue, best_miss
         if best_miss >= 0:
             miss_cas = self._command_times(queue[best_miss], now)[2]
             if miss_cas < self._command_times(queue[same_group_hit], now)[2]:
-                return queue.pop(best_miss)
-        return queue.pop(same_group_hit)
+                return queue, best_miss
+        return queue, same_group_hit
 
-    def _commit(self, request: Request, now: int) -> None:
-        """Issue the request's commands as early as every timing allows; update the state."""
+    def _commit(self, request: Request, now: int, times: tuple[int, int, int, str]) -> None:
+        """Issue the request's commands at ``times`` (from ``_command_times``), or after a
+        refresh falling due first; update the state."""
         bank = request.bank
         rank = bank.rank
-        times = self._command_times(request, now)
         while times[0] >= rank.next_refresh_at:
             self._refresh(rank, rank.next_refresh_at)
             times = self._command_times(request, now)
