@@ -51,6 +51,8 @@ ROW_CONFLICT = "conflict"  # another row open: PRE, ACT, CAS
 
 OnDone = Callable[[Any, int], object]
 
+_NEVER = 1 << 62  # a time after any run
+
 
 def _ignore(context: Any, when: int) -> None:
     """The default ``on_accepted`` of a write nobody waits for."""
@@ -109,6 +111,18 @@ class Request:
         self.is_write = is_write
         self.on_done = on_done  # reads: called with the data-ready time; writes: accepted time
         self.context = context
+
+
+def _append_by_arrival(pending: deque[Request], request: Request) -> None:
+    """Keep ``pending`` in arrival order. Each caller's arrivals are in order (a fixed latency
+    after its own clock), so this is an append but for several callers sharing one memory."""
+    if pending and pending[-1].arrive > request.arrive:
+        index = len(pending)
+        while index and pending[index - 1].arrive > request.arrive:
+            index -= 1
+        pending.insert(index, request)
+    else:
+        pending.append(request)
 
 
 class ChannelController:
@@ -178,17 +192,17 @@ class ChannelController:
     # -- entry ---------------------------------------------------------------------------------
 
     def enqueue_read(self, request: Request) -> None:
-        self.pending_reads.append(request)
+        _append_by_arrival(self.pending_reads, request)
         self._wake(request.arrive)
 
     def enqueue_write(self, request: Request) -> None:
         if self.writes_accepted < self.write_capacity and not self.blocked_writes:
             # Room when it arrives: queue entries only leave before then. Accepted on arrival.
             self.writes_accepted += 1
-            self.pending_writes.append(request)
+            _append_by_arrival(self.pending_writes, request)
             request.on_done(request.context, request.arrive)
         else:
-            self.blocked_writes.append(request)
+            _append_by_arrival(self.blocked_writes, request)
         self._wake(request.arrive)
 
     def _wake(self, when: int) -> None:
@@ -281,7 +295,7 @@ class ChannelController:
         now = self.sim.now
         t_rp = self.device.t_rp
         same_group_hit = best_miss = -1
-        best_ready = 0
+        best_ready = _NEVER
         last_group = self.last_col_group
         for index, request in enumerate(queue):
             bank = request.bank
@@ -291,14 +305,14 @@ class ChannelController:
                     return queue, index
                 if same_group_hit < 0:
                     same_group_hit = index
-                continue
-            ready = bank.act_ready
-            if open_row is not None and bank.pre_ready + t_rp > ready:
-                ready = bank.pre_ready + t_rp
-            if ready < now:
-                ready = now
-            if best_miss < 0 or ready < best_ready:
-                best_miss, best_ready = index, ready
+            elif best_ready > now:  # once the oldest ready miss is found, only hits can beat it
+                ready = bank.act_ready
+                if open_row is not None and bank.pre_ready + t_rp > ready:
+                    ready = bank.pre_ready + t_rp
+                if ready < now:
+                    ready = now
+                if ready < best_ready:
+                    best_miss, best_ready = index, ready
         if same_group_hit < 0:
             return queue, best_miss
         if best_miss >= 0:
@@ -430,12 +444,6 @@ class ChannelController:
             bank.act_ready = done
         rank.next_refresh_at += device.t_refi
         self.refreshes += 1
-
-    def catch_up_refresh(self, until: int) -> None:
-        """Count the refreshes that fell due by ``until`` (statistics at the end of a run)."""
-        for rank in self.ranks:
-            while rank.next_refresh_at <= until:
-                self._refresh(rank, rank.next_refresh_at)
 
     def in_flight(self) -> int:
         return (
