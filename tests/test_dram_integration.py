@@ -71,3 +71,55 @@ def test_loaded_timing_dram_queues_and_completes_writes():
     counters = dram.counters()
     assert counters["writes"] == device["writes"] and dram.in_flight() == 0
     assert counters["row_conflicts"] + counters["row_misses"] > 0
+
+
+TIMING_YAML = """
+run: {seed: 1, requests: 200}
+components:
+  - name: host0
+    kind: host
+    params:
+      dram_model: timing
+      dram_preset: ddr5-4800
+      dram_channels: 1
+      dram_page_policy: closed
+      dram_controller_latency: 50ns
+      workload: {kind: random, footprint: 1GiB, target: local, requests: 200}
+  - {name: mem0, kind: type3, params: {dram_model: timing, dram_preset: ddr4-2400}}
+links:
+  - {between: [host0, mem0]}
+"""
+
+
+def test_a_topology_file_selects_the_timing_model():
+    from slugsim.config import parse_yaml
+    from slugsim.config.document import builder_from
+
+    system = elaborate(builder_from(parse_yaml(TIMING_YAML)).build())
+    dram = system.components["host0"].dram
+    assert isinstance(dram, DramTiming) and dram.device.name == "ddr5-4800"
+    assert dram.channel_count == 2 and dram.read_latency == 50_000
+    assert dram.controllers[0].closed_page
+    assert system.components["mem0"].dram.device.name == "ddr4-2400"
+    stats, _ = run_system(system)
+    assert stats["hosts"]["host0"]["local_reads"] == 200
+
+
+def test_an_unknown_preset_is_refused_with_its_line():
+    from slugsim.config import TopologyError, parse_yaml
+    from slugsim.config.document import builder_from
+
+    with pytest.raises(TopologyError) as error:
+        builder_from(parse_yaml(TIMING_YAML.replace("ddr5-4800", "ddr5-9999"))).build()
+    assert "ddr5-9999" in str(error.value) and "<string>:8:" in str(error.value)
+
+
+@pytest.mark.parametrize("params", [HostParams, Type3Params])
+def test_the_preset_choices_are_the_presets(params):
+    from dataclasses import fields
+    from typing import get_args, get_type_hints
+
+    from slugsim.components.dram_presets import PRESET_NAMES
+
+    preset_field = next(f for f in fields(params) if f.name == "dram_preset")
+    assert get_args(get_type_hints(params)[preset_field.name]) == PRESET_NAMES

@@ -1,11 +1,12 @@
 """A CXL Type-3 memory expander (HDM-H): controller, device DRAM and logical devices.
 
 A request arrives at the upstream port, crosses the controller (``controller_latency``), waits
-for and uses the device DRAM (``DramChannel``: a bandwidth server, so loaded latency is
-queueing), and its response leaves through the controller again: the port's ``pipeline`` is the
-controller's outbound latency. HDM-H reads return a DRS ``MemData`` only; writes complete with
-an NDR ``Cmp`` (CXL_REFERENCE.md §2.4). A request costs the device one event (the response's
-departure).
+for and uses the device DRAM (``dram_model``: ``DramChannel``, a bandwidth server, so loaded
+latency is queueing; or ``DramTiming``, banks, rows and refresh: docs/dram.md), and its response
+leaves through the controller again: the port's ``pipeline`` is the controller's outbound
+latency. HDM-H reads return a DRS ``MemData`` only; writes complete with an NDR ``Cmp``
+(CXL_REFERENCE.md §2.4). A request costs the device one event (the response's departure), plus
+the timing DRAM's scheduler events.
 
 Multi-logical device: each LD is bound to one host (CXL_REFERENCE.md §2.5, up to 16 LDs). A
 request must carry the LD-ID bound to the host it comes from (its SPID); any other is refused
