@@ -78,3 +78,39 @@ def test_mixed_figure_counts_rfo_reads_and_writebacks():
     assert mixed_bandwidth(0.5, 500) == pytest.approx(bw["cxl_read_gbps"] + bw["cxl_write_gbps"])
     turnaround = [dev["dram_turnaround"] for dev in stats["devices"].values()]
     assert all(t > 0 for t in turnaround)
+
+
+# -- MLC loaded latency on a Xeon w3-2423, local DDR5 through the timing DRAM model ----------
+
+
+@pytest.fixture(scope="module")
+def mlc_points():
+    from slugsim.sim.calibration import mlc_loaded_latency
+
+    return {p.delay: p for p in mlc_loaded_latency()}
+
+
+@pytest.mark.parametrize(
+    ("delay", "target"), [(20000, 110.1), (1000, 113.0), (200, 125.1), (0, 370.1)]
+)
+def test_mlc_loaded_latency_within_ten_percent(mlc_points, delay, target):
+    point = mlc_points[delay]
+    assert point.target_ns == target
+    assert point.ok, f"delay {delay}: model {point.p50_ns} ns, MLC {target} ns"
+
+
+@pytest.mark.parametrize("delay", [20000, 1000, 200, 100])
+def test_mlc_think_time_offers_the_measured_load(mlc_points, delay):
+    point = mlc_points[delay]
+    assert point.bandwidth_gbps == pytest.approx(point.target_gbps, rel=0.05)
+
+
+def test_mlc_knee_is_the_known_gap(mlc_points):
+    # Known gap (docs/dram.md): the model saturates near 33 GB/s, MLC at 28.4, so at MLC's
+    # 28.0 GB/s (delay 100, 98 % of MLC's peak) the model is still below its knee: its latency
+    # there is about half of the 238.5 ns measured. This test pins that, to be revisited.
+    knee = mlc_points[100]
+    saturated = mlc_points[0]
+    assert saturated.bandwidth_gbps > 1.1 * saturated.target_gbps
+    assert knee.p50_ns < 0.9 * knee.target_ns
+    assert mlc_points[20000].p50_ns <= mlc_points[200].p50_ns < saturated.p50_ns

@@ -26,6 +26,9 @@ bandwidth server. Every call is O(1) arithmetic and schedules nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 LINE_BYTES = 64
 
 _PS_PER_S = 10**12
@@ -81,8 +84,19 @@ class DramChannel:
         docs/performance.md)."""
         return (self.accesses - self.wq) * self.service
 
-    def access(self, arrive: int) -> int:
-        """Time the line's data is ready for a read reaching the channel at ``arrive``."""
+    def access(
+        self,
+        arrive: int,
+        line: int = 0,
+        on_done: Callable[[Any, int], object] | None = None,
+        context: Any = None,
+    ) -> int:
+        """Time the line's data is ready for a read reaching the channel at ``arrive``.
+
+        ``line`` (the 64 B line number) is ignored: a bandwidth server has no banks. With
+        ``on_done``, it is also called as ``on_done(context, ready)``, the interface of
+        ``dram_timing.DramTiming`` (whose reads are decided later), so a call site serves both.
+        """
         free = self.free_at
         if self.wq and arrive > free:
             self._drain_idle(free, arrive)
@@ -91,10 +105,24 @@ class DramChannel:
         self.free_at = end
         self.accesses += 1
         self.queued_ps += start - arrive
-        return end + self.latency
+        ready = end + self.latency
+        if on_done is not None:
+            on_done(context, ready)
+        return ready
 
-    def write(self, arrive: int) -> int:
-        """Time a posted write reaching the channel at ``arrive`` is accepted (its completion)."""
+    def write(
+        self,
+        arrive: int,
+        line: int = 0,
+        on_accepted: Callable[[Any, int], object] | None = None,
+        context: Any = None,
+    ) -> int:
+        """Time a posted write reaching the channel at ``arrive`` is accepted (its completion);
+        ``on_accepted(context, accepted)`` too when given (as ``access``)."""
+        if on_accepted is not None:
+            accepted = self.write(arrive)
+            on_accepted(context, accepted)
+            return accepted
         if not self._batched:
             # The plain server: the write takes the next slot like a read, done at its end.
             return self.access(arrive) - self.latency

@@ -23,7 +23,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..contract import DOWNSTREAM, Component, PortSpec, component, kind_spec
 from ..cxl import M2SReq, M2SReqOpcode, M2SRwD, M2SRwDOpcode
@@ -32,7 +32,7 @@ from ..fabric.params import HdmWindow, WorkloadParams, doc, format_size
 from ..kernel import NS, Port
 from ..workloads import Generator, make_generator
 from .cache import MODIFIED, Cache, Hit
-from .dram import DramChannel
+from .dram_timing import make_dram
 from .hdm import NO_WINDOWS, HdmDecoder
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
@@ -70,6 +70,29 @@ class HostParams:
     # 12 x DDR5-6400 x 8 B = 614.4 GB/s, the calibration platform (CXL_REFERENCE.md §7b).
     dram_bandwidth: int = field(
         default=614_400 * 10**6, metadata=doc("local DRAM bandwidth", unit="bandwidth", ge=1)
+    )
+    # "simple" (dram_latency, dram_bandwidth: components/dram.py) keeps every calibrated figure
+    # as it was; "timing" is the bank/row/refresh model of components/dram_timing.py.
+    dram_model: Literal["simple", "timing"] = field(
+        default="simple", metadata=doc("local DRAM model: simple (bandwidth server) or timing")
+    )
+    dram_preset: Literal["ddr4-2400", "ddr5-4800", "ddr5-6400"] = field(
+        default="ddr5-6400", metadata=doc("DRAM speed bin of the timing model")
+    )
+    # 12 x DDR5-6400: the calibration platform (CXL_REFERENCE.md §7b).
+    dram_channels: int = field(
+        default=12, metadata=doc("64-bit DRAM channels of the timing model", ge=1, le=64)
+    )
+    # Derived: 130 ns idle (§7b) - llc_latency 20 - a DDR5-6400 row miss (tRCD + CL + burst =
+    # 35 ns) = 75. A dependent chase finds its bank precharged: 768 banks, and an all-bank
+    # refresh closes them every tREFI (3.9 us, 30 loads).
+    dram_page_policy: Literal["open", "closed"] = field(
+        default="open",
+        metadata=doc("timing model: keep rows open after an access, or precharge at once"),
+    )
+    dram_controller_latency: int = field(
+        default=75 * NS,
+        metadata=doc("timing model: read latency outside the DRAM (controller, mesh)", unit="time"),
     )
     hdm: tuple[HdmWindow, ...] = field(default=(), metadata=doc("HDM decoders"))
     workload: WorkloadParams | None = field(default=None, metadata=doc("traffic generator"))
@@ -194,7 +217,16 @@ class Host(Component):
         self.budget: Budget = self.fabric.budget
         self.llc = Cache(params.llc_size, params.llc_ways)
         # Local DRAM: the home agent's memory controller behind the LLC.
-        self.dram = DramChannel(params.dram_latency, params.dram_bandwidth)
+        self.dram = make_dram(
+            self.sim,
+            params.dram_model,
+            latency=params.dram_latency,
+            bandwidth=params.dram_bandwidth,
+            preset_name=params.dram_preset,
+            channels=params.dram_channels,
+            controller_latency=params.dram_controller_latency,
+            page_policy=params.dram_page_policy,
+        )
         self.targets: list[Target] = []
         self.decoder: HdmDecoder = NO_WINDOWS
         self.space = AddressSpace(0, 0)
@@ -310,16 +342,21 @@ class Host(Component):
                 self.local_rfo += 1
             else:
                 self.local_reads += 1
-            done = self.dram.access(now + self.llc_latency)
-            self.local_samples[write].append(done - now)
-            self.budget.complete(done)
-            self.sim.schedule_at(done + self.think_time, self.issue, slot)
+            slot.issued_at = now
+            slot.write = write
+            self.dram.access(now + self.llc_latency, addr >> 6, self.local_read_done, slot)
             return
         target = self.targets[index]
         slot.issued_at = now
         slot.target = target
         slot.write = write
         target.port.send(_memrd(_MEMRD, slot.tag, addr, target.ld_id, self.pid, target.pid))
+
+    def local_read_done(self, slot: Slot, done: int) -> None:
+        """Local DRAM has decided the slot's read: its data reaches the core at ``done``."""
+        self.local_samples[slot.write].append(done - slot.issued_at)
+        self.budget.complete(done)
+        self.sim.schedule_at(done + self.think_time, self.issue, slot)
 
     def on_response(self, msg: Any) -> None:
         """S2M DRS for a request slot, or NDR Cmp for a writeback."""
@@ -346,7 +383,7 @@ class Host(Component):
         index = self.decoder.decode(addr)
         if index < 0:
             self.local_writebacks += 1
-            self.dram.write(now + self.llc_latency)
+            self.dram.write(now + self.llc_latency, addr >> 6)
             return
         target = self.targets[index]
         if self.free_writeback_tags:

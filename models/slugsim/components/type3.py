@@ -1,11 +1,12 @@
 """A CXL Type-3 memory expander (HDM-H): controller, device DRAM and logical devices.
 
 A request arrives at the upstream port, crosses the controller (``controller_latency``), waits
-for and uses the device DRAM (``DramChannel``: a bandwidth server, so loaded latency is
-queueing), and its response leaves through the controller again: the port's ``pipeline`` is the
-controller's outbound latency. HDM-H reads return a DRS ``MemData`` only; writes complete with
-an NDR ``Cmp`` (CXL_REFERENCE.md §2.4). A request costs the device one event (the response's
-departure).
+for and uses the device DRAM (``dram_model``: ``DramChannel``, a bandwidth server, so loaded
+latency is queueing; or ``DramTiming``, banks, rows and refresh: docs/dram.md), and its response
+leaves through the controller again: the port's ``pipeline`` is the controller's outbound
+latency. HDM-H reads return a DRS ``MemData`` only; writes complete with an NDR ``Cmp``
+(CXL_REFERENCE.md §2.4). A request costs the device one event (the response's departure), plus
+the timing DRAM's scheduler events.
 
 Multi-logical device: each LD is bound to one host (CXL_REFERENCE.md §2.5, up to 16 LDs). A
 request must carry the LD-ID bound to the host it comes from (its SPID); any other is refused
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..contract import UPSTREAM, Component, PortSpec, component
 from ..cxl import S2MDRS, S2MNDR, M2SReq, S2MDRSOpcode, S2MNDROpcode
 from ..fabric.errors import Issue, Where, did_you_mean
 from ..fabric.params import doc, format_size
 from ..kernel import NS, Port
-from .dram import DramChannel
+from .dram_timing import make_dram
 
 MAX_LDS = 16  # CXL_REFERENCE.md §2.5: an MLD has up to 16 LDs (4-bit LD-ID on CXL.mem)
 
@@ -78,6 +79,30 @@ class Type3Params:
         default=4,
         metadata=doc("posted writes the device DRAM drains per turnaround", ge=1, le=65536),
     )
+    # "simple" (dram_latency, dram_bandwidth, dram_turnaround, dram_write_batch:
+    # components/dram.py) keeps every calibrated figure as it was; "timing" is the
+    # bank/row/refresh model of components/dram_timing.py.
+    dram_model: Literal["simple", "timing"] = field(
+        default="simple", metadata=doc("device DRAM model: simple (bandwidth server) or timing")
+    )
+    dram_preset: Literal["ddr4-2400", "ddr5-4800", "ddr5-6400"] = field(
+        default="ddr4-2400", metadata=doc("DRAM speed bin of the timing model")
+    )
+    # Two DDR4-2400 channels per device, as dram_bandwidth above (§7b).
+    dram_channels: int = field(
+        default=2, metadata=doc("64-bit DRAM channels of the timing model", ge=1, le=64)
+    )
+    # Derived: dram_latency 55 ns - a DDR4-2400 row miss (tRCD + CL + burst = 31.7 ns) = 23.3,
+    # rounded to 23, so the idle direct-attached load stays at 250 ns: an idle chase finds
+    # most banks precharged (refresh closes them every tREFI), a third open on another row.
+    dram_page_policy: Literal["open", "closed"] = field(
+        default="open",
+        metadata=doc("timing model: keep rows open after an access, or precharge at once"),
+    )
+    dram_controller_latency: int = field(
+        default=23 * NS,
+        metadata=doc("timing model: read latency outside the DRAM (controller)", unit="time"),
+    )
     lds: tuple[LogicalDevice, ...] = field(
         default=(), metadata=doc("multi-logical-device partitions (empty: single LD)")
     )
@@ -122,9 +147,15 @@ class Type3Device(Component):
 
     def build(self) -> None:
         params: Type3Params = self.params
-        self.dram = DramChannel(
-            params.dram_latency,
-            params.dram_bandwidth,
+        self.dram = make_dram(
+            self.sim,
+            params.dram_model,
+            latency=params.dram_latency,
+            bandwidth=params.dram_bandwidth,
+            preset_name=params.dram_preset,
+            channels=params.dram_channels,
+            controller_latency=params.dram_controller_latency,
+            page_policy=params.dram_page_policy,
             turnaround=params.dram_turnaround,
             write_batch=params.dram_write_batch,
         )
@@ -162,20 +193,25 @@ class Type3Device(Component):
         if msg.__class__ is M2SReq:
             self.ld_reads[ld] += 1
             if allowed:
-                ready = self.dram.access(arrived)
-                self.sim.schedule_at(ready, port.send, _drs(_MEMDATA, msg.tag, ld, 0, host))
+                reply = (port, _drs(_MEMDATA, msg.tag, ld, 0, host))
+                self.dram.access(arrived, msg.addr >> 6, self.send_at, reply)
             else:
                 self.violations += 1
                 refusal = _drs(_MEMDATA_NXM, msg.tag, ld, 1, host)
                 self.sim.schedule_at(arrived, port.send, refusal)
             return
         self.ld_writes[ld] += 1
+        completion = _ndr(_CMP, msg.tag, ld, host)
         if allowed:
-            accepted = self.dram.write(arrived)
+            self.dram.write(arrived, msg.addr >> 6, self.send_at, (port, completion))
         else:
             self.violations += 1  # the write is dropped but still completed
-            accepted = arrived
-        self.sim.schedule_at(accepted, port.send, _ndr(_CMP, msg.tag, ld, host))
+            self.sim.schedule_at(arrived, port.send, completion)
+
+    def send_at(self, reply: tuple[Port, Any], when: int) -> None:
+        """The DRAM has timed a read's data or a write's acceptance: the response leaves then."""
+        port, msg = reply
+        self.sim.schedule_at(when, port.send, msg)
 
     @property
     def reads(self) -> int:

@@ -156,3 +156,101 @@ def calibrate(console: Console | None = None) -> int:
     figures = measure()
     console.print(calibration_table(figures))
     return 0 if all(f.ok for f in figures) else 1
+
+
+# -- Intel MLC loaded latency, local DDR5 on a Xeon w3-2423 (timing DRAM model) ----------------
+
+# CXLMemSim artifact/mlc-sapphirerapids.txt, "Measuring Loaded Latencies for the system":
+# (MLC injection delay, latency ns, bandwidth GB/s). The only loaded targets of the model.
+MLC_LOADED_TARGETS = (
+    (20000, 110.1, 0.74),
+    (1000, 113.0, 3.59),
+    (200, 125.1, 14.6),
+    (100, 238.5, 28.0),
+    (0, 370.1, 28.4),
+)
+
+
+@dataclass(frozen=True)
+class LoadedPoint:
+    delay: int  # MLC's injection delay
+    think_ns: float  # the think time that offers MLC's load to the model
+    p50_ns: float
+    mean_ns: float
+    bandwidth_gbps: float
+    target_ns: float
+    target_gbps: float
+
+    @property
+    def error(self) -> float:
+        return (self.p50_ns - self.target_ns) / self.target_ns
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.error) <= TOLERANCE
+
+
+def _mlc_run(think_ps: int, requests_per_core: int) -> tuple[float, float, float]:
+    from .graphs import mlc_loaded_system
+
+    stats, _ = run_system(elaborate(mlc_loaded_system(think_ps, requests_per_core)))
+    latency = stats["latency"]["read"]["paths"]["local"]
+    return (
+        float(latency["p50"]),
+        float(latency["mean"]),
+        float(stats["bandwidth"]["local_read_gbps"]),
+    )
+
+
+def mlc_loaded_latency(requests_per_core: int = 1500, iterations: int = 3) -> list[LoadedPoint]:
+    """The model's loaded-latency curve beside MLC's on the w3-2423 (sim/graphs.py).
+
+    MLC's injection delay is a count of delay-loop iterations between a thread's loads, whose
+    length in time MLC does not publish, so the delay cannot be turned into a think time from
+    the sources. What the artifact does give is the load each delay offered: its bandwidth. So
+    each point's think time is the one that offers that load, by Little's law over the
+    ``slots`` requests in flight: ``think = slots * 64 B / bandwidth - latency``, with the
+    model's own mean latency, a few fixed-point steps. The latency is then the model's
+    prediction. Delay 0 is MLC without a delay: no think time, the bandwidth is the model's.
+    The latency compared is the p50 of all reads: MLC's latency thread samples the same queues
+    the traffic meets, and the mean is inflated by the host's cores issuing in step (every slot
+    starts at t = 0 and keeps its phase with a fixed think time), which MLC's threads do not.
+    """
+    from .graphs import SPR_MLC_OUTSTANDING, SPR_MLC_TRAFFIC_THREADS
+
+    slots = SPR_MLC_TRAFFIC_THREADS * SPR_MLC_OUTSTANDING
+    points = []
+    for delay, target_ns, target_gbps in MLC_LOADED_TARGETS:
+        think = 0
+        if delay:
+            mean = target_ns
+            for _ in range(iterations):
+                think = max(0, round(slots * 64 / target_gbps * 1000 - mean * 1000))
+                _, mean, _ = _mlc_run(think, requests_per_core)
+        p50, mean, bandwidth = _mlc_run(think, requests_per_core)
+        points.append(
+            LoadedPoint(delay, think / 1000, p50, mean, bandwidth, target_ns, target_gbps)
+        )
+    return points
+
+
+def mlc_table(points: list[LoadedPoint]) -> Table:
+    table = Table(
+        title="MLC loaded latency, local DDR5 on a Xeon w3-2423 (CXLMemSim mlc-sapphirerapids)"
+    )
+    columns = ("delay", "think", "model p50", "model mean", "target", "error", "±10%")
+    for column in (*columns, "model GB/s", "MLC GB/s"):
+        table.add_column(column, justify="right")
+    for p in points:
+        table.add_row(
+            str(p.delay),
+            f"{p.think_ns:.0f} ns",
+            f"{p.p50_ns:.1f} ns",
+            f"{p.mean_ns:.1f} ns",
+            f"{p.target_ns:.1f} ns",
+            f"{p.error:+.1%}",
+            "yes" if p.ok else "NO",
+            f"{p.bandwidth_gbps:.2f}",
+            f"{p.target_gbps:.2f}",
+        )
+    return table

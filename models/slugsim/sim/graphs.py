@@ -162,3 +162,53 @@ __all__ = [
     "switched_system",
     "with_seed",
 ]
+
+
+# -- Intel MLC loaded latency on a Xeon w3-2423 (Sapphire Rapids) -----------------------------
+
+# CXLMemSim's artifact/mlc-sapphirerapids.txt: MLC v3.10 on a Xeon w3-2423 (6 cores, 12
+# threads). Its peak read bandwidth, 28.6 GB/s, saturates (loaded latency climbs from 110 to
+# 370 ns while bandwidth stays at 28.4), so the memory, not the cores, is the limit: one DDR5
+# channel (DDR5-4800: 38.4 GB/s; two would give 76.8), the Sapphire Rapids DDR5 speed.
+SPR_MLC_DRAM_PRESET = "ddr5-4800"
+SPR_MLC_DRAM_CHANNELS = 1
+# MLC's loaded-latency run: one thread chases pointers, the other 11 hardware threads load the
+# memory. Each keeps at most 16 L1D misses in flight (Golden Cove: 16 fill buffers, Intel 64
+# and IA-32 Architectures Optimization Reference Manual), so 11 x 16 requests are outstanding.
+SPR_MLC_TRAFFIC_THREADS = 11
+SPR_MLC_OUTSTANDING = 16
+# The artifact's idle random-access latency (node 0 to node 0): 106.3 ns. With the host's
+# 20 ns LLC miss path and a DDR5-4800 row miss (tRCD + CL + burst = 36.25 ns), the controller
+# and mesh take the remaining 50 ns.
+SPR_MLC_IDLE_NS = 106.3
+SPR_MLC_CONTROLLER_NS = 50
+# Closed page: the artifact's loaded latency at the lightest load (110.1 ns, other threads
+# opening random rows meanwhile) is only 3.8 ns above the idle one; open rows would make most
+# chase loads row conflicts, tRP = 16 ns more. The controller closes the rows it leaves.
+SPR_MLC_PAGE_POLICY = "closed"
+SPR_LLC_BYTES = 15 << 20  # w3-2423: 15 MB LLC (Intel product specifications)
+
+
+def mlc_loaded_system(think_time: int, requests_per_core: int = 1500, seed: int = 1) -> nx.Graph:
+    """MLC's loaded latency on the w3-2423's local DDR5 (the timing DRAM model): 11 threads of
+    random reads, each with 16 in flight and ``think_time`` between a completion and its next
+    issue (MLC's injection delay, as time)."""
+    workload = WorkloadParams(
+        kind="random",
+        footprint=8 * GIB,
+        target="local",
+        requests=requests_per_core,
+        think_time=think_time,
+    )
+    host = HostParams(
+        cores=SPR_MLC_TRAFFIC_THREADS,
+        outstanding=SPR_MLC_OUTSTANDING,
+        llc_size=SPR_LLC_BYTES,
+        dram_model="timing",
+        dram_preset=SPR_MLC_DRAM_PRESET,
+        dram_channels=SPR_MLC_DRAM_CHANNELS,
+        dram_controller_latency=SPR_MLC_CONTROLLER_NS * NS,
+        dram_page_policy=SPR_MLC_PAGE_POLICY,
+        workload=workload,
+    )
+    return SystemBuilder(RunOptions(seed=seed)).host("host0", host).build()
