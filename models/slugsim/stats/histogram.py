@@ -4,8 +4,10 @@ A ``LatencyHistogram`` holds one (class, path) stream of latencies in picosecond
 into a small staging array (``BATCH`` of them, 32 KiB); a full batch is bucketed with numpy and
 added to an ``hdrh.histogram.HdrHistogram`` one bucket at a time. So memory is bounded (the
 HdrHistogram's counts, about 250 KiB, plus the batch) whatever the number of requests, and the
-cost per request is an array append: ``HdrHistogram.record_value`` is pure Python and costs about
-1 us a call, a tenth of a simulated request, against about 0.1 us here (docs/stats.md, measured).
+cost per request is mostly an array append. Measured on 1M values of 0.1 .. 2 us (every batch
+spread over ~4000 buckets, the worst case): ``HdrHistogram.record_value`` per value, pure Python,
+1.06 us a value (a tenth of a simulated request); ``LatencyHistogram.record`` 0.16 us, of which
+0.09 us is the loop and an ``array.append``. The counts are the same, value for value.
 
 Range and precision: ``LOWEST_PS`` .. ``HIGHEST_PS`` (1 ps .. 1 s) at ``SIGNIFICANT_DIGITS`` = 3,
 i.e. 2048 sub-buckets per power of two: values below 2048 ps are kept exactly, and a bucket at a
