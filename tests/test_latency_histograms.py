@@ -102,3 +102,12 @@ def test_host_counts_stay_exact_and_agree_with_the_histograms():
         assert entry["rfo"] == histograms["write", f"cxl:{device}"].count
     for (cls, path), histogram in histograms.items():
         assert stats["latency"][cls]["paths"][path]["count"] == histogram.count
+
+
+def test_cdf_rises_from_zero_at_the_minimum_to_one_at_the_maximum():
+    values = [500_000] * 10 + [1_000_000] * 30 + [1_500_000] * 60
+    xs, ys = LatencyHistogram(values).cdf()
+    assert xs[0] == 500.0 and ys[0] == 0.0
+    assert xs[-1] == 1500.0 and ys[-1] == 1.0
+    assert ys == sorted(ys) and xs == sorted(xs)
+    assert ys[1:] == [0.1, 0.4, 1.0]

@@ -154,7 +154,8 @@ class LatencyHistogram:
         return out
 
     def cdf(self) -> tuple[list[float], list[float]]:
-        """(latency ns, fraction of requests at or below it) at each non-empty bucket's top."""
+        """(latency ns, fraction of requests at or below it): 0 at the minimum, then a point at
+        each non-empty bucket's top (capped at the exact maximum)."""
         hdr = self.hdr
         counts = np.ctypeslib.as_array(hdr.counts)[: hdr.counts_len]
         indices = np.flatnonzero(counts)
@@ -164,7 +165,8 @@ class LatencyHistogram:
             / 1000
             for i in indices
         ]
-        return xs, fractions.tolist()
+        # Start the curve at 0 at the exact minimum, so a path's CDF rises from its first latency.
+        return [self.minimum / 1000, *xs], [0.0, *fractions.tolist()]
 
 
 def _counts_index(hdr: HdrHistogram, values: np.ndarray) -> np.ndarray:
