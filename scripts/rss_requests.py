@@ -2,8 +2,9 @@
 """Peak RSS of quickstart runs of 2M and 20M requests: memory must not grow with requests.
 
 Each run is a fresh interpreter that loads ``topologies/quickstart.yaml``, sets ``run.requests``
-and every host workload's requests per core to N, elaborates, simulates and collects stats.json
-(as ``slugsim run`` does, without writing files), then reports its peak resident set size
+and every host workload's requests per core to N, elaborates, simulates, collects stats.json and
+writes the outputs ``slugsim run --out`` writes (stats.json, stats.txt, latency.png,
+topology.png, into a temporary directory), then reports its peak resident set size
 (``getrusage``: ru_maxrss). Prints one line per run, then last::
 
     rss_ratio_20M_vs_2M=<peak RSS of the 20M run / of the 2M run>
@@ -20,6 +21,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +32,7 @@ QUICKSTART = ROOT / "topologies" / "quickstart.yaml"
 def one_run(requests: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "models"))
     from slugsim.config import load_topology
-    from slugsim.sim import elaborate, run_system
+    from slugsim.sim import elaborate, run_system, write_outputs
 
     graph = load_topology(str(QUICKSTART))
     graph.graph["run"] = dataclasses.replace(graph.graph["run"], requests=requests)
@@ -42,7 +44,10 @@ def one_run(requests: int) -> dict[str, float]:
                 params, workload=dataclasses.replace(workload, requests=requests)
             )
     started = time.perf_counter()
-    stats, _ = run_system(elaborate(graph, None))
+    system = elaborate(graph, None)
+    stats, _ = run_system(system)
+    with tempfile.TemporaryDirectory() as tmp:  # stats.json, stats.txt, latency.png, ...
+        write_outputs(Path(tmp) / "out", stats, system, graph)
     wall = time.perf_counter() - started
     assert stats["run"]["requests"] == requests, stats["run"]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
