@@ -3,7 +3,15 @@
 import json
 
 import pytest
-from slugsim.stats import describe, nearest_rank, summarise, to_json, to_text, validate
+from slugsim.stats import (
+    RELATIVE_ERROR,
+    describe,
+    nearest_rank,
+    summarise,
+    to_json,
+    to_text,
+    validate,
+)
 
 
 def test_nearest_rank_percentiles():
@@ -19,19 +27,24 @@ def test_nearest_rank_percentiles():
 
 def test_summary_is_in_ns_with_picosecond_precision():
     s = summarise([1000, 2500, 1_000_001])  # ps
+    # count, mean and max are exact; percentiles come from the histogram: the exact nearest-rank
+    # value (2500 ps) or up to RELATIVE_ERROR above it (2500 ps sits in a 2 ps wide bucket).
+    p50 = s.pop("p50")
+    assert 2.5 <= p50 <= 2.5 * (1 + RELATIVE_ERROR) and p50 == 2.501
     assert s == {
         "count": 3,
         "mean": 334.5,
         "max": 1000.001,
-        "p50": 2.5,
-        "p90": 1000.001,
+        "p90": 1000.001,  # capped at the exact maximum
         "p99": 1000.001,
+        "p999": 1000.001,
     }
     assert summarise([]) == {"count": 0}
+    assert summarise([1000, 2047])["p50"] == 1.0  # below 2048 ps every value is its own bucket
 
 
 def _minimal() -> dict:
-    lat = {"count": 1, "mean": 1.0, "p50": 1.0, "p90": 1.0, "p99": 1.0, "max": 1.0}
+    lat = {"count": 1, "mean": 1.0, "p50": 1.0, "p90": 1.0, "p99": 1.0, "p999": 1.0, "max": 1.0}
     chan = {"from": "a", "to": "b", "messages": 1, "bytes": 16, "utilisation": 0.5}
     return {
         "schema": "slugsim.stats/1",

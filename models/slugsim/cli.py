@@ -58,6 +58,10 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, metavar="DIR", help="write stats.json, stats.txt, PNGs")
     run.add_argument("--seed", type=_seed, metavar="N", help="override run.seed of the file")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--log-requests", type=Path, metavar="FILE",
+        help="write one row per completed request to FILE (Parquet)",
+    )  # fmt: skip
 
     validate = commands.add_parser("validate", help="check topology files and summarise them")
     validate.add_argument("topologies", nargs="+", metavar="TOPO", help="topology YAML file(s)")
@@ -126,6 +130,15 @@ def _run(args: argparse.Namespace) -> int:
     out: Path | None = args.out
     if out is not None and out.exists() and not out.is_dir():
         return _bad_output(f"--out {out} is a file", "name a directory (it is created)")
+    log: Path | None = args.log_requests
+    if log is not None:
+        from .stats.request_log import check_writable
+
+        problem = check_writable(log)
+        if problem is not None:
+            return _bad_output(
+                f"--log-requests {log}: {problem}", "name a file in a writable directory"
+            )
     graph = _load(args.topology)
     if args.seed is not None:
         graph.graph["run"] = dataclasses.replace(graph.graph["run"], seed=args.seed)
@@ -144,7 +157,8 @@ def _run(args: argparse.Namespace) -> int:
     from .kernel.errors import ConfigurationError
 
     try:
-        stats = run_topology(graph, out, args.seed, not args.no_progress)
+        extra = {} if log is None else {"log_requests": log}
+        stats = run_topology(graph, out, args.seed, not args.no_progress, **extra)
     except ConfigurationError as exc:  # the models refused a parameter the schema allowed
         print(f"{args.topology}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -24,7 +24,6 @@ protocols both ends speak; validation refuses links whose ends disagree.
 from __future__ import annotations
 
 import importlib
-from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +34,8 @@ from .kernel import Port, Simulator
 
 if TYPE_CHECKING:
     from .fabric.errors import Issue, Where
+    from .stats.histogram import LatencyHistogram
+    from .stats.request_log import RequestLog
 
 
 class Role(StrEnum):
@@ -172,9 +173,14 @@ class Component(KernelComponent):
 
     # -- what the run asks of every component (defaults: nothing to report) ----------------
 
-    def latency_samples(self) -> Mapping[tuple[str, str], array[int]]:
-        """Completed-request latencies (ps) by (class, path), for the run's latency section."""
+    def latency_histograms(self) -> Mapping[tuple[str, str], LatencyHistogram]:
+        """Completed-request latencies (ps) by (class, path), for the run's latency section:
+        ``slugsim.stats.histogram.LatencyHistogram``s (constant memory; exact counts)."""
         return {}
+
+    def log_requests(self, log: RequestLog) -> None:
+        """Write a row to ``log`` (``log.row(...)``) for each request completed from now on
+        (``slugsim run --log-requests``); components that complete no requests ignore it."""
 
     def expected_requests(self) -> int:
         """Requests this component's workload will complete (for the progress bar)."""

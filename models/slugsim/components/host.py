@@ -13,13 +13,14 @@ request costs the host one event:
 Stores are write-allocate: a store miss reads the line (``MemRd``, as an RFO) and dirties it; a
 dirty victim is written back with ``MemWr`` (tags above the request slots) and completes on an
 NDR ``Cmp``. Latency is measured from issue to data at the core, per request class (read/write)
-and path (``llc``, ``local``, ``cxl:<device>``).
+and path (``llc``, ``local``, ``cxl:<device>``), into constant-memory histograms
+(``slugsim.stats.histogram``); with a request log attached (``slugsim run --log-requests``) each
+completed request is also written as a row.
 """
 
 from __future__ import annotations
 
 import itertools
-from array import array
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from ..cxl import M2SReq, M2SReqOpcode, M2SRwD, M2SRwDOpcode
 from ..fabric.errors import Issue, Where, did_you_mean
 from ..fabric.params import HdmWindow, WorkloadParams, doc, format_size
 from ..kernel import NS, Port
+from ..stats.histogram import LatencyHistogram
+from ..stats.request_log import RequestLog
 from ..workloads import Generator, make_generator
 from .cache import MODIFIED, Cache, Hit
 from .dram_timing import make_dram
@@ -114,15 +117,17 @@ class AddressSpace:
 class Target:
     """A device this host reaches through an HDM window, and the traffic it sent there."""
 
-    __slots__ = ("ld_id", "name", "pid", "port", "samples", "writebacks")
+    __slots__ = ("latency", "ld_id", "name", "path", "pid", "port", "writebacks")
 
     def __init__(self, name: str, pid: int, ld_id: int, port: Port) -> None:
         self.name = name
         self.pid = pid
         self.ld_id = ld_id
         self.port = port
-        # Latency samples (ps) of completed loads [0] and store misses [1] served here.
-        self.samples: tuple[array[int], array[int]] = (array("q"), array("q"))
+        self.path = f"cxl:{name}"
+        # Latencies (ps) of completed loads [0] and store misses [1] served here; their counts
+        # are the requests completed here (exact).
+        self.latency = (LatencyHistogram(), LatencyHistogram())
         self.writebacks = 0  # MemWr sent
 
 
@@ -139,12 +144,13 @@ class Core:
 class Slot:
     """One outstanding request of a core; its index in ``Host.slots`` is its CXL.mem tag."""
 
-    __slots__ = ("core", "issued_at", "tag", "target", "write")
+    __slots__ = ("addr", "core", "issued_at", "tag", "target", "write")
 
     def __init__(self, tag: int, core: Core) -> None:
         self.tag = tag
         self.core = core
         self.issued_at = 0
+        self.addr = 0  # of the request in flight (for the request log)
         self.target: Target | None = None  # the device serving the request in flight, if any
         self.write = False
 
@@ -239,8 +245,10 @@ class Host(Component):
         self.local_reads = 0
         self.local_rfo = 0
         self.local_writebacks = 0
-        self.llc_samples = (array("q"), array("q"))  # loads, stores that hit the LLC
-        self.local_samples = (array("q"), array("q"))
+        # Latencies (ps) of loads [0] and stores [1] that hit the LLC / went to local DRAM.
+        self.llc_latency_ps = (LatencyHistogram(), LatencyHistogram())
+        self.local_latency_ps = (LatencyHistogram(), LatencyHistogram())
+        self.log: RequestLog | None = None  # one row per completed request, if attached
         self.free_writeback_tags: deque[int] = deque()
         self.waiting_writebacks: deque[int] = deque()  # addresses waiting for a free tag
         self.next_writeback_tag = 0
@@ -329,7 +337,9 @@ class Host(Component):
         lookup = self.llc.access(addr >> 6, write)
         if lookup.__class__ is Hit:
             latency = self.llc_latency
-            self.llc_samples[write].append(latency)
+            self.llc_latency_ps[write].record(latency)
+            if self.log is not None:
+                self.log.row(self.name, slot.tag, write, "llc", addr, now, now + latency)
             self.budget.complete(now + latency)
             self.sim.schedule(latency + self.think_time, self.issue, slot)
             return
@@ -343,18 +353,22 @@ class Host(Component):
             else:
                 self.local_reads += 1
             slot.issued_at = now
+            slot.addr = addr
             slot.write = write
             self.dram.access(now + self.llc_latency, addr >> 6, self.local_read_done, slot)
             return
         target = self.targets[index]
         slot.issued_at = now
+        slot.addr = addr
         slot.target = target
         slot.write = write
         target.port.send(_memrd(_MEMRD, slot.tag, addr, target.ld_id, self.pid, target.pid))
 
     def local_read_done(self, slot: Slot, done: int) -> None:
         """Local DRAM has decided the slot's read: its data reaches the core at ``done``."""
-        self.local_samples[slot.write].append(done - slot.issued_at)
+        self.local_latency_ps[slot.write].record(done - slot.issued_at)
+        if self.log is not None:
+            self.log.row(self.name, slot.tag, slot.write, "local", slot.addr, slot.issued_at, done)
         self.budget.complete(done)
         self.sim.schedule_at(done + self.think_time, self.issue, slot)
 
@@ -369,7 +383,10 @@ class Host(Component):
             self.violations += 1
         slot = self.slots[tag]
         now = self.sim.now
-        slot.target.samples[slot.write].append(now - slot.issued_at)  # type: ignore[union-attr]
+        target: Target = slot.target  # type: ignore[assignment]
+        target.latency[slot.write].record(now - slot.issued_at)
+        if self.log is not None:
+            self.log.row(self.name, tag, slot.write, target.path, slot.addr, slot.issued_at, now)
         slot.target = None
         self.budget.complete(now)
         if self.think_time:
@@ -418,23 +435,32 @@ class Host(Component):
 
     @property
     def completed(self) -> int:
-        return sum(len(samples) for samples in self.latency_samples().values())
+        return sum(h.count for h in self._histograms())
 
-    def latency_samples(self) -> Mapping[tuple[str, str], array[int]]:
-        samples: dict[tuple[str, str], array[int]] = {}
-        paths = [("llc", self.llc_samples), ("local", self.local_samples)]
-        paths += [(f"cxl:{t.name}", t.samples) for t in self.targets]
+    def _histograms(self) -> list[LatencyHistogram]:
+        every = [*self.llc_latency_ps, *self.local_latency_ps]
+        for target in self.targets:
+            every += target.latency
+        return every
+
+    def latency_histograms(self) -> Mapping[tuple[str, str], LatencyHistogram]:
+        histograms: dict[tuple[str, str], LatencyHistogram] = {}
+        paths = [("llc", self.llc_latency_ps), ("local", self.local_latency_ps)]
+        paths += [(t.path, t.latency) for t in self.targets]
         for path, (reads, writes) in paths:
             for cls, kept in (("read", reads), ("write", writes)):
                 if kept:
-                    samples[cls, path] = kept
-        return samples
+                    histograms[cls, path] = kept
+        return histograms
+
+    def log_requests(self, log: RequestLog) -> None:
+        self.log = log
 
     def requests_to(self, target: Target, write: bool) -> int:
         """MemRd sent to ``target`` for loads (or, ``write``, for store misses): those completed
         and those in flight (counted, not kept: one update fewer per request)."""
         in_flight = sum(1 for s in self.slots if s.target is target and s.write == write)
-        return len(target.samples[write]) + in_flight
+        return target.latency[write].count + in_flight
 
     def expected_requests(self) -> int:
         workload = self.params.workload
@@ -444,8 +470,8 @@ class Host(Component):
         return self.issued - self.completed
 
     def traffic(self) -> Mapping[str, int]:
-        cxl_reads = sum(len(t.samples[0]) + len(t.samples[1]) for t in self.targets)
-        local_reads = len(self.local_samples[0]) + len(self.local_samples[1])
+        cxl_reads = sum(t.latency[0].count + t.latency[1].count for t in self.targets)
+        local_reads = self.local_latency_ps[0].count + self.local_latency_ps[1].count
         return {
             "cxl_read": cxl_reads,
             "cxl_write": sum(t.writebacks for t in self.targets),

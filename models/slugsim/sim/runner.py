@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..kernel import US
-from ..stats import RunInfo, collect, latency_samples, plot_latency, write_json, write_text
+from ..stats import RunInfo, collect, latency_histograms, plot_latency, write_json, write_text
 from ..stats.breakdown import plot_breakdown
 from .elaborate import System
 
@@ -117,7 +117,7 @@ def write_outputs(
         tmp.chmod(0o777 & ~umask)
         write_json(stats, tmp / "stats.json")
         write_text(stats, tmp / "stats.txt")
-        plot_latency(latency_samples(system), tmp / "latency.png")
+        plot_latency(latency_histograms(system), tmp / "latency.png")
         if "breakdown" in stats:
             plot_breakdown(stats["breakdown"], tmp / "breakdown.png")
         draw = _draw_fabric()

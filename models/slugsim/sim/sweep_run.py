@@ -42,6 +42,7 @@ def run_point(document: Any, source: str) -> dict[str, Any]:
     from ..config import Document
     from ..config.document import builder_from
     from ..stats import summarise
+    from ..stats.histogram import LatencyHistogram
     from .elaborate import elaborate
     from .runner import run_system
 
@@ -51,10 +52,10 @@ def run_point(document: Any, source: str) -> dict[str, Any]:
     stats, _ = run_system(system)
     reads: dict[str, Any] = {}
     for name, component in sorted(system.components.items()):
-        found = sorted(component.latency_samples().items())
-        samples = [s for (cls, _), s in found if cls == "read"]
-        if samples:
-            reads[name] = summarise(x for s in samples for x in s)
+        found = sorted(component.latency_histograms().items())
+        histograms = [h for (cls, _), h in found if cls == "read"]
+        if histograms:
+            reads[name] = summarise(LatencyHistogram.merged(histograms))
     return {"stats": stats, "read_latency": reads, "wall_s": time.perf_counter() - started}
 
 

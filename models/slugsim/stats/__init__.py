@@ -4,7 +4,8 @@
 description per field; ``describe()`` lists them and ``docs/stats.md`` prints that list).
 """
 
-from .collect import RunInfo, collect, latency_samples
+from .collect import RunInfo, collect, latency_histograms
+from .histogram import RELATIVE_ERROR, LatencyHistogram
 from .latency import nearest_rank, summarise
 from .report import (
     plot_latency,
@@ -18,11 +19,13 @@ from .report import (
 from .schema import SCHEMA_ID, describe, stats_schema, validate
 
 __all__ = [
+    "RELATIVE_ERROR",
     "SCHEMA_ID",
+    "LatencyHistogram",
     "RunInfo",
     "collect",
     "describe",
-    "latency_samples",
+    "latency_histograms",
     "nearest_rank",
     "plot_latency",
     "print_summary",

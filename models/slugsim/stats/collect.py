@@ -6,12 +6,12 @@ are rounded (ns to the picosecond, fractions to 6 digits) so the JSON is byte-id
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from ..contract import kinds
+from .histogram import LatencyHistogram
 from .latency import ns, summarise
 from .schema import SCHEMA_ID
 
@@ -35,13 +35,14 @@ def _gbps(lines: int, elapsed_ps: int) -> float:
     return round(lines * _LINE * 1000 / elapsed_ps, 3) if elapsed_ps > 0 else 0.0
 
 
-def latency_samples(system: Any) -> dict[str, dict[str, array[int]]]:
-    """class -> path -> samples merged over components (in name order, so merges are stable)."""
-    merged: dict[str, dict[str, array[int]]] = {}
+def latency_histograms(system: Any) -> dict[str, dict[str, LatencyHistogram]]:
+    """class -> path -> latency histogram merged over components (in name order)."""
+    merged: dict[str, dict[str, LatencyHistogram]] = {}
     for name in sorted(system.components):
-        for (cls, path), samples in system.components[name].latency_samples().items():
-            if samples:
-                merged.setdefault(cls, {}).setdefault(path, array("q")).extend(samples)
+        for (cls, path), histogram in system.components[name].latency_histograms().items():
+            if histogram:
+                paths = merged.setdefault(cls, {})
+                paths.setdefault(path, LatencyHistogram()).add(histogram)
     return merged
 
 
@@ -50,19 +51,16 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
     per kind (its ``section`` in the registry), each component's own ``stats``."""
     elapsed = info.sim_time
     latency: dict[str, Any] = {}
-    for cls, paths in sorted(latency_samples(system).items()):
-        everything = array("q")
-        for samples in paths.values():
-            everything.extend(samples)
+    for cls, paths in sorted(latency_histograms(system).items()):
         latency[cls] = {
-            "all": summarise(everything),
-            "paths": {path: summarise(samples) for path, samples in sorted(paths.items())},
+            "all": summarise(LatencyHistogram.merged(paths.values())),
+            "paths": {path: summarise(h) for path, h in sorted(paths.items())},
         }
     traffic: Counter[str] = Counter()
     completed = 0
     for component in system.components.values():
         traffic.update(component.traffic())
-        completed += sum(len(s) for s in component.latency_samples().values())
+        completed += sum(h.count for h in component.latency_histograms().values())
 
     specs = kinds()
     sections: dict[str, dict[str, Any]] = {s.section: {} for s in specs.values() if s.modelled}

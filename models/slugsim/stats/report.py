@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from array import array
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from .histogram import LatencyHistogram
 from .schema import describe
 
 _TXT_BEGIN = "---------- Begin Simulation Statistics ----------"
@@ -70,25 +70,23 @@ MAX_PLOTTED_PATHS = 8
 MAX_TABLE_PATHS = 6
 
 
-def plot_latency(samples: dict[str, dict[str, array[int]]], path: Path) -> None:
-    """Latency CDF per path, one panel per request class (the busiest paths only)."""
+def plot_latency(histograms: dict[str, dict[str, LatencyHistogram]], path: Path) -> None:
+    """Latency CDF per path, one panel per request class (the busiest paths only), drawn from
+    the histograms (a step at each bucket's top, within 0.1 % of the latency)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    classes = sorted(samples) or ["read"]
+    classes = sorted(histograms) or ["read"]
     fig, axes = plt.subplots(1, len(classes), figsize=(6 * len(classes), 4), squeeze=False)
     for ax, cls in zip(axes[0], classes, strict=True):
-        paths = samples.get(cls, {})
-        busiest = sorted(paths, key=lambda p: (-len(paths[p]), p))[:MAX_PLOTTED_PATHS]
+        paths = histograms.get(cls, {})
+        busiest = sorted(paths, key=lambda p: (-paths[p].count, p))[:MAX_PLOTTED_PATHS]
         for name in sorted(busiest):
-            values = sorted(paths[name])
-            n = len(values)
-            xs = [v / 1000 for v in values]
-            ys = [(i + 1) / n for i in range(n)]
-            ax.step(xs, ys, where="post", label=f"{name} (n={n})")
-        ax.set_title(f"{cls} latency")
+            xs, ys = paths[name].cdf()
+            ax.step(xs, ys, where="post", label=f"{name} (n={paths[name].count})")
+        ax.set_title(f"{cls} latency CDF")
         ax.set_xlabel("latency (ns)")
         ax.set_ylabel("fraction of requests")
         ax.grid(True, alpha=0.3)
@@ -133,7 +131,7 @@ def summary_tables(stats: dict[str, Any]) -> list[Table]:
         overview.add_row("longest mean switch queue", f"{queue[1]} ({queue[0]:.1f} ns)")
 
     latency = Table(title="latency (ns)")
-    for column in ("class", "path", "count", "mean", "p50", "p90", "p99", "max"):
+    for column in ("class", "path", "count", "mean", "p50", "p90", "p99", "p999", "max"):
         latency.add_column(column, justify="left" if column in ("class", "path") else "right")
     for cls, data in stats["latency"].items():
         # Large fabrics have a path per device: show the worst tails, the rest is in stats.json.
@@ -146,7 +144,7 @@ def summary_tables(stats: dict[str, Any]) -> list[Table]:
                 cls,
                 path,
                 f"{s['count']:,}",
-                *(f"{s[k]:.1f}" for k in ("mean", "p50", "p90", "p99", "max")),
+                *(f"{s[k]:.1f}" for k in ("mean", "p50", "p90", "p99", "p999", "max")),
             )
         if len(paths) > MAX_TABLE_PATHS:
             latency.add_row(cls, f"... {len(paths) - MAX_TABLE_PATHS} more in stats.json")
