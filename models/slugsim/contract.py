@@ -52,7 +52,6 @@ class Protocol(StrEnum):
 UPSTREAM = frozenset({Role.UPSTREAM})
 DOWNSTREAM = frozenset({Role.DOWNSTREAM})
 EITHER = frozenset({Role.UPSTREAM, Role.DOWNSTREAM})
-ALL_PROTOCOLS = frozenset(Protocol)
 
 
 @dataclass(frozen=True)
@@ -63,28 +62,19 @@ class PortSpec:
     kind's params (a switch's ``ports``), or None for no limit."""
 
     name: str
-    roles: frozenset[Role]
-    protocols: frozenset[Protocol]
+    roles: frozenset[Role]  # given as any iterable of roles (or one role's name)
+    protocols: frozenset[Protocol]  # given as any iterable of protocols or their names
     max_links: int | str | None = None
     doc: str = ""
 
-    def __init__(
-        self,
-        name: str,
-        roles: Iterable[Role | str],
-        protocols: Iterable[Protocol | str],
-        max_links: int | str | None = None,
-        doc: str = "",
-    ) -> None:
+    def __post_init__(self) -> None:
+        roles: Any = self.roles
         roles = frozenset(Role(r) for r in ([roles] if isinstance(roles, str) else roles))
-        protocols = frozenset(Protocol(p) for p in protocols)
+        protocols = frozenset(Protocol(p) for p in self.protocols)
         if not roles or not protocols:
-            raise ValueError(f"port group {name!r} needs at least one role and one protocol")
-        object.__setattr__(self, "name", name)
+            raise ValueError(f"port group {self.name!r} needs at least one role and one protocol")
         object.__setattr__(self, "roles", roles)
         object.__setattr__(self, "protocols", protocols)
-        object.__setattr__(self, "max_links", max_links)
-        object.__setattr__(self, "doc", doc)
 
     def limit(self, params: Any) -> int | None:
         if isinstance(self.max_links, str):
@@ -285,7 +275,6 @@ def unregister(kind: str) -> None:
 
 
 __all__ = [
-    "ALL_PROTOCOLS",
     "DOWNSTREAM",
     "EITHER",
     "UPSTREAM",

@@ -93,15 +93,6 @@ class System:
     def pids(self) -> dict[str, int]:
         return self.fabric.pids
 
-    def section(self, name: str) -> dict[str, Component]:
-        """The components whose stats go under ``name`` in stats.json ('hosts' ...)."""
-        specs = kinds()
-        return {
-            n: c
-            for n, c in self.components.items()
-            if specs[self.graph.nodes[n]["kind"]].section == name
-        }
-
     @property
     def unmodelled(self) -> list[str]:
         specs = kinds()
