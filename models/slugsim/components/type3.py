@@ -85,7 +85,7 @@ class Type3Params:
     dram_model: Literal["simple", "timing"] = field(
         default="simple", metadata=doc("device DRAM model: simple (bandwidth server) or timing")
     )
-    dram_preset: Literal["ddr4-2400", "ddr5-4800", "ddr5-6400"] = field(
+    dram_preset: Literal["ddr4-2400", "ddr5-4400", "ddr5-4800", "ddr5-6400"] = field(
         default="ddr4-2400", metadata=doc("DRAM speed bin of the timing model")
     )
     # Two DDR4-2400 channels per device, as dram_bandwidth above (§7b).
