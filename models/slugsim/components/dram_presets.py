@@ -6,7 +6,7 @@ Every timing is kept in integer picoseconds. JEDEC states most of them as ``max(
 - DDR4: JEDEC JESD79-4 (DDR4 SDRAM), speed bin table for DDR4-2400 and the "Timing Parameters by
   Speed Bin" table; organisation of an 8 Gb x8 die (4 bank groups x 4 banks, 64 K rows, 1 KB
   page), as in Micron MT40A1G8 (8Gb DDR4 data sheet).
-- DDR5: JEDEC JESD79-5 (DDR5 SDRAM), speed bins DDR5-4400B, DDR5-4800B and DDR5-6400B and the "Timing
+- DDR5: JEDEC JESD79-5 (DDR5 SDRAM), speed bins DDR5-4400B, DDR5-4800B, DDR5-6400B and the "Timing
   Parameters" tables; organisation of a 16 Gb x8 die (8 bank groups x 4 banks, 64 K rows, 1 KB
   page), as in Micron MT60B2G8 (16Gb DDR5 data sheet). A DDR5 DIMM channel is two independent
   32-bit sub-channels, each with BL16 (64 B per burst); ``subchannels = 2`` models them as two
