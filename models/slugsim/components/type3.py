@@ -197,8 +197,6 @@ class Type3Device(Component):
     def connect(self) -> None:
         for attachment in self.attachments:
             port = attachment.port
-            # The device frees each request's receive buffer when its queue takes it.
-            port.auto_release = False
             port.handler = partial(self.arrive, port)
             port.pipeline = self.controller_latency
         for ld in self.params.lds:
@@ -210,16 +208,17 @@ class Type3Device(Component):
         return bound[0] if bound else 0
 
     def arrive(self, port: Port, msg: Any) -> None:
-        """An M2S request delivered on ``port``: into the queue, freeing its receive buffer
-        (its credit goes back), or held in that buffer while the queue is full."""
+        """An M2S request delivered on ``port``: into the queue (its receive buffer is freed as
+        this returns, and its credit goes back), or, while the queue is full, held in that
+        buffer (``Port.hold``) until ``respond`` makes room."""
         queued = self.queued
         if queued < self.queue_limit:
             self.queued = queued = queued + 1
             if queued > self.max_queued:
                 self.max_queued = queued
-            port.release(msg.VC)
             self.on_request(msg)
             return
+        port.hold(msg)
         held = self.held
         held.append((port, msg))
         self.held_requests += 1
