@@ -193,6 +193,9 @@ class Type3Device(Component):
         self.held: deque[tuple[Port, Any]] = deque()
         self.held_requests = 0  # requests that waited for the queue
         self.max_held = 0
+        # Set by the per-hop breakdown: called as stage_probe(response, dram_arrive, dram_start,
+        # ready) when the DRAM has timed a request (stats/breakdown.py).
+        self.stage_probe: Callable[[Any, int, int, int], object] | None = None
 
     def connect(self) -> None:
         for attachment in self.attachments:
@@ -225,10 +228,9 @@ class Type3Device(Component):
         if len(held) > self.max_held:
             self.max_held = len(held)
 
-    def respond(self, reply: tuple[Port, Any]) -> None:
+    def respond(self, reply: tuple[Any, ...]) -> None:
         """A response leaves: its request's queue entry is free for the oldest held one."""
-        port, msg = reply
-        port.send(msg)
+        reply[0].send(reply[1])
         self.queued -= 1
         if self.held:
             waiting, request = self.held.popleft()
@@ -251,6 +253,8 @@ class Type3Device(Component):
             self.ld_reads[ld] += 1
             if allowed:
                 reply = (port, _drs(_MEMDATA, msg.tag, ld, 0, host))
+                if self.stage_probe is not None:
+                    reply = (*reply, arrived)
                 self.dram.access(arrived, msg.addr >> 6, self.send_at, reply)
             else:
                 self.violations += 1
@@ -260,13 +264,20 @@ class Type3Device(Component):
         self.ld_writes[ld] += 1
         completion = _ndr(_CMP, msg.tag, ld, host)
         if allowed:
-            self.dram.write(arrived, msg.addr >> 6, self.send_at, (port, completion))
+            reply = (port, completion)
+            if self.stage_probe is not None:
+                reply = (*reply, arrived)
+            self.dram.write(arrived, msg.addr >> 6, self.send_at, reply)
         else:
             self.violations += 1  # the write is dropped but still completed
             self.sim.schedule_at(arrived, self.respond, (port, completion))
 
-    def send_at(self, reply: tuple[Port, Any], when: int) -> None:
-        """The DRAM has timed a read's data or a write's acceptance: the response leaves then."""
+    def send_at(self, reply: tuple[Any, ...], when: int) -> None:
+        """The DRAM has timed a read's data or a write's acceptance: the response leaves then.
+        (With a breakdown attached the reply also carries the time the request reached the
+        DRAM, and the probe hears when the DRAM started on it.)"""
+        if self.stage_probe is not None:
+            self.stage_probe(reply[1], reply[2], self.dram.last_start, when)
         self.sim.schedule_at(when, self.respond, reply)
 
     @property

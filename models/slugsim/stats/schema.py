@@ -103,16 +103,24 @@ _STAGE = _obj(
             "the part of the mean fixed by the hardware: a link's flight, the "
             "pipeline of the port the stage ends on",
         ),
+        "p99_ns": _d(
+            _NUM,
+            "99th percentile of the time in this stage, nearest rank from an HdrHistogram at 2 "
+            "significant digits (at most 2^-7 above the exact value)",
+        ),
         "max_ns": _d(_NUM, "longest time in this stage"),
     },
     "one stage: a node (from arrival to the first flit leaving) or a link a->b (first flit "
-    "leaving a to arrival at b)",
+    "leaving a to arrival at b); a Type-3 device as '<dev> controller' (its request queue, "
+    "its latency in and out), '<dev> DRAM queue' (reaching the DRAM to its first command; a "
+    "write: to its acceptance) and '<dev> DRAM service' (first command to data ready)",
 )
 BREAKDOWN = _map(
     _obj(
         {
             "transactions": _d(_INT, "transactions that completed on this route"),
             "mean_ns": _d(_NUM, "mean latency, send to response at the requester"),
+            "p99_ns": _d(_NUM, "99th percentile latency (as a stage's p99_ns)"),
             "stages": _map(_STAGE, "by stage, in the order crossed; their means add up to mean_ns"),
         },
         "one route",
