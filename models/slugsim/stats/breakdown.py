@@ -93,6 +93,8 @@ class HopBreakdown:
         self._open: dict[tuple[int, int], _InFlight] = {}
         self._forwarding: set[str] = set()
         self.unmatched = 0  # crossings of messages this breakdown does not follow
+        # The transaction closed last: (tag, completion time, stages), for the request log.
+        self.last: tuple[int, int, list[tuple[str, int, int]]] | None = None
 
     def attach(self, system: Any) -> None:
         """A probe on every port of every component of ``system``."""
@@ -137,6 +139,7 @@ class HopBreakdown:
             if node == flight.nodes[0]:  # back at the requester: done
                 del self._open[key]
                 self._close(flight)
+                self.last = (tag, time, flight.stages)
             return
         if flight is None:
             if not request:

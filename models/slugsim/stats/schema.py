@@ -253,7 +253,41 @@ def markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{path}` | {text} |" for path, text in describe()]
+    lines += ["", *REQUEST_LOG_DOC]
     return "\n".join(lines) + "\n"
+
+
+# The Parquet columns of ``slugsim run --log-requests FILE`` (stats/request_log.py), for
+# docs/stats.md; tests/test_request_log.py checks them against the file written.
+REQUEST_LOG_COLUMNS = (
+    ("host", "dictionary<string>", "the requesting host"),
+    ("tag", "uint16", "the request slot's CXL.mem tag (a core's slot)"),
+    ("class", "dictionary<string>", "'read' or 'write' (a store's read-for-ownership)"),
+    ("path", "dictionary<string>", "'llc', 'local' or 'cxl:<device>'"),
+    ("address", "uint64", "host physical address"),
+    ("issue_ps", "int64", "issue time at the core"),
+    ("completion_ps", "int64", "data at the core"),
+    ("latency_ps", "int64", "completion_ps - issue_ps: the value the latency histograms hold"),
+    (
+        "stages",
+        "list<struct<stage: string, ps: int64>>",
+        "only with run.breakdown: the request's stages in the order crossed, named as in "
+        "`breakdown.*.stages` (host, each link a->b, each switch (req)/(rsp), "
+        "'<dev> controller', '<dev> DRAM queue', '<dev> DRAM service'); their ps add up "
+        "exactly to latency_ps; empty for 'llc' and 'local'",
+    ),
+)
+REQUEST_LOG_DOC = (
+    "## Request log",
+    "",
+    "`slugsim run TOPO --log-requests FILE` writes one Parquet row per completed request,",
+    "streamed in row groups and moved into place when the run ends (a failed run leaves no",
+    "file). Columns:",
+    "",
+    "| column | type | meaning |",
+    "|---|---|---|",
+    *(f"| `{name}` | {kind} | {text} |" for name, kind, text in REQUEST_LOG_COLUMNS),
+)
 
 
 if __name__ == "__main__":
