@@ -48,6 +48,41 @@ def test_rows_are_the_completed_requests_and_match_the_histograms(tmp_path, monk
     assert sum(by_stream.values()) == table.num_rows
 
 
+def test_rows_carry_their_stages_with_the_breakdown(tmp_path):
+    # With run.breakdown each row lists the request's stages, named as in stats.json, and
+    # they add up exactly to its latency; without it there is no stages column.
+    import dataclasses
+
+    from slugsim.config import load_topology
+
+    graph = load_topology(QUICKSTART)
+    graph.graph["run"] = dataclasses.replace(graph.graph["run"], breakdown=True)
+    path = tmp_path / "requests.parquet"
+    stats = run_topology(graph, None, None, False, console=quiet(), log_requests=path)
+    rows = pq.read_table(path).to_pylist()
+    assert len(rows) == stats["run"]["requests"]
+    routes = stats["breakdown"]
+    crossed = [r for r in rows if r["path"].startswith("cxl:")]
+    assert crossed and all(not r["stages"] for r in rows if not r["path"].startswith("cxl:"))
+    for row in crossed:
+        names = [s["stage"] for s in row["stages"]]
+        assert sum(s["ps"] for s in row["stages"]) == row["latency_ps"]
+        assert any(list(route["stages"]) == names for route in routes.values())
+        assert {"mem0 controller", "mem0 DRAM queue", "mem0 DRAM service"} <= set(names)
+    # The mean of each stage over the rows is the breakdown's mean for it.
+    (route,) = routes.values()
+    for name, stage in route["stages"].items():
+        values = [s["ps"] for r in crossed for s in r["stages"] if s["stage"] == name]
+        assert sum(values) / len(values) / 1000 == pytest.approx(stage["mean_ns"], abs=0.001)
+    plain = tmp_path / "plain.parquet"
+    run_topology(load_topology(QUICKSTART), None, None, False, console=quiet(), log_requests=plain)
+    assert "stages" not in pq.read_schema(plain).names
+    # docs/stats.md lists every column the file has.
+    from slugsim.stats.schema import REQUEST_LOG_COLUMNS
+
+    assert [name for name, _, _ in REQUEST_LOG_COLUMNS] == pq.read_schema(path).names
+
+
 def test_a_failed_run_leaves_no_file(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure")

@@ -40,6 +40,7 @@ class DramChannel:
         "accesses",
         "drains",
         "free_at",
+        "last_start",
         "latency",
         "queued_ps",
         "service",
@@ -72,6 +73,9 @@ class DramChannel:
         self.queued_ps = 0
         self.turnaround_ps = 0
         self.drains = 0
+        # When the latest access started on the bus (a write: was accepted), for the per-hop
+        # breakdown, which reads it in the access's callback.
+        self.last_start = 0
         self.wq = 0  # writes waiting in the write queue
         # A full batch waiting for the bus fills the queue: writes arriving meanwhile are
         # accepted when it starts to drain, at this time.
@@ -103,6 +107,7 @@ class DramChannel:
         start = free if free > arrive else arrive
         end = start + self.service
         self.free_at = end
+        self.last_start = start
         self.accesses += 1
         self.queued_ps += start - arrive
         ready = end + self.latency
@@ -120,7 +125,7 @@ class DramChannel:
         """Time a posted write reaching the channel at ``arrive`` is accepted (its completion);
         ``on_accepted(context, accepted)`` too when given (as ``access``)."""
         if on_accepted is not None:
-            accepted = self.write(arrive)
+            accepted = self.last_start = self.write(arrive)
             on_accepted(context, accepted)
             return accepted
         if not self._batched:

@@ -6,7 +6,7 @@ Every timing is kept in integer picoseconds. JEDEC states most of them as ``max(
 - DDR4: JEDEC JESD79-4 (DDR4 SDRAM), speed bin table for DDR4-2400 and the "Timing Parameters by
   Speed Bin" table; organisation of an 8 Gb x8 die (4 bank groups x 4 banks, 64 K rows, 1 KB
   page), as in Micron MT40A1G8 (8Gb DDR4 data sheet).
-- DDR5: JEDEC JESD79-5 (DDR5 SDRAM), speed bins DDR5-4800B and DDR5-6400B and the "Timing
+- DDR5: JEDEC JESD79-5 (DDR5 SDRAM), speed bins DDR5-4400B, DDR5-4800B, DDR5-6400B and the "Timing
   Parameters" tables; organisation of a 16 Gb x8 die (8 bank groups x 4 banks, 64 K rows, 1 KB
   page), as in Micron MT60B2G8 (16Gb DDR5 data sheet). A DDR5 DIMM channel is two independent
   32-bit sub-channels, each with BL16 (64 B per burst); ``subchannels = 2`` models them as two
@@ -151,6 +151,11 @@ def _ddr5(rate: int, cl: int, rcd_ns: float, faw_nck: int) -> DramDevice:
 
 PRESETS: dict[str, DramDevice] = {
     "ddr4-2400": _ddr4_2400(),
+    # JESD79-5 DDR5-4400B: CL 36, tRCD = tRP = 36 nCK (16.36 ns); tFAW_1K 32 nCK (gem5's
+    # DDR5_4400_4x8, from Micron's DDR5 core data sheet: max(32 nCK, 14.545 ns)). Also what a
+    # DDR5-4800B part (tAA = tRCD = tRP = 16 ns minimum, as the 4800 preset) runs at when the
+    # host clocks it at 4400: ceil(16 ns / 0.4545 ns) = 36 nCK, CL rounded up to even.
+    "ddr5-4400": _ddr5(4400, cl=36, rcd_ns=16.0, faw_nck=32),
     # JESD79-5 DDR5-4800B: CL 40, tRCD = tRP = 16 ns; tFAW_1K 32 nCK.
     "ddr5-4800": _ddr5(4800, cl=40, rcd_ns=16.0, faw_nck=32),
     # JESD79-5 DDR5-6400B: CL 52, tRCD = tRP = 16.25 ns; tFAW_1K 32 nCK.

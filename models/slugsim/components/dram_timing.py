@@ -143,6 +143,10 @@ class ChannelController:
     ) -> None:
         self.sim = sim
         self.device = device
+        # Where the time of a request's first command (a write's acceptance) is written before
+        # its callback runs (``DramTiming.last_start``); itself when standalone.
+        self.memory: Any = self
+        self.last_start = 0
         self.closed_page = page_policy == CLOSED_PAGE
         # Refreshes of the ranks are staggered over tREFI so they do not all block at once.
         self.ranks = [
@@ -200,6 +204,7 @@ class ChannelController:
             # Room when it arrives: queue entries only leave before then. Accepted on arrival.
             self.writes_accepted += 1
             _append_by_arrival(self.pending_writes, request)
+            self.memory.last_start = request.arrive
             request.on_done(request.context, request.arrive)
         else:
             _append_by_arrival(self.blocked_writes, request)
@@ -233,6 +238,7 @@ class ChannelController:
             self.writes_accepted += 1
             self.write_queue.append(request)
             self.queued_ps += accepted - request.arrive  # back-pressure: it waited to get in
+            self.memory.last_start = accepted
             request.on_done(request.context, accepted)
         if not blocked:
             freed.clear()  # entries freed with nobody waiting are simply free
@@ -387,6 +393,7 @@ class ChannelController:
         self.last_burst_write = is_write
         self.bursts += 1
         if not is_write:
+            self.memory.last_start = first
             request.on_done(request.context, burst_end)
 
     def _command_times(self, request: Request, now: int) -> tuple[int, int, int, str]:
@@ -512,6 +519,11 @@ class DramTiming:
             )
             for _ in range(self.channel_count)
         ]
+        # When the latest read's first command issued (a write: was accepted), written by the
+        # channel before the callback runs: the per-hop breakdown reads it there.
+        self.last_start = 0
+        for controller in self.controllers:
+            controller.memory = self
         sizes = {
             "Ch": self.channel_count,
             "Co": device.row_lines,

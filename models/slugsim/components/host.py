@@ -79,7 +79,7 @@ class HostParams:
     dram_model: Literal["simple", "timing"] = field(
         default="simple", metadata=doc("local DRAM model: simple (bandwidth server) or timing")
     )
-    dram_preset: Literal["ddr4-2400", "ddr5-4800", "ddr5-6400"] = field(
+    dram_preset: Literal["ddr4-2400", "ddr5-4400", "ddr5-4800", "ddr5-6400"] = field(
         default="ddr5-6400", metadata=doc("DRAM speed bin of the timing model")
     )
     # 12 x DDR5-6400: the calibration platform (CXL_REFERENCE.md §7b).

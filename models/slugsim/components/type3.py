@@ -8,6 +8,12 @@ latency. HDM-H reads return a DRS ``MemData`` only; writes complete with an NDR 
 (CXL_REFERENCE.md §2.4). A request costs the device one event (the response's departure), plus
 the timing DRAM's scheduler events.
 
+Bounded request queue: the controller holds at most ``request_queue`` requests (reads and
+writes, from their arrival until their response leaves). A request arriving at a full queue
+stays in its link receive buffer, whose credit is then not returned (``Port.release``): the
+sender's link runs out of credits for that class, and a busy device DRAM is felt upstream as
+credit stalls, hop by hop through switches that hold their ingress buffers.
+
 Multi-logical device: each LD is bound to one host (CXL_REFERENCE.md §2.5, up to 16 LDs). A
 request must carry the LD-ID bound to the host it comes from (its SPID); any other is refused
 with a poisoned ``MemData-NXM`` (read) or completed but dropped (write), and counted as a
@@ -16,8 +22,10 @@ violation. All LDs share the device DRAM, so pooled hosts contend for its bandwi
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from ..contract import UPSTREAM, Component, PortSpec, component
@@ -85,7 +93,7 @@ class Type3Params:
     dram_model: Literal["simple", "timing"] = field(
         default="simple", metadata=doc("device DRAM model: simple (bandwidth server) or timing")
     )
-    dram_preset: Literal["ddr4-2400", "ddr5-4800", "ddr5-6400"] = field(
+    dram_preset: Literal["ddr4-2400", "ddr5-4400", "ddr5-4800", "ddr5-6400"] = field(
         default="ddr4-2400", metadata=doc("DRAM speed bin of the timing model")
     )
     # Two DDR4-2400 channels per device, as dram_bandwidth above (§7b).
@@ -102,6 +110,18 @@ class Type3Params:
     dram_controller_latency: int = field(
         default=23 * NS,
         metadata=doc("timing model: read latency outside the DRAM (controller)", unit="time"),
+    )
+    # The read and write queues of its DRAM channels: 2 channels x (64 + 64), the per-channel
+    # buffer sizes of gem5's MemCtrl DRAM interfaces (e.g. DDR5_4400_4x8: read_buffer_size =
+    # write_buffer_size = 64) and of dram_timing.DramTiming.
+    request_queue: int = field(
+        default=256,
+        metadata=doc(
+            "requests the controller holds at once (reads and writes); more wait in their link "
+            "receive buffers and return no credits",
+            ge=1,
+            le=65536,
+        ),
     )
     lds: tuple[LogicalDevice, ...] = field(
         default=(), metadata=doc("multi-logical-device partitions (empty: single LD)")
@@ -166,11 +186,22 @@ class Type3Device(Component):
         self.violations = 0
         self.ld_reads = [0] * MAX_LDS
         self.ld_writes = [0] * MAX_LDS
+        self.queue_limit = params.request_queue
+        self.queued = 0  # requests in the controller: arrived, response not yet left
+        self.max_queued = 0
+        # Requests that found the queue full, with the port whose receive buffer they hold.
+        self.held: deque[tuple[Port, Any]] = deque()
+        self.held_requests = 0  # requests that waited for the queue
+        self.max_held = 0
+        # Set by the per-hop breakdown: called as stage_probe(response, dram_arrive, dram_start,
+        # ready) when the DRAM has timed a request (stats/breakdown.py).
+        self.stage_probe: Callable[[Any, int, int, int], object] | None = None
 
     def connect(self) -> None:
         for attachment in self.attachments:
-            attachment.port.handler = self.on_request
-            attachment.port.pipeline = self.controller_latency
+            port = attachment.port
+            port.handler = partial(self.arrive, port)
+            port.pipeline = self.controller_latency
         for ld in self.params.lds:
             self.ld_owner[ld.ld_id] = self.fabric.pids[ld.host]
 
@@ -179,9 +210,37 @@ class Type3Device(Component):
         bound = [ld.ld_id for ld in self.params.lds if ld.host == host]
         return bound[0] if bound else 0
 
+    def arrive(self, port: Port, msg: Any) -> None:
+        """An M2S request delivered on ``port``: into the queue (its receive buffer is freed as
+        this returns, and its credit goes back), or, while the queue is full, held in that
+        buffer (``Port.hold``) until ``respond`` makes room."""
+        queued = self.queued
+        if queued < self.queue_limit:
+            self.queued = queued = queued + 1
+            if queued > self.max_queued:
+                self.max_queued = queued
+            self.on_request(msg)
+            return
+        port.hold(msg)
+        held = self.held
+        held.append((port, msg))
+        self.held_requests += 1
+        if len(held) > self.max_held:
+            self.max_held = len(held)
+
+    def respond(self, reply: tuple[Any, ...]) -> None:
+        """A response leaves: its request's queue entry is free for the oldest held one."""
+        reply[0].send(reply[1])
+        self.queued -= 1
+        if self.held:
+            waiting, request = self.held.popleft()
+            self.queued += 1
+            waiting.release(request.VC)
+            self.on_request(request)
+
     def on_request(self, msg: Any) -> None:
-        """M2S Req (a read) or RwD (a write). The response is known on arrival, so it is built
-        here and its departure is the one scheduled event: the port's ``send`` itself."""
+        """M2S Req (a read) or RwD (a write), taken into the queue now. The response is built
+        here; its departure (``respond``) is the one scheduled event."""
         now = self.sim.now
         ld = msg.ld_id
         host = msg.spid
@@ -194,24 +253,32 @@ class Type3Device(Component):
             self.ld_reads[ld] += 1
             if allowed:
                 reply = (port, _drs(_MEMDATA, msg.tag, ld, 0, host))
+                if self.stage_probe is not None:
+                    reply = (*reply, arrived)
                 self.dram.access(arrived, msg.addr >> 6, self.send_at, reply)
             else:
                 self.violations += 1
                 refusal = _drs(_MEMDATA_NXM, msg.tag, ld, 1, host)
-                self.sim.schedule_at(arrived, port.send, refusal)
+                self.sim.schedule_at(arrived, self.respond, (port, refusal))
             return
         self.ld_writes[ld] += 1
         completion = _ndr(_CMP, msg.tag, ld, host)
         if allowed:
-            self.dram.write(arrived, msg.addr >> 6, self.send_at, (port, completion))
+            reply = (port, completion)
+            if self.stage_probe is not None:
+                reply = (*reply, arrived)
+            self.dram.write(arrived, msg.addr >> 6, self.send_at, reply)
         else:
             self.violations += 1  # the write is dropped but still completed
-            self.sim.schedule_at(arrived, port.send, completion)
+            self.sim.schedule_at(arrived, self.respond, (port, completion))
 
-    def send_at(self, reply: tuple[Port, Any], when: int) -> None:
-        """The DRAM has timed a read's data or a write's acceptance: the response leaves then."""
-        port, msg = reply
-        self.sim.schedule_at(when, port.send, msg)
+    def send_at(self, reply: tuple[Any, ...], when: int) -> None:
+        """The DRAM has timed a read's data or a write's acceptance: the response leaves then.
+        (With a breakdown attached the reply also carries the time the request reached the
+        DRAM, and the probe hears when the DRAM started on it.)"""
+        if self.stage_probe is not None:
+            self.stage_probe(reply[1], reply[2], self.dram.last_start, when)
+        self.sim.schedule_at(when, self.respond, reply)
 
     @property
     def reads(self) -> int:

@@ -244,6 +244,19 @@ class Port:
             opened = rx.virtual_channel(vc)
         opened.release()
 
+    def hold(self, msg: Any) -> None:
+        """Keep the receive buffer of ``msg``, being delivered to this port's handler now, until
+        ``release(msg.VC)``: a component that takes messages into a bounded queue holds those
+        it cannot take yet, so its sender gets no credit for them meanwhile. The buffer was to
+        be freed as the handler returns; a port whose component frees buffers itself
+        (``auto_release=False``) holds it already, and a class without credits has none."""
+        rx = self.rx
+        if rx is None:
+            raise PortError(f"cannot hold on port {self.path}: it is not connected")
+        opened = rx._vcs[msg.VC]
+        if opened is not None and opened._prepaid:
+            opened._hold(rx.sim.now + rx.latency)
+
     def recv(self) -> Event:
         """An event carrying the next inbox message (for processes; handler must be unset)."""
         event = Event(self.owner.sim)

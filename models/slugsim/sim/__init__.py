@@ -39,7 +39,7 @@ def run_topology(
     if log_requests is not None:
         from ..stats.request_log import RequestLog
 
-        log = RequestLog(Path(log_requests))
+        log = RequestLog(Path(log_requests), system.breakdown)
         for component in system.components.values():
             component.log_requests(log)
     try:

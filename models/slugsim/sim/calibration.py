@@ -21,7 +21,13 @@ What makes mixed traffic slower than all-reads on the device is modelled by the 
 read/write turnaround (components/dram.py, Type3Params.dram_turnaround/dram_write_batch). It
 puts 3:1 and 2:1 within 10 % of the 41.5 GB/s measured, but bandwidth keeps falling with the
 write share, whereas the devices measure flat from 3:1 to 1:1: the model's 1:1 (all stores)
-comes out near 31 GB/s, about 26 % low, so it is not a row of the table.
+comes out near 31 GB/s, about 26 % low. The link is not the cause: each direction is its own
+channel (kernel/port.py), and at 1:1 the M2S RwD and S2M DRS directions each run about a third
+busy. The 1:1 row is in the table, marked failing (docs/dram.md: why, and what would close it).
+
+The table also carries the five MLC loaded-latency points (``mlc_loaded_latency``); the point
+at injection delay 100, on MLC's knee, fails (docs/dram.md). ``KNOWN_GAPS`` names the failing
+rows; ``calibrate`` still exits 1 while any row is outside ±10 %.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ PEAK_READ_TARGET_GBPS = 48.0
 MIXED_TARGET_GBPS = 41.5  # §7b: 41-42 GB/s for 3:1 ... 1:1 read:write (Vistara Tables III, V)
 
 # (name, read_ratio) of the mixed figures: read_ratio = 1 - W/R for an R:W traffic ratio.
-MIXED_RATIOS = (("3:1", 2 / 3), ("2:1", 1 / 2))
+MIXED_RATIOS = (("3:1", 2 / 3), ("2:1", 1 / 2), ("1:1", 0.0))
 # A 64 KiB LLC fills after 1024 misses, so the mixed runs are in the writeback steady state
 # for all but ~2 % of their 64k accesses (sim/graphs.py: interleaved_system).
 MIXED_LLC_BYTES = 64 << 10
@@ -87,6 +93,7 @@ def measure(
     requests: int = 2000,
     bandwidth_requests_per_core: int = 4000,
     mixed_requests_per_core: int = 2000,
+    mlc: bool = True,
 ) -> list[Figure]:
     local = _p50(local_system(requests), "read", "local")
     direct = _p50(direct_system(requests), "read", "cxl:mem0")
@@ -129,12 +136,37 @@ def measure(
             "Vistara Tbl III/V",
         ),
         *mixed,
+        *(mlc_figures(mlc_loaded_latency()) if mlc else ()),
     ]
+
+
+def mlc_figures(points: list[LoadedPoint]) -> list[Figure]:
+    """The MLC points as rows of the calibration table: the model's p50 read latency at the
+    bandwidth MLC measured with that injection delay."""
+    return [
+        Figure(
+            f"MLC delay {p.delay}, local DDR5 @ {p.target_gbps:.1f} GB/s",
+            p.p50_ns,
+            p.target_ns,
+            "ns",
+            "CXLMemSim MLC w3-2423",
+        )
+        for p in points
+    ]
+
+
+# Rows outside ±10 % whose cause is understood and documented (docs/dram.md), pinned by
+# tests/test_calibration.py so that a change in either direction is noticed.
+KNOWN_GAPS = (
+    "1:1 read:write, 2 interleaved Type-3",
+    "MLC delay 100, local DDR5 @ 28.0 GB/s",
+)
 
 
 def calibration_table(figures: list[Figure]) -> Table:
     table = Table(
-        title="slugsim calibration: unloaded load-to-use, peak bandwidth (CXL_REFERENCE.md §7b)"
+        title="slugsim calibration: idle load-to-use, bandwidth, MLC loaded latency "
+        "(CXL_REFERENCE.md §7b, CXLMemSim artifact)"
     )
     for column in ("quantity", "model", "target", "error", "±10%", "source"):
         table.add_column(column, justify="left" if column in ("quantity", "source") else "right")
@@ -144,7 +176,7 @@ def calibration_table(figures: list[Figure]) -> Table:
             f"{f.model:.1f} {f.unit}",
             f"{f.target:.1f} {f.unit}",
             f"{f.error:+.1%}",
-            "yes" if f.ok else "NO",
+            "yes" if f.ok else ("NO (known gap)" if f.name in KNOWN_GAPS else "NO"),
             f.source,
         )
     return table

@@ -168,9 +168,14 @@ __all__ = [
 
 # CXLMemSim's artifact/mlc-sapphirerapids.txt: MLC v3.10 on a Xeon w3-2423 (6 cores, 12
 # threads). Its peak read bandwidth, 28.6 GB/s, saturates (loaded latency climbs from 110 to
-# 370 ns while bandwidth stays at 28.4), so the memory, not the cores, is the limit: one DDR5
-# channel (DDR5-4800: 38.4 GB/s; two would give 76.8), the Sapphire Rapids DDR5 speed.
-SPR_MLC_DRAM_PRESET = "ddr5-4800"
+# 370 ns while bandwidth stays at 28.4), so the memory, not the cores, is the limit. The
+# machine's memory is in the same artifact (dmidecode.txt): one DIMM, DIMME1 (the other seven
+# slots "No Module Installed"), an SK Hynix HMCG78MEBRA115N, 16 GB DDR5 registered ECC, rated
+# 4800 MT/s, 1 rank, "Configured Memory Speed: 4400 MT/s". So one channel at DDR5-4400 (35.2
+# GB/s), the speed the w3-2423 runs it at, not the DIMM's rating. 16 GB on one rank of x8 chips
+# (64 data bits: 8 chips, plus 2 for ECC: "Total Width: 80 bits") is 16 Gb per chip, the die of
+# the preset (tRFC1 295 ns).
+SPR_MLC_DRAM_PRESET = "ddr5-4400"
 SPR_MLC_DRAM_CHANNELS = 1
 # MLC's loaded-latency run: one thread chases pointers, the other 11 hardware threads load the
 # memory. Each keeps at most 16 L1D misses in flight (Golden Cove: 16 fill buffers, Intel 64
@@ -178,8 +183,8 @@ SPR_MLC_DRAM_CHANNELS = 1
 SPR_MLC_TRAFFIC_THREADS = 11
 SPR_MLC_OUTSTANDING = 16
 # The artifact's idle random-access latency (node 0 to node 0): 106.3 ns. With the host's
-# 20 ns LLC miss path and a DDR5-4800 row miss (tRCD + CL + burst = 36.25 ns), the controller
-# and mesh take the remaining 50 ns.
+# 20 ns LLC miss path and a DDR5-4400 row miss (tRCD + CL + burst = 36 + 36 + 8 nCK = 36.4 ns),
+# the controller and mesh take the remaining 50 ns.
 SPR_MLC_IDLE_NS = 106.3
 SPR_MLC_CONTROLLER_NS = 50
 # Closed page: the artifact's loaded latency at the lightest load (110.1 ns, other threads

@@ -11,12 +11,18 @@ response's arrival at every port crossing:
   serialisation and its flight (the link's latency);
 - ``<switch> (req)`` / ``(rsp)``: from arrival to the first flit leaving: the port-to-port
   pipeline plus the wait for the egress wire or credits;
-- ``<device>``: from the request's arrival to the response's first flit: controller, DRAM
-  queue and service, the way back through the controller.
+- ``<device>``: from the request's arrival to the response's first flit, in three stages
+  where the device reports its DRAM's times (a Type-3's ``stage_probe``):
+  ``<device> controller`` (its request queue, the controller's way in and its way out to the
+  first flit), ``<device> DRAM queue`` (reaching the DRAM to its first command; a write: to
+  its acceptance) and ``<device> DRAM service`` (first command to data; a posted write: 0).
 
 Consecutive stages share their end points, so a transaction's stages add up exactly to its
 latency (``tests/test_breakdown.py``). Stages are kept per route (``host0>sw0>mem0``), as a
-count, a total and a maximum per stage, so memory does not grow with the run. Probes never change
+count, a total, a maximum and a histogram per stage (for p99), so memory does not grow with the
+run: each histogram is an HdrHistogram at 2 significant digits (``STAGE_DIGITS``: about 35 KiB
+of counts, an eighth of the 3-digit latency histograms, as a large fabric has thousands of
+route x stage pairs; a percentile is at most 2**-7 above the exact one). Probes never change
 timing, so a run with a breakdown gives the same stats.json as one without.
 """
 
@@ -26,6 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel import Crossing
+from .histogram import LatencyHistogram
+
+STAGE_DIGITS = 2  # significant digits of a stage's histogram (see the module docstring)
+
+
+def _stage_histogram() -> LatencyHistogram:
+    return LatencyHistogram(digits=STAGE_DIGITS)
 
 
 @dataclass
@@ -36,8 +49,10 @@ class StageTotals:
     # Parts of the stage that are fixed by the hardware (a link's flight, a switch's pipeline):
     # summed so that the mean splits into fixed time and waiting / serialisation.
     fixed_ps: int = 0
+    histogram: LatencyHistogram = field(default_factory=_stage_histogram)
 
     def add(self, duration: int, fixed: int) -> None:
+        self.histogram.record(duration)
         self.count += 1
         self.total_ps += duration
         self.fixed_ps += fixed
@@ -50,6 +65,7 @@ class RouteTotals:
     transactions: int = 0
     total_ps: int = 0
     stages: dict[str, StageTotals] = field(default_factory=dict)
+    histogram: LatencyHistogram = field(default_factory=_stage_histogram)
 
 
 @dataclass
@@ -62,6 +78,8 @@ class _InFlight:
     nodes: list[str]
     stages: list[tuple[str, int, int]]  # (stage, duration, fixed part)
     there: str = ""
+    # The answering device's DRAM times (reached the DRAM, first command, ready), if reported.
+    dram: tuple[int, int, int] | None = None
 
 
 class HopBreakdown:
@@ -75,6 +93,8 @@ class HopBreakdown:
         self._open: dict[tuple[int, int], _InFlight] = {}
         self._forwarding: set[str] = set()
         self.unmatched = 0  # crossings of messages this breakdown does not follow
+        # The transaction closed last: (tag, completion time, stages), for the request log.
+        self.last: tuple[int, int, list[tuple[str, int, int]]] | None = None
 
     def attach(self, system: Any) -> None:
         """A probe on every port of every component of ``system``."""
@@ -87,6 +107,15 @@ class HopBreakdown:
         for component in system.components.values():
             for port in component.ports.values():
                 port.add_probe(self)
+            if hasattr(component, "stage_probe"):
+                component.stage_probe = self.dram_times
+
+    def dram_times(self, response: Any, arrive: int, start: int, ready: int) -> None:
+        """A device's DRAM has timed the request ``response`` answers: it reached the DRAM at
+        ``arrive``, its first command went at ``start``, its response is ready at ``ready``."""
+        flight = self._open.get((response.dpid, response.tag))
+        if flight is not None:
+            flight.dram = (arrive, start, ready)
 
     def __call__(self, port: Any, msg: Any, direction: Crossing, time: int) -> None:
         request = hasattr(msg, "spid")
@@ -110,6 +139,7 @@ class HopBreakdown:
             if node == flight.nodes[0]:  # back at the requester: done
                 del self._open[key]
                 self._close(flight)
+                self.last = (tag, time, flight.stages)
             return
         if flight is None:
             if not request:
@@ -123,8 +153,20 @@ class HopBreakdown:
         if node in self._forwarding:
             name = f"{node} ({'req' if request else 'rsp'})"
         else:
-            name = node  # the node that answered
-            flight.there = ">".join(flight.nodes)
+            flight.there = ">".join(flight.nodes)  # the node that answered
+            dram = flight.dram
+            if dram is not None:
+                # Split at the DRAM's times; the controller keeps the rest: its way in (its
+                # request queue, then its latency to the DRAM) and its way out.
+                arrive, start, ready = dram
+                controller = arrive - flight.last + time - ready
+                fixed = 2 * port.pipeline  # the controller's latency each way
+                flight.stages.append((f"{node} controller", controller, fixed))
+                flight.stages.append((f"{node} DRAM queue", start - arrive, 0))
+                flight.stages.append((f"{node} DRAM service", ready - start, 0))
+                flight.last = time
+                return
+            name = node
         flight.stages.append((name, time - flight.last, port.pipeline))
         flight.last = time
 
@@ -135,6 +177,7 @@ class HopBreakdown:
             totals = self.routes[route] = RouteTotals()
         totals.transactions += 1
         totals.total_ps += flight.last - flight.started
+        totals.histogram.record(flight.last - flight.started)
         if self.kept is not None:
             self.kept.append((flight.last - flight.started, flight.stages))
         for name, duration, fixed in flight.stages:
@@ -144,18 +187,21 @@ class HopBreakdown:
             stage.add(duration, fixed)
 
     def summary(self) -> dict[str, Any]:
-        """stats.json's ``breakdown``: per route, the mean latency and each stage's mean, the
-        fixed part of that mean (a link's flight, a sender's pipeline) and its maximum, in ns."""
+        """stats.json's ``breakdown``: per route, the mean and p99 latency and each stage's
+        mean, the fixed part of that mean (a link's flight, a sender's pipeline), its p99 and
+        its maximum, in ns."""
         out: dict[str, Any] = {}
         for route, totals in sorted(self.routes.items()):
             n = totals.transactions
             out[route] = {
                 "transactions": n,
                 "mean_ns": _ns(totals.total_ps / n),
+                "p99_ns": _ns(totals.histogram.percentiles()["p99"]),
                 "stages": {
                     name: {
                         "mean_ns": _ns(stage.total_ps / stage.count),
                         "fixed_ns": _ns(stage.fixed_ps / stage.count),
+                        "p99_ns": _ns(stage.histogram.percentiles()["p99"]),
                         "max_ns": _ns(stage.max_ps),
                     }
                     for name, stage in totals.stages.items()

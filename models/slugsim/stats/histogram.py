@@ -36,17 +36,20 @@ BATCH = 4096  # staged values per histogram before they are bucketed
 PERCENTILES = (("p50", 50, 100), ("p90", 90, 100), ("p99", 99, 100), ("p999", 999, 1000))
 
 
-def _new_hdr() -> HdrHistogram:
-    return HdrHistogram(LOWEST_PS, HIGHEST_PS, SIGNIFICANT_DIGITS)
+def _new_hdr(digits: int = SIGNIFICANT_DIGITS) -> HdrHistogram:
+    return HdrHistogram(LOWEST_PS, HIGHEST_PS, digits)
 
 
 class LatencyHistogram:
     """Latencies (ps) of one stream of requests: exact count, sum, min and max, and their
     distribution to 3 significant digits."""
 
-    __slots__ = ("_hdr", "flushed", "maximum", "minimum", "pending", "total")
+    __slots__ = ("_hdr", "digits", "flushed", "maximum", "minimum", "pending", "total")
 
-    def __init__(self, values: Iterable[int] = ()) -> None:
+    def __init__(self, values: Iterable[int] = (), digits: int = SIGNIFICANT_DIGITS) -> None:
+        """``digits``: significant digits of the buckets (3: about 250 KiB of counts; 2: 1/8 of
+        that, at most 2**-7 above the exact value)."""
+        self.digits = digits
         self._hdr: HdrHistogram | None = None  # created by the first full batch
         self.pending: array[int] = array("q")  # staged values, not yet bucketed
         self.flushed = 0  # values already bucketed
@@ -79,7 +82,7 @@ class LatencyHistogram:
         compressed form other HdrHistogram tools read)."""
         self.flush()
         if self._hdr is None:
-            self._hdr = _new_hdr()
+            self._hdr = _new_hdr(self.digits)
         return self._hdr
 
     def flush(self) -> None:
@@ -96,7 +99,7 @@ class LatencyHistogram:
                 f"latency {bad} ps is outside the histogram range 0 .. {HIGHEST_PS} ps (1 s)"
             )
         if self._hdr is None:
-            self._hdr = _new_hdr()
+            self._hdr = _new_hdr(self.digits)
         hdr = self._hdr
         self.flushed += len(values)
         self.total += int(values.sum())
@@ -120,7 +123,7 @@ class LatencyHistogram:
         self.flush()
         if other._hdr is not None:
             if self._hdr is None:
-                self._hdr = _new_hdr()
+                self._hdr = _new_hdr(self.digits)
             self._hdr.add(other._hdr)
         self.flushed += other.flushed
         self.total += other.total

@@ -8,7 +8,12 @@ reader never sees half a file.
 Columns: ``host`` (string), ``tag`` (the request slot's CXL.mem tag: a core's slot), ``class``
 (``read`` / ``write``), ``path`` (``llc``, ``local``, ``cxl:<device>``), ``address`` (host
 physical), ``issue_ps``, ``completion_ps`` and ``latency_ps`` (completion - issue, the value the
-latency histograms hold).
+latency histograms hold). With the per-hop breakdown on (``run: {breakdown: true}``) a column
+``stages`` follows: the request's stages in the order crossed, a list of
+``{stage: string, ps: int64}`` named as in stats.json's ``breakdown`` (``host0``,
+``host0->sw0``, ``sw0 (req)``, ``mem0 controller``, ``mem0 DRAM queue``, ``mem0 DRAM service``
+...), whose ``ps`` add up exactly to ``latency_ps``; empty for requests that did not cross the
+fabric (``llc``, ``local``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import tempfile
 from array import array
 from pathlib import Path
+from typing import Any
 
 ROW_GROUP = 1 << 16
 _CLASSES = ("read", "write")
@@ -37,7 +43,13 @@ def check_writable(path: Path) -> str | None:
     return None
 
 
-def _schema():  # type: ignore[no-untyped-def]
+def _stage_type():  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    return pa.list_(pa.struct([("stage", pa.string()), ("ps", pa.int64())]))
+
+
+def _schema(stages: bool = False):  # type: ignore[no-untyped-def]
     import pyarrow as pa
 
     text = pa.dictionary(pa.int32(), pa.string())
@@ -51,22 +63,25 @@ def _schema():  # type: ignore[no-untyped-def]
             ("issue_ps", pa.int64()),
             ("completion_ps", pa.int64()),
             ("latency_ps", pa.int64()),
+            *((("stages", _stage_type()),) if stages else ()),
         ]
     )
 
 
 class RequestLog:
-    """Streams completed requests to a Parquet file (temporary until ``close``)."""
+    """Streams completed requests to a Parquet file (temporary until ``close``). With
+    ``breakdown`` (the run's ``HopBreakdown``) each row also carries its stages."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, breakdown: Any = None) -> None:
         import pyarrow.parquet as pq
 
+        self.breakdown = breakdown
         self.path = Path(path)
         self.rows = 0
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.resolve().parent)
         os.close(fd)
         self._tmp = Path(tmp)
-        self._schema = _schema()
+        self._schema = _schema(stages=breakdown is not None)
         self._writer = pq.ParquetWriter(str(self._tmp), self._schema)
         self._clear()
 
@@ -78,6 +93,7 @@ class RequestLog:
         self._address = array("Q")
         self._issue = array("q")
         self._done = array("q")
+        self._stages: list[list[dict[str, Any]]] = []
 
     def row(
         self, host: str, tag: int, write: bool, path: str, addr: int, issued: int, done: int
@@ -90,6 +106,15 @@ class RequestLog:
         self._address.append(addr)
         self._issue.append(issued)
         self._done.append(done)
+        breakdown = self.breakdown
+        if breakdown is not None:
+            # The breakdown closed this request's transaction just now, as its response was
+            # delivered (probes run before the handler that logs it).
+            last = breakdown.last
+            if last is not None and last[0] == tag and last[1] == done:
+                self._stages.append([{"stage": s, "ps": d} for s, d, _ in last[2]])
+            else:
+                self._stages.append([])
         if len(self._done) >= ROW_GROUP:
             self._write_group()
 
@@ -111,6 +136,8 @@ class RequestLog:
             pa.array(done),
             pa.array(done - issue),
         ]
+        if self.breakdown is not None:
+            columns.append(pa.array(self._stages, type=_stage_type()))
         self._writer.write_table(pa.Table.from_arrays(columns, schema=self._schema))
         self.rows += len(done)
         self._clear()

@@ -103,16 +103,24 @@ _STAGE = _obj(
             "the part of the mean fixed by the hardware: a link's flight, the "
             "pipeline of the port the stage ends on",
         ),
+        "p99_ns": _d(
+            _NUM,
+            "99th percentile of the time in this stage, nearest rank from an HdrHistogram at 2 "
+            "significant digits (at most 2^-7 above the exact value)",
+        ),
         "max_ns": _d(_NUM, "longest time in this stage"),
     },
     "one stage: a node (from arrival to the first flit leaving) or a link a->b (first flit "
-    "leaving a to arrival at b)",
+    "leaving a to arrival at b); a Type-3 device as '<dev> controller' (its request queue, "
+    "its latency in and out), '<dev> DRAM queue' (reaching the DRAM to its first command; a "
+    "write: to its acceptance) and '<dev> DRAM service' (first command to data ready)",
 )
 BREAKDOWN = _map(
     _obj(
         {
             "transactions": _d(_INT, "transactions that completed on this route"),
             "mean_ns": _d(_NUM, "mean latency, send to response at the requester"),
+            "p99_ns": _d(_NUM, "99th percentile latency (as a stage's p99_ns)"),
             "stages": _map(_STAGE, "by stage, in the order crossed; their means add up to mean_ns"),
         },
         "one route",
@@ -245,7 +253,41 @@ def markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{path}` | {text} |" for path, text in describe()]
+    lines += ["", *REQUEST_LOG_DOC]
     return "\n".join(lines) + "\n"
+
+
+# The Parquet columns of ``slugsim run --log-requests FILE`` (stats/request_log.py), for
+# docs/stats.md; tests/test_request_log.py checks them against the file written.
+REQUEST_LOG_COLUMNS = (
+    ("host", "dictionary<string>", "the requesting host"),
+    ("tag", "uint16", "the request slot's CXL.mem tag (a core's slot)"),
+    ("class", "dictionary<string>", "'read' or 'write' (a store's read-for-ownership)"),
+    ("path", "dictionary<string>", "'llc', 'local' or 'cxl:<device>'"),
+    ("address", "uint64", "host physical address"),
+    ("issue_ps", "int64", "issue time at the core"),
+    ("completion_ps", "int64", "data at the core"),
+    ("latency_ps", "int64", "completion_ps - issue_ps: the value the latency histograms hold"),
+    (
+        "stages",
+        "list<struct<stage: string, ps: int64>>",
+        "only with run.breakdown: the request's stages in the order crossed, named as in "
+        "`breakdown.*.stages` (host, each link a->b, each switch (req)/(rsp), "
+        "'<dev> controller', '<dev> DRAM queue', '<dev> DRAM service'); their ps add up "
+        "exactly to latency_ps; empty for 'llc' and 'local'",
+    ),
+)
+REQUEST_LOG_DOC = (
+    "## Request log",
+    "",
+    "`slugsim run TOPO --log-requests FILE` writes one Parquet row per completed request,",
+    "streamed in row groups and moved into place when the run ends (a failed run leaves no",
+    "file). Columns:",
+    "",
+    "| column | type | meaning |",
+    "|---|---|---|",
+    *(f"| `{name}` | {kind} | {text} |" for name, kind, text in REQUEST_LOG_COLUMNS),
+)
 
 
 if __name__ == "__main__":
