@@ -212,8 +212,13 @@ class TB:
     # -- scoreboard -----------------------------------------------------------------------
 
     def score(self) -> None:
-        """Check every response and victim received so far against the model, in order."""
+        """Check every response and victim received so far against the model, in request
+        order, so that the first divergence is the one reported."""
         sent = self.requests.sent
+        arrived = self.victims.drain()
+        self.victim_log.extend(arrived)
+        self.received_victims.extend(arrived)
+        self._match_victims()
         for beat in self.responses.drain():
             self.answered.append(beat)
             i = self.scored
@@ -233,12 +238,17 @@ class TB:
             )
             if result.victim is not None:
                 self.expected_victims.append((i, accepted, result.victim))
+                self._match_victims()
             self.coverage[f"{SfOp(request.op).name}-{'hit' if result.hit else 'miss'}"] += 1
             self.coverage["victim"] += result.victim is not None
             self.scored += 1
-        arrived = self.victims.drain()
-        self.victim_log.extend(arrived)
-        self.received_victims.extend(arrived)
+        if self.received_victims and self.scored == len(sent):
+            extra = self.received_victims[0]
+            raise AssertionError(
+                f"{SCOREBOARD}victim {extra.value} at edge {extra.cycle} that the model never named"
+            )
+
+    def _match_victims(self) -> None:
         while self.expected_victims and self.received_victims:
             i, accepted, want = self.expected_victims.pop(0)
             beat = self.received_victims.pop(0)
@@ -248,11 +258,6 @@ class TB:
                 f"{SCOREBOARD}{where}: out at edge {beat.cycle}, before its time"
             )
             self.victims_checked += 1
-        if self.received_victims and self.scored == len(sent):
-            extra = self.received_victims[0]
-            raise AssertionError(
-                f"{SCOREBOARD}victim {extra.value} at edge {extra.cycle} that the model never named"
-            )
 
     async def check(self) -> dict[str, int]:
         """Quiesce, score everything, then counters, ENTRIES and STATUS against the model."""
