@@ -50,6 +50,7 @@ lint:
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m slugsim.cxl.header --check
 	$(PY) -m slugsim.emc.header --check
+	$(PY) -m slugsim.coherence.header --check
 	@if [ -x scripts/lint_rtl.sh ]; then scripts/lint_rtl.sh; fi
 
 format:
@@ -59,6 +60,7 @@ format:
 header:
 	$(PY) -m slugsim.cxl.header
 	$(PY) -m slugsim.emc.header
+	$(PY) -m slugsim.coherence.header
 
 bench:
 	$(PY) scripts/bench_kernel.py

@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-INC=(-Irtl/include -Irtl/emc)
-LIBS=(-y rtl/common -y rtl/emc)
-SYNTH=(rtl/common/*.v rtl/emc/*.v)
+INC=(-Irtl/include -Irtl/emc -Irtl/coherence)
+LIBS=(-y rtl/common -y rtl/emc -y rtl/coherence)
+SYNTH=(rtl/common/*.v rtl/emc/*.v rtl/coherence/*.v)
 WRAPPERS=(rtl/tb/*.v)
 LATCHES='t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_* t:$_SR_*'
 fail=0
@@ -32,8 +32,7 @@ jobs=$("$PY" -m slugsim.testbench.blocks --synth-jobs)
 while read -r top sets; do
     # shellcheck disable=SC2086  # "-set NAME VALUE ..." splits on purpose
     gparams=$(printf '%s\n' $sets | paste - - - | awk '{printf "-G%s=%s ", $2, $3}')
-    file=rtl/common/$top.v
-    [ -f "$file" ] || file=rtl/emc/$top.v
+    for file in rtl/{common,emc,coherence}/"$top".v; do [ -f "$file" ] && break; done
     # shellcheck disable=SC2086
     verilator --lint-only -Wall "${INC[@]}" "${LIBS[@]}" --top-module "$top" $gparams "$file" \
         || { say "  FAIL $top $gparams"; fail=1; }
@@ -42,7 +41,7 @@ done <<< "$jobs"
 say "lint_rtl: yosys synth, check -assert, no latches"
 synth() {  # synth TOP [chparam args...]
     local top=$1; shift
-    yosys -q -p "read_verilog -Irtl/include -Irtl/emc ${SYNTH[*]}; \
+    yosys -q -p "read_verilog ${INC[*]} ${SYNTH[*]}; \
         hierarchy -check -top $top $*; synth -top $top; check -assert; \
         select -assert-none $LATCHES" >/dev/null
 }
@@ -57,7 +56,10 @@ done <<< "$jobs"
 # illegal parameters must stop elaboration
 for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
         "emc_monitor -chparam DATA_WIDTH 80" "emc_monitor -chparam CHANNEL 12" \
-        "rr_arbiter -chparam PORTS 1"; do
+        "rr_arbiter -chparam PORTS 1" "snoop_filter -chparam SETS 6" \
+        "snoop_filter -chparam WAYS 3" "snoop_filter -chparam WAYS 128" \
+        "snoop_filter -chparam SHARER_WIDTH 0" "snoop_filter -chparam SHARER_WIDTH 65" \
+        "snoop_filter -chparam SETS 16 -chparam ADDR_WIDTH 4"; do
     # shellcheck disable=SC2086
     if synth $bad 2>/dev/null; then say "  FAIL yosys accepted illegal: $bad"; fail=1; fi
 done

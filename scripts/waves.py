@@ -233,8 +233,9 @@ def value_at(trace: Trace, t: int) -> int | None:
 
 
 def choose_window(traces: dict[str, Trace], period: int, cycles: int) -> tuple[int, int]:
-    """A window around the first record leaving the block (else the first stream handshake)."""
-    for key in ("m_rec_valid", "m_valid", "m_grant_valid", "s_req_valid"):
+    """A window around the first record or victim leaving the block (else the first stream
+    handshake)."""
+    for key in ("m_rec_valid", "m_victim_valid", "m_valid", "m_grant_valid", "s_req_valid"):
         if key in traces:
             rises = [t for t, v in traces[key].changes if v == 1 and t > 0]
             if rises:

@@ -63,3 +63,19 @@ def test_random_operations_keep_the_filter_inclusive(seed: int) -> None:
         elif op is SfOp.DEALLOCATE:
             shadow.pop(line, None)
         assert sf.lines() == shadow
+
+
+@pytest.mark.parametrize("ways", [2, 4, 8, 16])
+def test_a_streamed_set_is_replaced_in_bit_reversed_way_order(ways: int) -> None:
+    """Tree pLRU's signature, which the RTL testbench also checks by hand: a set filled way by
+    way and then fed only new lines replaces ways 0, W/2, W/4, 3W/4, ... (bit-reversed order)."""
+    sf = SnoopFilter(sets=1, ways=ways, sharer_bits=1)
+    bits = ways.bit_length() - 1
+    for line in range(ways):
+        sf.allocate(line, 1)
+    victims = [sf.allocate(ways + k, 1).victim for k in range(2 * ways)]
+    order = [int(f"{k:0{bits}b}"[::-1], 2) for k in range(ways)]
+    assert [v.line for v in victims[:ways] if v] == order
+    # the second round replaces the first round's lines in the order they came: way order[k]
+    # took line ways + k
+    assert [v.line for v in victims[ways:] if v] == [ways + k for k in range(ways)]

@@ -28,6 +28,14 @@ class SfOp(IntEnum):
     DEALLOCATE = 3  # forget a line
 
 
+class SfRequest(NamedTuple):
+    """One request on the RTL's request stream (``s_req_op``, ``s_req_line``, ``s_req_sharers``)."""
+
+    op: SfOp
+    line: int
+    sharers: int = 0
+
+
 class Victim(NamedTuple):
     """An entry replaced to make room: its line and the devices that may still hold it."""
 

@@ -106,6 +106,37 @@ EMC_MONITOR_BATCHED = Block(
 )
 
 
+# The host's inclusive snoop filter (scoreboard: slugsim.coherence.SnoopFilter). Small
+# geometries so that sets fill, victims flow and the pLRU order matters within a short test.
+SNOOP_FILTER = Block(
+    name="snoop_filter",
+    toplevel="tb_snoop_filter",
+    sources=("rtl/coherence/snoop_filter.v", "rtl/tb/tb_snoop_filter.v"),
+    test_dir="cocotb_tests/snoop_filter",
+    dut="snoop_filter",
+    param_sets={
+        # 4 sets of 4 ways, 4 devices, full CXL line addresses (Addr[51:6])
+        "s4-w4-v4": {"SETS": 4, "WAYS": 4, "SHARER_WIDTH": 4, "ADDR_WIDTH": 46},
+        # 16 sets of 2 ways (a one-level pLRU tree), 2 devices
+        "s16-w2-v2": {"SETS": 16, "WAYS": 2, "SHARER_WIDTH": 2, "ADDR_WIDTH": 46},
+        # fully associative (no index bits), a three-level tree, 8 devices, 12-bit lines
+        "s1-w8-v8-a12": {"SETS": 1, "WAYS": 8, "SHARER_WIDTH": 8, "ADDR_WIDTH": 12},
+    },
+    waves_test="random_traffic_004",
+    wave_internals=(
+        "dut.state_reg",
+        "dut.req_op_reg",
+        "dut.req_line_reg",
+        "dut.set_valid_reg",
+        "dut.set_plru_reg",
+        "dut.hit",
+        "dut.target_way",
+        "dut.replaces",
+        "dut.entries_reg",
+    ),
+)
+
+
 def _common_block(name: str, param_sets: dict[str, dict[str, int]], waves_test: str) -> Block:
     """A module of rtl/common/ tested on its own through rtl/tb/tb_<name>.v."""
     return Block(
@@ -132,7 +163,8 @@ RR_ARBITER = _common_block(
 )
 
 BLOCKS: dict[str, Block] = {
-    b.name: b for b in (EMC_MONITOR, EMC_MONITOR_BATCHED, STREAM_FIFO, SKID_BUFFER, RR_ARBITER)
+    b.name: b
+    for b in (EMC_MONITOR, EMC_MONITOR_BATCHED, STREAM_FIFO, SKID_BUFFER, RR_ARBITER, SNOOP_FILTER)
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-INCLUDE_DIRS = [ROOT / "rtl" / "include", ROOT / "rtl" / "emc"]
+INCLUDE_DIRS = [ROOT / "rtl" / "include", ROOT / "rtl" / "emc", ROOT / "rtl" / "coherence"]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD_ROOT = ROOT / "build" / "cocotb"
-INCLUDE_DIRS = (ROOT / "rtl" / "include", ROOT / "rtl" / "emc")
+INCLUDE_DIRS = (ROOT / "rtl" / "include", ROOT / "rtl" / "emc", ROOT / "rtl" / "coherence")
 SIMULATORS = ("verilator", "icarus")
 
 # Verilator: lint every build at -Wall (so each parameter set is linted), clocks from HDL delays.

@@ -5,8 +5,9 @@ A stream is the bundle of RTL signals that share a name prefix: ``<prefix>_valid
 
 - one packed vector ``<prefix>_data``: a ``slugsim.cxl`` message (``pack()``/``unpack()``, the
   RTL layout of ``rtl/include/cxl_defs.vh``) or, with ``payload=None``, a plain ``int``; or
-- one signal per field, ``<prefix>_<field>``: a ``slugsim.cxl`` message or any dataclass of
-  ``int`` fields (for example a CSR request).
+- one signal per field, ``<prefix>_<field>``: a ``slugsim.cxl`` message, or any dataclass or
+  NamedTuple of ``int`` fields (a CSR request; a model's own transaction type, such as
+  ``slugsim.coherence.Victim``).
 
 Every stream has the same trio: ``StreamSource`` drives (with an idle-cycle generator),
 ``StreamSink`` receives and drives ``ready`` (with a pause generator, ``slugsim.testbench.pause``),
@@ -54,6 +55,10 @@ __all__ = [
 ]
 
 
+def _is_namedtuple(payload: object) -> bool:
+    return isinstance(payload, type) and issubclass(payload, tuple) and hasattr(payload, "_fields")
+
+
 def _resolved(handle: SimHandleBase) -> int:
     """Integer value of a signal, with X/Z read as 0 (a stream idles before reset)."""
     value = handle.value
@@ -87,8 +92,12 @@ class StreamBus:
             specs = [(spec.name, spec.shift) for spec in payload.FIELDS]
         elif dataclasses.is_dataclass(payload):
             specs = [(field.name, 0) for field in dataclasses.fields(payload)]
+        elif _is_namedtuple(payload):
+            specs = [(name, 0) for name in payload._fields]  # a NamedTuple
         else:
-            raise ValueError(f"payload must be a Message subclass or a dataclass, not {payload}")
+            raise ValueError(
+                f"payload must be a Message subclass, a dataclass or a NamedTuple, not {payload}"
+            )
         missing = [name for name, _ in specs if not hasattr(dut, f"{prefix}_{name}")]
         if missing:
             raise ValueError(f"{dut._name} lacks {', '.join(f'{prefix}_{m}' for m in missing)}")
