@@ -8,13 +8,17 @@ from .host import AddressSpace, Budget, Host, HostParams
 from .links import SLOT_BYTES, connect, slot_bandwidth
 from .placeholder import PlaceholderParams
 from .switch import Switch, SwitchParams, SwitchPort
+from .type1 import Type1Device
+from .type2 import Type2Device, Type2Params
 from .type3 import LogicalDevice, Type3Device, Type3Params
+from .coherent_params import DeviceWorkloadParams, Type1Params
 
 __all__ = [
     "SLOT_BYTES",
     "AddressSpace",
     "Budget",
     "Cache",
+    "DeviceWorkloadParams",
     "DramChannel",
     "HdmDecoder",
     "Hit",
@@ -27,6 +31,10 @@ __all__ = [
     "Switch",
     "SwitchParams",
     "SwitchPort",
+    "Type1Device",
+    "Type1Params",
+    "Type2Device",
+    "Type2Params",
     "Type3Device",
     "Type3Params",
     "connect",

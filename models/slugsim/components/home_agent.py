@@ -1,0 +1,372 @@
+"""The host's home agent in time: ``slugsim.coherence.home.HomeAgent`` inside a ``host``.
+
+A host builds one when coherent devices name it as their home (``Component.cache_home``). The
+untimed agent decides; this part gives it time and wires it to the fabric:
+
+- **Timing.** A request (a D2H request or a core operation) costs the tag lookup of the LLC and
+  the snoop filter, the host's ``llc_latency`` (the calibrated miss path, CXL_REFERENCE.md §7b),
+  each time it is taken up. Data the agent hands over from memory — a line no core holds and no
+  snoop brought — is read from the host's memory first: its local DRAM model, or over CXL.mem
+  (``MemRd``) when the line is in an HDM window (a Type-3 device's, or a Type-2 device's own
+  memory in host bias). Writes to memory are posted. Everything else (snoops, GOs, tracker
+  updates) costs nothing on the host: the agent's other latencies are the devices' and the
+  links'. What one call produced leaves after its latency, messages in order per device
+  (``coherence_timing.TimedOutbox``), so a snoop never passes the GO before it.
+- **UQIDs on the wire.** The agent gives one UQID to a transaction and snoops every sharer with
+  it, telling the answers apart by their sender. D2H Rsp and D2H Data carry no source ID (only a
+  DPID, CXL_REFERENCE.md §1.2), so behind a switch the host gives every snoop and every pull its
+  own wire UQID and maps it back when the answer arrives.
+- **Host cores that share lines with devices.** A device whose workload is ``producer_consumer``
+  with this host as ``partner`` gets a core here running the other side of the channel on the
+  same lines; its operations go to the agent (the host's ordinary ``workload`` cores do not).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from ..coherence.home import CoreState, HomeAgent, HostEvent
+from ..coherence.ops import Completion, CoreOp
+from ..coherence.ops import Op as ProtocolOp
+from ..coherence.snoop_filter import SnoopFilter
+from ..coherence.spec import FORWARDING_RESPONSES
+from ..cxl import D2HData, D2HReq, D2HRsp, H2DData, H2DReq, H2DRsp, H2DRspOpcode
+from ..stats.histogram import LatencyHistogram
+from ..workloads.coherent import OpKind, ProducerConsumer, line_span
+from .coherence_timing import TimedOutbox
+from .coherent_device import GO_RESPONSES, h2d_response_name, opcode_name
+
+MAX_UQIDS = 1 << 12  # UQID is 12 bits (CXL_REFERENCE.md §1.2)
+_PULLS = frozenset(
+    {
+        H2DRspOpcode.WRITEPULL,
+        H2DRspOpcode.GO_WRITEPULL,
+        H2DRspOpcode.FAST_GO_WRITEPULL,
+        H2DRspOpcode.GO_ERR_WRITEPULL,
+    }
+)
+# Events that take up a request: each pays the lookup.
+REQUEST_EVENTS = frozenset(
+    e for e in HostEvent if e.name[0:2] in ("Rd", "It", "Wr", "CL", "Cl", "Di", "WO", "Ca", "Co")
+) | {HostEvent.SfFull}
+_D2H_RSP = D2HRsp.unchecked("opcode", "uqid", "dpid")
+_D2H_DATA = D2HData.unchecked("uqid", "bogus", "poison", "dpid", "data")
+
+
+class _Agent(HomeAgent):
+    """The untimed agent, with hooks that tell the timed part where memory is read and
+    written and which snoops back-invalidate snoop-filter victims."""
+
+    def __init__(self, timed: TimedHomeAgent, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.timed = timed
+        self.cached: dict[int, bool] = {}  # UQID -> a core held the line when it was taken up
+        self.in_victim = False
+        self.sf_hits = 0
+        self.sf_misses = 0
+        self.victims = 0
+
+    def allocate_tbe(self, entry: Any) -> None:
+        super().allocate_tbe(entry)
+        self.cached[entry.txn.uqid] = any(c is not CoreState.I for c in entry.cores)
+
+    def free_tbe(self, entry: Any) -> None:
+        self.cached.pop(entry.txn.uqid, None)
+        super().free_tbe(entry)
+
+    def _from_memory(self, entry: Any) -> None:
+        txn = entry.txn
+        if txn.data is None and not self.cached.get(txn.uqid, False):
+            self.timed.reads.append(entry.line)
+
+    def send_data(self, entry: Any) -> None:
+        self._from_memory(entry)
+        super().send_data(entry)
+
+    def grant_core_e(self, entry: Any) -> None:
+        self._from_memory(entry)
+        super().grant_core_e(entry)
+
+    def grant_core_f(self, entry: Any) -> None:
+        self._from_memory(entry)
+        super().grant_core_f(entry)
+
+    def grant_core_m(self, entry: Any) -> None:
+        self._from_memory(entry)
+        super().grant_core_m(entry)
+
+    def _write(self, entry: Any, value: int, *, core: int | None = None) -> None:
+        super()._write(entry, value, core=core)
+        if core is None:
+            self.timed.writes.append(entry.line)
+
+    def allocate_sf(self, entry: Any) -> None:
+        if self.sf.sharers(entry.line):
+            self.sf_hits += 1
+        else:
+            self.sf_misses += 1
+        super().allocate_sf(entry)
+
+    def park_for_sf_way(self, entry: Any) -> None:
+        self.victims += 1
+        self.in_victim = True
+        try:
+            super().park_for_sf_way(entry)
+        finally:
+            self.in_victim = False
+
+
+class Wire:
+    """A wire UQID in use: the device it went to and the agent's UQID it stands for."""
+
+    __slots__ = ("data", "device", "expect_data", "pull", "response", "uqid")
+
+    def __init__(self, device: int, uqid: int, pull: bool) -> None:
+        self.device = device
+        self.uqid = uqid
+        self.pull = pull
+        self.response = False
+        self.expect_data = pull
+        self.data = False
+
+
+class SharingCore:
+    """A host core running the other side of a device's producer/consumer channel."""
+
+    __slots__ = ("device", "latency", "program")
+
+    def __init__(self, device: str, program: ProducerConsumer) -> None:
+        self.device = device
+        self.program = program
+        self.latency = (LatencyHistogram(), LatencyHistogram())  # loads, stores
+
+
+class TimedHomeAgent:
+    def __init__(self, host: Any, devices: list[Any]) -> None:
+        self.host = host
+        self.sim = host.sim
+        params = host.params
+        fabric = host.fabric
+        self.devices = [d.name for d in devices]
+        self.device_pids = [d.pid for d in devices]
+        self.index_of_pid = {d.pid: i for i, d in enumerate(devices)}
+        self.ports = [fabric.port_towards(host.name, d.name) for d in devices]
+        self.lookup = params.llc_latency
+        self.cores: list[SharingCore] = []
+        for device in devices:
+            workload = device.params.workload
+            if workload is not None and workload.kind == "producer_consumer":
+                if workload.partner == host.name:
+                    base, lines = line_span(workload.base, workload.footprint)
+                    producer = workload.role != "producer"
+                    program = ProducerConsumer(producer, base, lines, workload.requests)
+                    self.cores.append(SharingCore(device.name, program))
+        self.poll_interval = {
+            i: d.params.workload.poll_interval for i, d in enumerate(devices) if d.params.workload
+        }
+        sf = SnoopFilter(params.sf_sets, params.sf_ways, max(1, len(devices)))
+        self.agent = _Agent(
+            self,
+            len(devices),
+            len(self.cores),
+            self._produce,
+            self._complete,
+            snoop_filter=sf,
+            name=host.name,
+            on_transition=self._charge,
+        )
+        self.out = TimedOutbox(self.sim, {})
+        self.reads: list[int] = []  # lines the call in progress reads from memory
+        self.writes: list[int] = []
+        self.wires: dict[int, Wire] = {}
+        self.free_wires = list(range(MAX_UQIDS - 1, -1, -1))
+        self.core_ops: dict[int, tuple[SharingCore, Any, int]] = {}  # id(op) -> core, op, t0
+        # statistics
+        self.d2h_requests: Counter[str] = Counter()
+        self.h2d_responses: Counter[str] = Counter()
+        self.snoops_sent: Counter[str] = Counter()
+        self.snoop_responses: Counter[str] = Counter()
+        self.back_invalidation_snoops = 0
+        self.memory_reads = 0
+        self.memory_writes = 0
+
+    # -- driving the agent ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        for index in range(len(self.cores)):
+            self.sim.schedule(0, self.pump, index)
+
+    def receive(self, msg: Any) -> None:
+        """A D2H message from one of the host's coherent devices."""
+        cls = msg.__class__
+        if cls is D2HReq:
+            device = self.index_of_pid[msg.spid]
+            self.d2h_requests[opcode_name(msg.opcode)] += 1
+        else:
+            number = msg.uqid
+            wire = self.wires[number]
+            device = wire.device
+            if cls is D2HRsp:
+                self.snoop_responses[opcode_name(msg.opcode)] += 1
+                wire.response = True
+                wire.expect_data = msg.opcode in FORWARDING_RESPONSES
+                msg = _D2H_RSP(msg.opcode, wire.uqid, msg.dpid)
+            else:
+                wire.data = True
+                msg = _D2H_DATA(wire.uqid, msg.bogus, msg.poison, msg.dpid, msg.data)
+            if (wire.response or wire.pull) and (wire.data or not wire.expect_data):
+                del self.wires[number]
+                self.free_wires.append(number)
+        self._call(self.agent.receive, device, msg)
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.out.begin()
+        fn(*args)
+        reads, self.reads = self.reads, []
+        for line in self.writes:
+            self.memory_writes += 1
+            self.host.write_back(line << 6, self.sim.now)
+        self.writes.clear()
+        if not reads:
+            self.out.release()
+            return
+        self.memory_reads += len(reads)
+        start = self.sim.now + self.out.latency
+        self.out.release([(self._read, (line, start)) for line in reads])
+
+    def _read(self, item: tuple[int, int], done: Callable[[int], None]) -> None:
+        """Read a line from the host's memory, reaching it at ``start``; ``done(ready)``."""
+        line, start = item
+        host = self.host
+        addr = line << 6
+        if host.decoder.decode(addr) < 0:
+            host.dram.access(start, line, _call_with_time, done)
+        else:
+            self.sim.schedule_at(start, host.home_read, (addr, done))
+
+    def _charge(self, transition: Any) -> None:
+        if transition.event in REQUEST_EVENTS:
+            self.out.latency += self.lookup
+
+    def _produce(self, device: int, msg: Any) -> None:
+        msg.dpid = self.device_pids[device]
+        cls = msg.__class__
+        if cls is H2DReq:
+            msg.spid = self.host.pid
+            self.snoops_sent[opcode_name(msg.opcode)] += 1
+            if self.agent.in_victim:
+                self.back_invalidation_snoops += 1
+            msg.uqid = self._wire(device, msg.uqid, pull=False)
+        elif cls is H2DRsp:
+            self.h2d_responses[h2d_response_name(msg)] += 1
+            if msg.opcode in _PULLS:
+                msg.rsp_data = self._wire(device, msg.rsp_data, pull=True)
+        else:
+            assert cls is H2DData
+        self.out.message(self.ports[device], msg)
+
+    def _wire(self, device: int, uqid: int, pull: bool) -> int:
+        if not self.free_wires:
+            raise RuntimeError(f"{self.host.name}: more than {MAX_UQIDS} snoops and pulls in flight")
+        number = self.free_wires.pop()
+        self.wires[number] = Wire(device, uqid, pull)
+        return number
+
+    # -- host cores ----------------------------------------------------------------------------
+
+    def pump(self, index: int) -> None:
+        core = self.cores[index]
+        program = core.program
+        while True:
+            op = program.next()
+            if op is None:
+                return
+            kind = CoreOp.Load if op.kind is OpKind.LOAD else CoreOp.Store
+            protocol_op = ProtocolOp(kind, op.line, op.value)
+            self.core_ops[id(protocol_op)] = (core, op, self.sim.now)
+            self._call(self.agent.core_issue, index, protocol_op)
+
+    def _complete(self, completion: Completion) -> None:
+        self.out.completion(self._core_done, completion)
+
+    def _core_done(self, completion: Completion) -> None:
+        core, op, started = self.core_ops.pop(id(completion.op))
+        now = self.sim.now
+        store = op.kind is not OpKind.LOAD
+        core.latency[store].record(now - started)
+        value = completion.value if completion.value is not None else op.value
+        program = core.program
+        program.complete(op, value)
+        self.host.budget.complete(now)
+        index = self.cores.index(core)
+        if program.backoff:
+            program.backoff = False
+            device = self.devices.index(core.device)
+            self.sim.schedule(self.poll_interval[device], self.pump, index)
+        else:
+            self.pump(index)
+
+    # -- what the run reads --------------------------------------------------------------------
+
+    def expected_requests(self) -> int:
+        return sum(c.program.expected_operations() for c in self.cores)
+
+    def in_flight(self) -> int:
+        return sum(0 if c.program.finished else 1 for c in self.cores)
+
+    def latency_histograms(self) -> dict[tuple[str, str], LatencyHistogram]:
+        kept: dict[tuple[str, str], LatencyHistogram] = {}
+        for core in self.cores:
+            for cls, histogram in zip(("read", "write"), core.latency, strict=True):
+                if histogram:
+                    path = "coherent"
+                    if (cls, path) in kept:
+                        merged = LatencyHistogram()
+                        merged.add(kept[cls, path])
+                        merged.add(histogram)
+                        histogram = merged
+                    kept[cls, path] = histogram
+        return kept
+
+    def completed(self) -> int:
+        return sum(h.count for c in self.cores for h in c.latency)
+
+    def stats(self) -> dict[str, Any]:
+        agent = self.agent
+        sf = agent.sf.counters
+        programs = [c.program for c in self.cores]
+        return {
+            "devices": list(self.devices),
+            "d2h_requests": dict(sorted(self.d2h_requests.items())),
+            "h2d_responses": dict(sorted(self.h2d_responses.items())),
+            "go_sent": sum(n for k, n in self.h2d_responses.items() if k in GO_RESPONSES),
+            "snoops_sent": dict(sorted(self.snoops_sent.items())),
+            "snoop_responses": dict(sorted(self.snoop_responses.items())),
+            "snoop_filter": {
+                "sets": agent.sf.sets,
+                "ways": agent.sf.ways,
+                "hits": agent.sf_hits,
+                "misses": agent.sf_misses,
+                "allocations": sf.allocations,
+                "victims": agent.victims,
+                "back_invalidation_snoops": self.back_invalidation_snoops,
+                "entries": len(agent.sf.lines()),
+            },
+            "memory_reads": self.memory_reads,
+            "memory_writes": self.memory_writes,
+            "bogus_dropped": agent.bogus_dropped,
+            "cores": {
+                "count": len(programs),
+                "issued": sum(p.issued for p in programs),
+                "completed": sum(p.completed for p in programs),
+                "data_errors": sum(p.errors for p in programs),
+                "items": sum(p.items_done for p in programs),
+                "polls": sum(p.polls for p in programs),
+            },
+        }
+
+
+def _call_with_time(done: Callable[[int], None], ready: int) -> None:
+    done(ready)
