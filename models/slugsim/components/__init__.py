@@ -2,6 +2,7 @@
 ``slugsim.contract.component`` (importing this package registers them all)."""
 
 from .cache import Cache, Hit, LineState, Miss
+from .coherent_params import DeviceWorkloadParams, Type1Params
 from .dram import DramChannel
 from .hdm import HdmDecoder
 from .host import AddressSpace, Budget, Host, HostParams
@@ -11,7 +12,6 @@ from .switch import Switch, SwitchParams, SwitchPort
 from .type1 import Type1Device
 from .type2 import Type2Device, Type2Params
 from .type3 import LogicalDevice, Type3Device, Type3Params
-from .coherent_params import DeviceWorkloadParams, Type1Params
 
 __all__ = [
     "SLOT_BYTES",

@@ -19,39 +19,43 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..coherence.latency import ACTION_LATENCY_PS
 from ..kernel import NS
 
-# -- device cache (coherence/device.py) ---------------------------------------------------------
+# The controllers' own defaults (``slugsim.coherence.latency``, every figure with its source:
+# snoop response 90 ns and WritePull -> data 65 ns from CXL_REFERENCE.md §7, S32 Tbl 13-2),
+# with these changes, each one line:
+_DEVICE = ACTION_LATENCY_PS["device"]
+_HOME = ACTION_LATENCY_PS["home"]
 
-# Assumption: a device cache lookup, hit or miss, takes 10 ns (an accelerator's last-level cache;
-# no measurement in CXL_REFERENCE.md gives one). Every program operation pays it once: the hit's
-# completion or the miss's D2H request.
+# Assumption: a device cache lookup, hit or miss, takes 10 ns (an accelerator's last-level
+# cache; CXL_REFERENCE.md gives no figure). Every program operation pays it once: the hit's
+# completion or the miss's D2H request (the defaults make both free).
 DEVICE_LOOKUP = 10 * NS
-# CXL_REFERENCE.md §7: "Type 1/2 snoop miss -> snoop response 90-150 ns target" (S32 Tbl 13-2);
-# the low end, since the device answers hits and misses from its own tags.
-DEVICE_SNOOP_RESPONSE = 90 * NS
-# CXL_REFERENCE.md §7: "WritePull -> D2H Data 65 ns target, data already buffered" (S32 Tbl 13-2).
-DEVICE_WRITE_PULL = 65 * NS
-
-_DEVICE_REQUESTS = (
-    "send_rdshared", "send_rdany", "send_rdcurr", "send_rdown", "send_rdownnodata",
-    "send_itomwr", "send_wrcur", "send_wrinv", "send_wowrinv", "send_wowrinvf",
-    "send_clflush", "send_dirtyevict", "send_cleanevict", "send_cleanevictnodata",
-    "send_cacheflushed",
-)  # fmt: skip
-_DEVICE_HITS = ("complete_load_hit", "complete_store_hit")
-_DEVICE_SNOOP_RESPONSES = (
-    "send_rsp_ihiti", "send_rsp_ihitse", "send_rsp_shitse", "send_rsp_vhitv",
-    "send_rsp_sfwdm", "send_rsp_ifwdm", "send_rsp_vfwdv",
-)  # fmt: skip
-_DEVICE_PULLED_DATA = ("send_write_data", "send_evict_data", "send_bogus_data")
-
 DEVICE_ACTION_LATENCY_PS: dict[str, int] = {
-    **dict.fromkeys(_DEVICE_REQUESTS, DEVICE_LOOKUP),
-    **dict.fromkeys(_DEVICE_HITS, DEVICE_LOOKUP),
-    **dict.fromkeys(_DEVICE_SNOOP_RESPONSES, DEVICE_SNOOP_RESPONSE),
-    **dict.fromkeys(_DEVICE_PULLED_DATA, DEVICE_WRITE_PULL),
-}
+    **_DEVICE,
+    **dict.fromkeys(
+        ("send_rdshared", "send_rdany", "send_rdcurr", "send_rdown", "send_rdownnodata",
+         "send_itomwr", "send_wrcur", "send_wrinv", "send_wowrinv", "send_wowrinvf",
+         "send_clflush", "send_dirtyevict", "send_cleanevict", "send_cleanevictnodata",
+         "send_cacheflushed"), DEVICE_LOOKUP),
+    "complete_load_hit": DEVICE_LOOKUP,
+    "complete_store_hit": DEVICE_LOOKUP,
+}  # fmt: skip
+
+# The host charges the CHA's lookup (LLC and snoop-filter tags, in parallel) once per request it
+# takes up: the host's llc_latency, its calibrated miss path (CXL_REFERENCE.md §7b; see
+# home_agent.py). So the snoop-filter actions cost nothing more here (the default: 5 ns each,
+# an assumption). Memory is the host's own: a read from memory goes through its DRAM model (or
+# CXL.mem), not the default's 80 ns; writes are posted to the DRAM model and delay nothing
+# (the default: 40 ns).
+HOME_ACTION_LATENCY_PS: dict[str, int] = {
+    **_HOME,
+    **dict.fromkeys(
+        ("park_for_sf_way", "allocate_sf", "remove_requester", "remove_flushed_device",
+         "flush_device_from_sf"), 0),
+    **dict.fromkeys(("send_data", "write_back_snoop_data", "write_memory"), 0),
+}  # fmt: skip
 
 
 class _Batch:

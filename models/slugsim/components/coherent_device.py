@@ -115,7 +115,7 @@ class Pending:
     """One operation in the device: the workload's op (None: an eviction for room), what the
     controller was given, when it started and the D2H request it caused (None: a hit)."""
 
-    __slots__ = ("first", "op", "opcode", "protocol_op", "started")
+    __slots__ = ("first", "op", "opcode", "protocol_op", "started", "stepped")
 
     def __init__(self, op: Op | None, started: int) -> None:
         self.op = op
@@ -123,12 +123,12 @@ class Pending:
         self.opcode: D2HReqOpcode | None = None
         self.protocol_op: ProtocolOp | None = None
         self.first = 0  # an RMW's value before its update
+        self.stepped = False  # an RMW whose line arrived: its store (a hit) is under way
 
 
 def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = None) -> Any:
-    from ..stats.schema import INT, STRING, described, map_of, obj
+    from ..stats.schema import INT, NUM, STRING, described, map_of, obj
 
-    counts = {"type": "integer"}
     return obj(
         {
             "host": described(STRING, "the host whose home agent serves it"),
@@ -149,15 +149,19 @@ def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = N
                 },
                 "the device cache",
             ),
-            "d2h_requests": map_of(counts, "D2H requests sent, by opcode"),
+            "d2h_requests": map_of(described(INT, "requests"), "D2H requests sent, by opcode"),
             "d2h_completed": described(INT, "D2H requests completed"),
-            "h2d_responses": map_of(counts, "H2D responses received, by kind (GO by state)"),
+            "h2d_responses": map_of(
+                described(INT, "responses"), "H2D responses received, by kind (GO by state)"
+            ),
             "go_received": described(INT, "H2D responses that are a GO of some kind"),
-            "snoops_received": map_of(counts, "H2D snoops received, by opcode"),
-            "snoop_responses": map_of(counts, "D2H snoop responses sent, by opcode"),
+            "snoops_received": map_of(described(INT, "snoops"), "H2D snoops received, by opcode"),
+            "snoop_responses": map_of(
+                described(INT, "responses"), "D2H snoop responses sent, by opcode"
+            ),
             "snoops_stalled": described(INT, "snoops held until their line's data arrived"),
             "eviction_latency_ns": map_of(
-                {"type": "number"}, "mean latency of evictions for room, by D2H opcode (ns)"
+                described(NUM, "mean (ns)"), "mean latency of evictions for room, by D2H opcode"
             ),
             **(extra or {}),
         },
@@ -366,7 +370,7 @@ class CoherentDevice(Component):
         pending = self.pending.pop(id(completion.op), None)
         if pending is None:
             return  # a silent drop of an S line before an RMW
-        if pending.opcode is not None:
+        if pending.opcode is not None and not pending.stepped:
             self.d2h_completed += 1
         op = pending.op
         if op is None:  # an eviction: timed, not a program operation
@@ -377,6 +381,7 @@ class CoherentDevice(Component):
             entry = self.cache.lines[op.line]
             assert entry.txn is not None and entry.txn.data is not None
             pending.first = entry.txn.data
+            pending.stepped = True
             self.follow_ups.append(pending)
             return
         value = completion.value if completion.value is not None else pending.first
@@ -388,7 +393,9 @@ class CoherentDevice(Component):
         while self.follow_ups:
             pending = self.follow_ups.pop()
             assert pending.op.update is not None
-            store = ProtocolOp(DeviceEvent.StoreOwn, pending.op.line, pending.op.update(pending.first))
+            store = ProtocolOp(
+                DeviceEvent.StoreOwn, pending.op.line, pending.op.update(pending.first)
+            )
             pending.protocol_op = store
             self.pending[id(store)] = pending
             self.cache.issue(store)

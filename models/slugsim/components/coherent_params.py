@@ -25,7 +25,9 @@ DEVICE_WORKLOADS = (
     "false_sharing",
 )
 SHARING_WORKLOADS = ("migratory", "false_sharing")
-MAX_CQIDS = 1 << 12  # CQID is 12 bits: 4096 outstanding requests (CXL_REFERENCE.md §1.2)
+MAX_CQIDS = 1 << 12  # CQID and UQID are 12 bits: 4096 in flight (CXL_REFERENCE.md §1.2)
+# Each program operation may have an eviction for room in flight beside it: half the CQIDs.
+MAX_OUTSTANDING = MAX_CQIDS // 2
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,9 @@ class DeviceWorkloadParams:
     ] = field(default="stream_read", metadata=doc("what the device's cache does"))
     base: int = field(
         default=0,
-        metadata=doc("first host physical address of its lines (its home host's memory)", unit="size"),
+        metadata=doc(
+            "first host physical address of its lines (its home host's memory)", unit="size"
+        ),
     )
     footprint: int = field(
         default=1 << 20,
@@ -67,14 +71,15 @@ class DeviceWorkloadParams:
 class Type1Params:
     host: str = field(
         default="",
-        metadata=doc("host whose home agent serves its CXL.cache requests (empty: the one it reaches)"),
-    )  # fmt: skip
+        metadata=doc("host whose home agent serves it (empty: the one host it reaches)"),
+    )
     cache_size: int = field(
         default=256 << 10, metadata=doc("device cache size", unit="size", ge=64)
     )
     cache_ways: int = field(default=8, metadata=doc("device cache associativity", ge=1, le=1024))
     outstanding: int = field(
-        default=16, metadata=doc("requests in flight (CQIDs, at most 4096)", ge=1, le=MAX_CQIDS)
+        default=16,
+        metadata=doc("operations in flight (each may add an eviction)", ge=1, le=MAX_OUTSTANDING),
     )
     workload: DeviceWorkloadParams | None = field(
         default=None, metadata=doc("what the device does (none: it only answers snoops)")
@@ -188,9 +193,56 @@ def coherent_device_issues(
         )
         return issues
     home = home_host(graph, name, params)
-    if home is None or params.workload is None:
+    if home is None:
+        return issues
+    served = _homes(graph).get(home, [])
+    if served and served[0] == name:  # the host's limits, reported once
+        issues += _home_issues(graph, home, served)
+    if params.workload is None:
         return issues
     return issues + _workload_issues(graph, name, label, home, params.workload, place)
+
+
+def _homes(graph: Any) -> dict[str, list[str]]:
+    """Host -> the coherent devices it is home to, worked out once per graph."""
+    found = graph.graph.get("coherent_homes")
+    if found is None:
+        found = {}
+        for name, data in graph.nodes(data=True):
+            params = data["params"]
+            if isinstance(params, Type1Params):
+                home = home_host(graph, name, params)
+                if home is not None:
+                    found.setdefault(home, []).append(name)
+        graph.graph["coherent_homes"] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _home_issues(graph: Any, home: str, served: list[str]) -> list[Issue]:
+    """A home agent tracks at most 64 devices (its snoop filter's sharer vector) and 4096
+    transactions (12-bit UQIDs)."""
+    issues = []
+    where = graph.nodes[home]["where"]
+    if len(served) > 64:
+        issues.append(
+            Issue(
+                where,
+                f"host '{home}' is home to {len(served)} coherent devices; its snoop filter "
+                "tracks at most 64",
+                "spread the devices over more hosts (host: in their params)",
+            )
+        )
+    in_flight = sum(2 * graph.nodes[n]["params"].outstanding for n in served)
+    if in_flight > MAX_CQIDS:
+        issues.append(
+            Issue(
+                where,
+                f"host '{home}''s coherent devices may have {in_flight} requests in flight "
+                f"(2 x outstanding each); UQIDs are 12 bits ({MAX_CQIDS})",
+                "lower their outstanding",
+            )
+        )
+    return issues
 
 
 def _workload_issues(
@@ -261,16 +313,13 @@ def _workload_issues(
             issues.append(
                 Issue(
                     where,
-                    f"{label}: its {workload.kind} workload shares its lines with no other "
-                    "device",
+                    f"{label}: its {workload.kind} workload shares its lines with no other device",
                     f"give another device a {workload.kind} workload with base "
                     f"{workload.base:#x} and the same host",
                 )
             )
         elif workload.kind == "false_sharing" and len(sharers) > 32:
-            issues.append(
-                Issue(where, f"{label}: more than 32 devices falsely share one line", "")
-            )
+            issues.append(Issue(where, f"{label}: more than 32 devices falsely share one line", ""))
     return issues
 
 

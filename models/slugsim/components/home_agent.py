@@ -35,7 +35,7 @@ from ..coherence.spec import FORWARDING_RESPONSES
 from ..cxl import D2HData, D2HReq, D2HRsp, H2DData, H2DReq, H2DRsp, H2DRspOpcode
 from ..stats.histogram import LatencyHistogram
 from ..workloads.coherent import OpKind, ProducerConsumer, line_span
-from .coherence_timing import TimedOutbox
+from .coherence_timing import HOME_ACTION_LATENCY_PS, TimedOutbox
 from .coherent_device import GO_RESPONSES, h2d_response_name, opcode_name
 
 MAX_UQIDS = 1 << 12  # UQID is 12 bits (CXL_REFERENCE.md §1.2)
@@ -47,10 +47,14 @@ _PULLS = frozenset(
         H2DRspOpcode.GO_ERR_WRITEPULL,
     }
 )
-# Events that take up a request: each pays the lookup.
+# Events that take up a request (a D2H request or a core operation): each pays the lookup.
+_E = HostEvent
 REQUEST_EVENTS = frozenset(
-    e for e in HostEvent if e.name[0:2] in ("Rd", "It", "Wr", "CL", "Cl", "Di", "WO", "Ca", "Co")
-) | {HostEvent.SfFull}
+    {_E.RdCurr, _E.RdShared, _E.RdAny, _E.RdOwn, _E.RdOwnNoData, _E.ItoMWr, _E.WrCur,
+     _E.CLFlush, _E.CleanEvict, _E.CleanEvictPull, _E.DirtyEvict, _E.CleanEvictNoData,
+     _E.WOWrInv, _E.WOWrInvF, _E.WrInv, _E.CacheFlushed, _E.SfFull, _E.CoreLoad,
+     _E.CoreLoadHit, _E.CoreStore, _E.CoreStoreHit, _E.CoreEvict}
+)  # fmt: skip
 _D2H_RSP = D2HRsp.unchecked("opcode", "uqid", "dpid")
 _D2H_DATA = D2HData.unchecked("uqid", "bogus", "poison", "dpid", "data")
 
@@ -66,7 +70,8 @@ class _Agent(HomeAgent):
         self.in_victim = False
         self.sf_hits = 0
         self.sf_misses = 0
-        self.victims = 0
+        self.full_set_waits = 0  # requests that found their filter set full
+        self.victims = 0  # entries back-invalidated (SnpInv to their sharers)
 
     def allocate_tbe(self, entry: Any) -> None:
         super().allocate_tbe(entry)
@@ -110,7 +115,7 @@ class _Agent(HomeAgent):
         super().allocate_sf(entry)
 
     def park_for_sf_way(self, entry: Any) -> None:
-        self.victims += 1
+        self.full_set_waits += 1
         self.in_victim = True
         try:
             super().park_for_sf_way(entry)
@@ -157,12 +162,15 @@ class TimedHomeAgent:
         self.cores: list[SharingCore] = []
         for device in devices:
             workload = device.params.workload
-            if workload is not None and workload.kind == "producer_consumer":
-                if workload.partner == host.name:
-                    base, lines = line_span(workload.base, workload.footprint)
-                    producer = workload.role != "producer"
-                    program = ProducerConsumer(producer, base, lines, workload.requests)
-                    self.cores.append(SharingCore(device.name, program))
+            if (
+                workload is not None
+                and workload.kind == "producer_consumer"
+                and workload.partner == host.name
+            ):
+                base, lines = line_span(workload.base, workload.footprint)
+                producer = workload.role != "producer"
+                program = ProducerConsumer(producer, base, lines, workload.requests)
+                self.cores.append(SharingCore(device.name, program))
         self.poll_interval = {
             i: d.params.workload.poll_interval for i, d in enumerate(devices) if d.params.workload
         }
@@ -177,7 +185,7 @@ class TimedHomeAgent:
             name=host.name,
             on_transition=self._charge,
         )
-        self.out = TimedOutbox(self.sim, {})
+        self.out = TimedOutbox(self.sim, HOME_ACTION_LATENCY_PS)
         self.reads: list[int] = []  # lines the call in progress reads from memory
         self.writes: list[int] = []
         self.wires: dict[int, Wire] = {}
@@ -247,8 +255,12 @@ class TimedHomeAgent:
             self.sim.schedule_at(start, host.home_read, (addr, done))
 
     def _charge(self, transition: Any) -> None:
-        if transition.event in REQUEST_EVENTS:
+        event = transition.event
+        if event in REQUEST_EVENTS:
             self.out.latency += self.lookup
+        elif event is HostEvent.SfVictim and transition.rule.actions:
+            self.agent.victims += 1
+        self.out.charge(transition.rule.actions)
 
     def _produce(self, device: int, msg: Any) -> None:
         msg.dpid = self.device_pids[device]
@@ -269,7 +281,9 @@ class TimedHomeAgent:
 
     def _wire(self, device: int, uqid: int, pull: bool) -> int:
         if not self.free_wires:
-            raise RuntimeError(f"{self.host.name}: more than {MAX_UQIDS} snoops and pulls in flight")
+            raise RuntimeError(
+                f"{self.host.name}: more than {MAX_UQIDS} snoops and pulls in flight"
+            )
         number = self.free_wires.pop()
         self.wires[number] = Wire(device, uqid, pull)
         return number
@@ -351,6 +365,7 @@ class TimedHomeAgent:
                 "misses": agent.sf_misses,
                 "allocations": sf.allocations,
                 "victims": agent.victims,
+                "full_set_waits": agent.full_set_waits,
                 "back_invalidation_snoops": self.back_invalidation_snoops,
                 "entries": len(agent.sf.lines()),
             },
@@ -366,6 +381,59 @@ class TimedHomeAgent:
                 "polls": sum(p.polls for p in programs),
             },
         }
+
+
+def home_agent_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, STRING, described, map_of, obj
+
+    def counts(what: str, by: str) -> dict[str, Any]:
+        return map_of(described(INT, what), by)
+
+    return obj(
+        {
+            "devices": described(
+                {"type": "array", "items": STRING}, "the coherent devices it serves, in order"
+            ),
+            "d2h_requests": counts("requests", "D2H requests received, by opcode"),
+            "h2d_responses": counts("responses", "H2D responses sent, by kind (GO by state)"),
+            "go_sent": described(INT, "H2D responses that are a GO of some kind"),
+            "snoops_sent": counts("snoops", "H2D snoops sent, by opcode"),
+            "snoop_responses": counts("responses", "D2H snoop responses received, by opcode"),
+            "snoop_filter": obj(
+                {
+                    "sets": described(INT, "sets"),
+                    "ways": described(INT, "ways"),
+                    "hits": described(INT, "caching reads whose line had an entry"),
+                    "misses": described(INT, "caching reads whose line had none"),
+                    "allocations": described(INT, "entries allocated"),
+                    "victims": described(INT, "entries back-invalidated to make room"),
+                    "full_set_waits": described(
+                        INT, "times a caching read found its set full and waited for a victim"
+                    ),
+                    "back_invalidation_snoops": described(INT, "SnpInv sent for those"),
+                    "entries": described(INT, "entries in use at the end"),
+                },
+                "the inclusive snoop filter over the devices' caches",
+            ),
+            "memory_reads": described(INT, "lines read from memory for devices and cores"),
+            "memory_writes": described(INT, "lines written to memory (posted)"),
+            "bogus_dropped": described(INT, "pulled data marked Bogus, dropped"),
+            "cores": obj(
+                {
+                    "count": described(INT, "host cores sharing lines with devices"),
+                    "issued": described(INT, "their loads and stores issued"),
+                    "completed": described(INT, "completed"),
+                    "data_errors": described(
+                        INT, "values read that coherence should not have produced"
+                    ),
+                    "items": described(INT, "producer_consumer items passed"),
+                    "polls": described(INT, "flag reads that found nothing new"),
+                },
+                "host cores running the other side of a device's producer_consumer",
+            ),
+        },
+        "the home agent of the host's coherent devices (only hosts that have some)",
+    )
 
 
 def _call_with_time(done: Callable[[int], None], ready: int) -> None:

@@ -218,7 +218,13 @@ def _host_stats_schema() -> dict[str, Any]:
         },
         "traffic to one device",
     )
-    return obj({**fields, "cxl": map_of(per_device, "by device")}, "one host")
+    schema = obj({**fields, "cxl": map_of(per_device, "by device")}, "one host")
+    # Only a host that is home to coherent devices has this section (the others' entries
+    # stay as they were).
+    from .home_agent import home_agent_schema
+
+    schema["properties"]["coherence"] = home_agent_schema()
+    return schema
 
 
 @component(

@@ -56,6 +56,7 @@ class Program:
     found before its update, what a STORE wrote)."""
 
     requests = 0  # operations (or, for a producer or consumer, items) the program is made of
+
     def __init__(self) -> None:
         self.backoff = False  # the last completion was a poll that found nothing: wait a little
         self.issued = 0
