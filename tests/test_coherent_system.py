@@ -43,7 +43,7 @@ def coherent_system(
 
 def run(graph):
     system = elaborate(graph)
-    stats, outcome = run_system(system)
+    stats, _outcome = run_system(system)
     validate(stats)
     return system, stats
 
@@ -91,7 +91,7 @@ def check_consistent(stats) -> None:
 
 def test_shipped_topology_validates_and_runs():
     graph = load_topology(TOPOLOGIES / "coherent_accel.yaml")
-    system, stats = run(graph)
+    _system, stats = run(graph)
     assert stats["run"]["stop"] == "quiescent"
     devices = stats["devices"]
     for name in ("acc0", "acc1"):
@@ -119,7 +119,7 @@ def test_every_device_workload_completes_its_requests(kind):
         kind=kind, base=BASE, footprint=footprint, requests=300, partner="host0"
     )
     workloads = {"acc0": workload, "acc1": workload if sharing else None}
-    system, stats = run(coherent_system(workloads, device={"cache_size": 16 << 10}))
+    _system, stats = run(coherent_system(workloads, device={"cache_size": 16 << 10}))
     assert stats["run"]["stop"] == "quiescent"
     entry = stats["devices"]["acc0"]
     if kind == "producer_consumer":
@@ -210,7 +210,7 @@ def test_a_small_snoop_filter_back_invalidates_its_victims():
     host = HostParams(sf_sets=2, sf_ways=2)
     workload = DeviceWorkloadParams(kind="stream_read", base=BASE, footprint=4096, requests=400)
     workloads = {"acc0": workload, "acc1": workload}
-    system, stats = run(coherent_system(workloads, host=host))
+    _system, stats = run(coherent_system(workloads, host=host))
     sf = stats["hosts"]["host0"]["coherence"]["snoop_filter"]
     assert sf["victims"] > 0
     assert sf["back_invalidation_snoops"] >= sf["victims"]
