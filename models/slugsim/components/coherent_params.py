@@ -55,7 +55,7 @@ class DeviceWorkloadParams:
     )
     partner: str = field(
         default="",
-        metadata=doc("producer_consumer: the host whose core takes the other role"),
+        metadata=doc("producer_consumer: the host (a core of it) or device taking the other role"),
     )
     role: Literal["producer", "consumer"] = field(
         default="producer", metadata=doc("producer_consumer: this device's side")
@@ -282,23 +282,7 @@ def _workload_issues(
             )
         )
     if workload.kind == "producer_consumer":
-        if not workload.partner:
-            issues.append(
-                Issue(
-                    where,
-                    f"{label}: a producer_consumer workload names no partner",
-                    f"add partner: {home} (the host whose core takes the other role)",
-                )
-            )
-        elif workload.partner != home:
-            issues.append(
-                Issue(
-                    where,
-                    f"{label}: producer_consumer partner '{workload.partner}' is not its host "
-                    f"'{home}'",
-                    f"the lines are homed at '{home}', whose core shares them: partner: {home}",
-                )
-            )
+        issues += _partner_issues(graph, name, label, home, workload, where)
         if workload.footprint < 128:
             issues.append(
                 Issue(
@@ -321,6 +305,68 @@ def _workload_issues(
         elif workload.kind == "false_sharing" and len(sharers) > 32:
             issues.append(Issue(where, f"{label}: more than 32 devices falsely share one line", ""))
     return issues
+
+
+def _partner_issues(
+    graph: Any, name: str, label: str, home: str, workload: DeviceWorkloadParams, where: Where
+) -> list[Issue]:
+    """A producer/consumer names its partner: its home host (a core of it takes the other
+    role), or a device with the mirror workload (same lines and host, other role, naming it)."""
+    partner = workload.partner
+    if not partner:
+        return [
+            Issue(
+                where,
+                f"{label}: a producer_consumer workload names no partner",
+                f"add partner: {home} (the host whose core takes the other role) or a device",
+            )
+        ]
+    if partner not in graph:
+        known = [
+            n
+            for n, d in graph.nodes(data=True)
+            if n == home or isinstance(d["params"], Type1Params)
+        ]
+        return [
+            Issue(
+                where,
+                f"{label}: producer_consumer partner '{partner}' is not a component",
+                "name its host or a coherent device" + did_you_mean(partner, known),
+            )
+        ]
+    params = graph.nodes[partner]["params"]
+    if not isinstance(params, Type1Params):
+        if partner == home:
+            return []
+        return [
+            Issue(
+                where,
+                f"{label}: producer_consumer partner '{partner}' is neither its host '{home}' "
+                "nor a coherent device",
+                f"the lines are homed at '{home}': partner: {home}, or a device served by it",
+            )
+        ]
+    theirs = params.workload
+    other = "consumer" if workload.role == "producer" else "producer"
+    mirror = (
+        theirs is not None
+        and theirs.kind == "producer_consumer"
+        and theirs.partner == name
+        and theirs.role == other
+        and (theirs.base, theirs.footprint) == (workload.base, workload.footprint)
+        and home_host(graph, partner, params) == home
+    )
+    if mirror:
+        return []
+    return [
+        Issue(
+            where,
+            f"{label}: its partner '{partner}' does not run the other side of its channel",
+            f"give '{partner}' the same host and workload: {{kind: producer_consumer, role: "
+            f"{other}, partner: {name}, base: {workload.base:#x}, footprint: "
+            f"{workload.footprint}}}",
+        )
+    ]
 
 
 def sharing_group(graph: Any, name: str) -> list[str]:
