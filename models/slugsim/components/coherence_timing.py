@@ -16,7 +16,8 @@ An action not in the table costs nothing (state bookkeeping: ``free_tbe``, ``rec
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from ..coherence.latency import ACTION_LATENCY_PS
@@ -104,7 +105,7 @@ class TimedOutbox:
     def completion(self, fn: Callable[[Any], object], arg: Any) -> None:
         self._completions.append((fn, arg))
 
-    def release(self, holds: Iterable[tuple[Callable[..., object], Any]] = ()) -> None:
+    def release(self, holds: Sequence[tuple[Callable[..., object], Any]] = ()) -> None:
         """Schedule what the call produced, ``latency`` from now. Each hold ``(start, arg)``
         is called ``start(arg, decided)`` and calls ``decided(ready)`` (at once or later): the
         batch is then due no earlier than ``ready``. Messages to one port leave in the order
@@ -121,10 +122,12 @@ class TimedOutbox:
             if queue is None:
                 queue = self._queues[port] = deque()
             queue.append(batch)
-        started = list(holds)
-        batch.holds = len(started) + 1
-        for start, arg in started:
-            start(arg, lambda ready, b=batch: self._decided(b, ready))
+        batch.holds = 1
+        if holds:
+            decided = partial(self._decided, batch)
+            for start, arg in holds:
+                batch.holds += 1
+                start(arg, decided)
         self._decided(batch, 0)
 
     def _decided(self, batch: _Batch, ready: int) -> None:

@@ -51,6 +51,7 @@ from .coherence_timing import DEVICE_ACTION_LATENCY_PS, TimedOutbox
 from .coherent_params import Type1Params, coherent_device_issues, home_host, sharing_group
 
 _H2D_REQ = int(MessageClass.H2D_REQ)
+_GO = H2DRspOpcode.GO
 _M2S_LAST = int(MessageClass.M2S_BIRSP)  # CXL.mem requests: classes 0 .. 2
 _STABLE = (DeviceState.S, DeviceState.E, DeviceState.M)
 
@@ -74,6 +75,33 @@ GO_RESPONSES = frozenset(
 def opcode_name(opcode: Any) -> str:
     """'RdOwn' for D2HReqOpcode.RDOWN and so on: the spec's spelling (CXL_REFERENCE.md §1.3)."""
     return _SPELLING.get(opcode.name, opcode.name)
+
+
+def named(counts: Mapping[Any, int]) -> dict[str, int]:
+    """Counts by opcode -> counts by the opcode's name, sorted (for stats.json)."""
+    return dict(sorted((opcode_name(op), n) for op, n in counts.items()))
+
+
+def response_key(msg: H2DRsp) -> int:
+    """An H2D response's kind as an int: its opcode, and for a GO the state it carries."""
+    opcode = msg.opcode
+    return (opcode << 4) | (msg.rsp_data & 0xF) if opcode is _GO else opcode << 4
+
+
+def responses_named(counts: Mapping[int, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, n in counts.items():
+        opcode = H2DRspOpcode(key >> 4)
+        if opcode is _GO:
+            name = _GO_NAMES.get(GO(key & 0xF), "GO-?")
+        else:
+            name = _RSP_NAMES.get(opcode, opcode.name)
+        out[name] = out.get(name, 0) + n
+    return dict(sorted(out.items()))
+
+
+def go_count(counts: Mapping[int, int]) -> int:
+    return sum(n for name, n in responses_named(counts).items() if name in GO_RESPONSES)
 
 
 _SPELLING = {
@@ -103,12 +131,6 @@ _SPELLING = {
     "RSPIFWDM": "RspIFwdM",
     "RSPVFWDV": "RspVFwdV",
 }
-
-
-def h2d_response_name(msg: H2DRsp) -> str:
-    if msg.opcode is H2DRspOpcode.GO:
-        return _GO_NAMES.get(GO(msg.rsp_data & 0xF), "GO-?")
-    return _RSP_NAMES.get(msg.opcode, msg.opcode.name)
 
 
 class Pending:
@@ -205,17 +227,19 @@ class CoherentDevice(Component):
         self.misses = 0
         self.evictions = 0
         self.dirty_evictions = 0
-        self.d2h_requests: Counter[str] = Counter()
+        # by opcode (H2D responses by response_key); named in stats()
+        self.d2h_requests: Counter[Any] = Counter()
         self.d2h_completed = 0
-        self.h2d_responses: Counter[str] = Counter()
-        self.snoops_received: Counter[str] = Counter()
-        self.snoop_responses: Counter[str] = Counter()
+        self.h2d_responses: Counter[int] = Counter()
+        self.snoops_received: Counter[Any] = Counter()
+        self.snoop_responses: Counter[Any] = Counter()
+        self._costs: dict[int, int] = {}  # id(rule) -> latency of its actions
         self.snoops_stalled = 0
         # Latency (ps) of program operations by the D2H opcode of the request they sent, of
         # those the cache served, and of evictions for room (not program operations).
-        self.latency: dict[str, LatencyHistogram] = {}
+        self.latency: dict[Any, LatencyHistogram] = {}  # by D2H opcode
         self.hit_latency = LatencyHistogram()
-        self.evict_latency: dict[str, LatencyHistogram] = {}
+        self.evict_latency: dict[Any, LatencyHistogram] = {}
         self.budget = self.fabric.budget
 
     def cache_home(self) -> str | None:
@@ -351,18 +375,21 @@ class CoherentDevice(Component):
     # -- the controller's outputs -------------------------------------------------------------
 
     def _charge(self, transition: Any) -> None:
-        self.out.charge(transition.rule.actions)
+        rule = transition.rule
+        cost = self._costs.get(id(rule))
+        if cost is None:
+            cost = self._costs[id(rule)] = sum(map(DEVICE_ACTION_LATENCY_PS.get, rule.actions))
+        self.out.latency += cost
 
     def _produce_message(self, msg: Any) -> None:
         cls = msg.__class__
         if cls is D2HReq:
             msg.spid = self.pid
-            name = opcode_name(msg.opcode)
-            self.d2h_requests[name] += 1
+            self.d2h_requests[msg.opcode] += 1
             if self.issuing is not None:
                 self.issuing.opcode = msg.opcode
         elif cls is D2HRsp:
-            self.snoop_responses[opcode_name(msg.opcode)] += 1
+            self.snoop_responses[msg.opcode] += 1
         msg.dpid = self.home_pid
         self.out.message(self.port, msg)
 
@@ -401,12 +428,11 @@ class CoherentDevice(Component):
             self.cache.issue(store)
         self.out.release()
 
-    def _record(self, pending: Pending, kept: dict[str, LatencyHistogram]) -> None:
-        assert pending.opcode is not None
-        name = opcode_name(pending.opcode)
-        histogram = kept.get(name)
+    def _record(self, pending: Pending, kept: dict[Any, LatencyHistogram]) -> None:
+        opcode = pending.opcode
+        histogram = kept.get(opcode)
         if histogram is None:
-            histogram = kept[name] = LatencyHistogram()
+            histogram = kept[opcode] = LatencyHistogram()
         histogram.record(self.sim.now - pending.started)
 
     def _evicted(self, pending: Pending) -> None:
@@ -445,14 +471,14 @@ class CoherentDevice(Component):
             self.on_memory(msg)
             return
         if vc == _H2D_REQ:
-            self.snoops_received[opcode_name(msg.opcode)] += 1
+            self.snoops_received[msg.opcode] += 1
             if self.blocked_snoops or not self._receive(msg):
                 if not self.blocked_snoops:
                     self.snoops_stalled += 1
                 self.blocked_snoops.append(msg)
             return
         if msg.__class__ is H2DRsp:
-            self.h2d_responses[h2d_response_name(msg)] += 1
+            self.h2d_responses[response_key(msg)] += 1
         if not self._receive(msg):
             raise AssertionError(f"{self.name}: the device cache stalled {msg!r}")
         while self.blocked_snoops and self._receive(self.blocked_snoops[0]):
@@ -474,7 +500,7 @@ class CoherentDevice(Component):
     def latency_histograms(self) -> Mapping[tuple[str, str], LatencyHistogram]:
         """Program operations: class ``d2h:<opcode>`` by the request they sent, ``device_hit``
         for those the device cache served; the path is the device."""
-        kept = {(f"d2h:{name}", self.name): h for name, h in sorted(self.latency.items())}
+        kept = {(f"d2h:{opcode_name(op)}", self.name): h for op, h in self.latency.items()}
         if self.hit_latency:
             kept["device_hit", self.name] = self.hit_latency
         return kept
@@ -511,15 +537,16 @@ class CoherentDevice(Component):
                 "evictions": self.evictions,
                 "dirty_evictions": self.dirty_evictions,
             },
-            "d2h_requests": dict(sorted(self.d2h_requests.items())),
+            "d2h_requests": named(self.d2h_requests),
             "d2h_completed": self.d2h_completed,
-            "h2d_responses": dict(sorted(self.h2d_responses.items())),
-            "go_received": sum(n for k, n in self.h2d_responses.items() if k in GO_RESPONSES),
-            "snoops_received": dict(sorted(self.snoops_received.items())),
-            "snoop_responses": dict(sorted(self.snoop_responses.items())),
+            "h2d_responses": responses_named(self.h2d_responses),
+            "go_received": go_count(self.h2d_responses),
+            "snoops_received": named(self.snoops_received),
+            "snoop_responses": named(self.snoop_responses),
             "snoops_stalled": self.snoops_stalled,
             "eviction_latency_ns": {
-                name: round(h.mean() / 1000, 3) for name, h in sorted(self.evict_latency.items())
+                opcode_name(op): round(h.mean() / 1000, 3)
+                for op, h in sorted(self.evict_latency.items())
             },
         }
 

@@ -36,7 +36,7 @@ from ..cxl import D2HData, D2HReq, D2HRsp, H2DData, H2DReq, H2DRsp, H2DRspOpcode
 from ..stats.histogram import LatencyHistogram
 from ..workloads.coherent import OpKind, ProducerConsumer, line_span
 from .coherence_timing import HOME_ACTION_LATENCY_PS, TimedOutbox
-from .coherent_device import GO_RESPONSES, h2d_response_name, opcode_name
+from .coherent_device import go_count, named, response_key, responses_named
 
 MAX_UQIDS = 1 << 12  # UQID is 12 bits (CXL_REFERENCE.md §1.2)
 _PULLS = frozenset(
@@ -49,6 +49,7 @@ _PULLS = frozenset(
 )
 # Events that take up a request (a D2H request or a core operation): each pays the lookup.
 _E = HostEvent
+_VICTIM = HostEvent.SfVictim
 REQUEST_EVENTS = frozenset(
     {_E.RdCurr, _E.RdShared, _E.RdAny, _E.RdOwn, _E.RdOwnNoData, _E.ItoMWr, _E.WrCur,
      _E.CLFlush, _E.CleanEvict, _E.CleanEvictPull, _E.DirtyEvict, _E.CleanEvictNoData,
@@ -192,10 +193,12 @@ class TimedHomeAgent:
         self.free_wires = list(range(MAX_UQIDS - 1, -1, -1))
         self.core_ops: dict[int, tuple[SharingCore, Any, int]] = {}  # id(op) -> core, op, t0
         # statistics
-        self.d2h_requests: Counter[str] = Counter()
-        self.h2d_responses: Counter[str] = Counter()
-        self.snoops_sent: Counter[str] = Counter()
-        self.snoop_responses: Counter[str] = Counter()
+        # by opcode (H2D responses by coherent_device.response_key); named in stats()
+        self.d2h_requests: Counter[Any] = Counter()
+        self.h2d_responses: Counter[int] = Counter()
+        self.snoops_sent: Counter[Any] = Counter()
+        self.snoop_responses: Counter[Any] = Counter()
+        self._costs: dict[tuple[int, int], int] = {}  # (id(rule), id(event)) -> its latency
         self.back_invalidation_snoops = 0
         self.memory_reads = 0
         self.memory_writes = 0
@@ -211,13 +214,13 @@ class TimedHomeAgent:
         cls = msg.__class__
         if cls is D2HReq:
             device = self.index_of_pid[msg.spid]
-            self.d2h_requests[opcode_name(msg.opcode)] += 1
+            self.d2h_requests[msg.opcode] += 1
         else:
             number = msg.uqid
             wire = self.wires[number]
             device = wire.device
             if cls is D2HRsp:
-                self.snoop_responses[opcode_name(msg.opcode)] += 1
+                self.snoop_responses[msg.opcode] += 1
                 wire.response = True
                 wire.expect_data = msg.opcode in FORWARDING_RESPONSES
                 msg = _D2H_RSP(msg.opcode, wire.uqid, msg.dpid)
@@ -255,24 +258,28 @@ class TimedHomeAgent:
             self.sim.schedule_at(start, host.home_read, (addr, done))
 
     def _charge(self, transition: Any) -> None:
-        event = transition.event
-        if event in REQUEST_EVENTS:
-            self.out.latency += self.lookup
-        elif event is HostEvent.SfVictim and transition.rule.actions:
+        event, rule = transition.event, transition.rule
+        key = (id(rule), id(event))
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = sum(map(HOME_ACTION_LATENCY_PS.get, rule.actions))
+            cost += self.lookup if event in REQUEST_EVENTS else 0
+            self._costs[key] = cost
+        self.out.latency += cost
+        if event is _VICTIM and rule.actions:
             self.agent.victims += 1
-        self.out.charge(transition.rule.actions)
 
     def _produce(self, device: int, msg: Any) -> None:
         msg.dpid = self.device_pids[device]
         cls = msg.__class__
         if cls is H2DReq:
             msg.spid = self.host.pid
-            self.snoops_sent[opcode_name(msg.opcode)] += 1
+            self.snoops_sent[msg.opcode] += 1
             if self.agent.in_victim:
                 self.back_invalidation_snoops += 1
             msg.uqid = self._wire(device, msg.uqid, pull=False)
         elif cls is H2DRsp:
-            self.h2d_responses[h2d_response_name(msg)] += 1
+            self.h2d_responses[response_key(msg)] += 1
             if msg.opcode in _PULLS:
                 msg.rsp_data = self._wire(device, msg.rsp_data, pull=True)
         else:
@@ -353,11 +360,11 @@ class TimedHomeAgent:
         programs = [c.program for c in self.cores]
         return {
             "devices": list(self.devices),
-            "d2h_requests": dict(sorted(self.d2h_requests.items())),
-            "h2d_responses": dict(sorted(self.h2d_responses.items())),
-            "go_sent": sum(n for k, n in self.h2d_responses.items() if k in GO_RESPONSES),
-            "snoops_sent": dict(sorted(self.snoops_sent.items())),
-            "snoop_responses": dict(sorted(self.snoop_responses.items())),
+            "d2h_requests": named(self.d2h_requests),
+            "h2d_responses": responses_named(self.h2d_responses),
+            "go_sent": go_count(self.h2d_responses),
+            "snoops_sent": named(self.snoops_sent),
+            "snoop_responses": named(self.snoop_responses),
             "snoop_filter": {
                 "sets": agent.sf.sets,
                 "ways": agent.sf.ways,
