@@ -117,7 +117,9 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in per_request.items()}
     for name, values in per_request.items():
         spread = f"{min(values):.2f}..{max(values):.2f}"
-        d2h = f", {statistics.median(per_d2h[name]):.2f} us per D2H request" if per_d2h[name] else ""
+        d2h = (
+            f", {statistics.median(per_d2h[name]):.2f} us per D2H request" if per_d2h[name] else ""
+        )
         print(f"# {name}: {medians[name]:.2f} us CPU per completed request ({spread}){d2h}")
     print(f"cxl_mem_us_per_request={medians['cxl_mem']:.2f}")
     print(f"coherent_us_per_request={medians['coherent']:.2f}")

@@ -144,7 +144,7 @@ class Pending:
         self.started = started
         self.opcode: D2HReqOpcode | None = None
         self.protocol_op: ProtocolOp | None = None
-        self.first = 0  # an RMW's value before its update
+        self.first = 0  # an RMW's value before its update (an eviction: its line)
         self.stepped = False  # an RMW whose line arrived: its store (a hit) is under way
 
 
@@ -350,11 +350,12 @@ class CoherentDevice(Component):
             del resident[line]
             resident[line] = None  # most recently used
             return True
-        cache = self.cache
-        for old in [x for x in resident if cache.line_state(x) is DeviceState.I]:
-            del resident[old]  # taken by a snoop, or evicted
-            if not cache.busy(old):
-                cache.lines.pop(old, None)
+        if len(resident) >= self.ways:
+            cache = self.cache
+            for old in [x for x in resident if cache.line_state(x) is DeviceState.I]:
+                del resident[old]  # taken by a snoop, or evicted
+                if not cache.busy(old):
+                    cache.lines.pop(old, None)
         if len(resident) >= self.ways:
             victim = next(
                 (x for x in resident if cache.line_state(x) in _STABLE and not cache.busy(x)), None
@@ -367,6 +368,7 @@ class CoherentDevice(Component):
                 self.dirty_evictions += 1
             evict = ProtocolOp(DeviceEvent.EvictNoData, victim)
             pending = Pending(None, self.sim.now)
+            pending.first = victim
             self.pending[id(evict)] = pending
             self._fire_issue(pending, evict)
         resident[line] = None
@@ -437,6 +439,12 @@ class CoherentDevice(Component):
 
     def _evicted(self, pending: Pending) -> None:
         self._record(pending, self.evict_latency)
+        # Forget the line's entry once it is gone (an absent line is I): memory stays bounded
+        # by the cache, not by the footprint.
+        line = pending.first
+        entry = self.cache.lines.get(line)
+        if entry is not None and entry.state is DeviceState.I and entry.txn is None:
+            del self.cache.lines[line]
         if self.waiting:
             self.pump()
 

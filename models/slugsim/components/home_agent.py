@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..coherence.home import CoreState, HomeAgent, HostEvent
+from ..coherence.home import CoreState, HomeAgent, HostEvent, HostLine
 from ..coherence.ops import Completion, CoreOp
 from ..coherence.ops import Op as ProtocolOp
 from ..coherence.snoop_filter import SnoopFilter
@@ -39,6 +39,7 @@ from .coherence_timing import HOME_ACTION_LATENCY_PS, TimedOutbox
 from .coherent_device import go_count, named, response_key, responses_named
 
 MAX_UQIDS = 1 << 12  # UQID is 12 bits (CXL_REFERENCE.md §1.2)
+PRUNE_EVERY = (1 << 16) - 1  # calls between two sweeps of the agent's idle entries (a mask)
 _PULLS = frozenset(
     {
         H2DRspOpcode.WRITEPULL,
@@ -190,6 +191,7 @@ class TimedHomeAgent:
         self.reads: list[int] = []  # lines the call in progress reads from memory
         self.writes: list[int] = []
         self.wires: dict[int, Wire] = {}
+        self.calls = 0
         self.free_wires = list(range(MAX_UQIDS - 1, -1, -1))
         self.core_ops: dict[int, tuple[SharingCore, Any, int]] = {}  # id(op) -> core, op, t0
         # statistics
@@ -235,6 +237,9 @@ class TimedHomeAgent:
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         self.out.begin()
         fn(*args)
+        self.calls += 1
+        if self.calls & PRUNE_EVERY == 0:
+            self._prune()
         reads, self.reads = self.reads, []
         for line in self.writes:
             self.memory_writes += 1
@@ -285,6 +290,16 @@ class TimedHomeAgent:
         else:
             assert cls is H2DData
         self.out.message(self.ports[device], msg)
+
+    def _prune(self) -> None:
+        """Drop the agent's entries that are as a fresh one would be (line I, nothing pending,
+        memory value 0): an absent line is exactly that, so the agent's memory grows with the
+        lines written, not with every line read."""
+        agent = self.agent
+        fresh = HostLine(0, agent.cores).key()[1:]
+        lines = agent.lines
+        for line in [n for n, entry in lines.items() if entry.key()[1:] == fresh]:
+            del lines[line]
 
     def _wire(self, device: int, uqid: int, pull: bool) -> int:
         if not self.free_wires:
