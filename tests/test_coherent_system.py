@@ -253,3 +253,39 @@ def test_runs_are_deterministic():
     _, first = run(graph)
     _, second = run(load_topology(TOPOLOGIES / "coherent_accel.yaml"))
     assert first == second
+
+
+def test_direct_attached_devices_and_two_homes():
+    """No switch between a host and its device; two hosts behind one switch, each the home of
+    the device that names it."""
+    workload = DeviceWorkloadParams(kind="migratory", base=BASE, footprint=256, requests=200)
+    builder = SystemBuilder(RunOptions(seed=3))
+    builder.host("host0", HostParams()).host("host1", HostParams())
+    builder.switch("sw0", SwitchParams(ports=8))
+    builder.type1("acc0", Type1Params(workload=workload)).link("host0", "acc0")
+    builder.link("host0", "sw0").link("host1", "sw0")
+    for name in ("acc1", "acc2"):
+        builder.type1(name, Type1Params(host="host1", workload=workload)).link("sw0", name)
+    builder.type1("acc3", Type1Params(host="host0", workload=workload)).link("sw0", "acc3")
+    system, stats = run(builder.build())
+    assert stats["hosts"]["host0"]["coherence"]["devices"] == ["acc0", "acc3"]
+    assert stats["hosts"]["host1"]["coherence"]["devices"] == ["acc1", "acc2"]
+    for name in ("acc0", "acc1", "acc2", "acc3"):
+        assert stats["devices"][name]["completed"] == 200
+    # each host's lines were incremented by its own two devices only
+    lines = range(BASE >> 6, (BASE + 256) >> 6)
+    for host in ("host0", "host1"):
+        agent = system.components[host].home_agent
+        values = {}
+        for line in lines:
+            value = 0
+            for device in agent.devices:
+                cache = system.components[device].cache
+                if cache.line_state(line).name in ("E", "M"):
+                    value = cache.line_value(line)
+                    break
+            else:
+                entry = agent.agent.lines.get(line)
+                value = entry.memory if entry is not None else 0
+            values[line] = value
+        assert sum(values.values()) == 400
