@@ -289,3 +289,77 @@ def test_direct_attached_devices_and_two_homes():
                 value = entry.memory if entry is not None else 0
             values[line] = value
         assert sum(values.values()) == 400
+
+
+def attach_spec_monitor(system, host: str = "host0"):
+    """Hold every CXL.cache message of a timed run against the spec tables
+    (``slugsim.coherence.monitor``), as each agent produces it (with wire UQIDs) and as the
+    host takes it in."""
+    from slugsim.coherence.monitor import HOST, SpecMonitor
+    from slugsim.components import home_agent
+
+    timed = system.components[host].home_agent
+    devices = [system.components[name] for name in timed.devices]
+
+    def state_of(index: int, line: int | None) -> str:
+        cache = devices[index].cache
+        if line is None:
+            return "I" if all(e.state.name == "I" for e in cache.lines.values()) else "S"
+        return cache.line_state(line).name
+
+    monitor = SpecMonitor(state_of)
+    for index, device in enumerate(devices):
+        produce = device._produce_message
+
+        def on_device_send(msg, produce=produce, index=index):
+            produce(msg)
+            monitor.on_send(index, HOST, msg)
+
+        device.cache.send = on_device_send
+    produce_h2d = timed._produce
+
+    def on_host_send(device, msg):
+        produce_h2d(device, msg)
+        monitor.on_send(HOST, device, msg)
+
+    timed.agent.send = on_host_send
+    receive = timed.receive
+
+    def on_host_receive(msg):
+        if msg.__class__ is not home_agent.D2HReq:
+            device = timed.wires[msg.uqid].device
+            monitor.on_deliver(device, HOST, msg)
+        receive(msg)
+
+    system.components[host].home_agent.receive = on_host_receive
+    return monitor
+
+
+@pytest.mark.parametrize(
+    "kind, devices, sf",
+    [
+        ("migratory", 3, (1024, 16)),
+        ("false_sharing", 3, (1024, 16)),
+        ("read_modify_write", 2, (2, 2)),
+        ("stream_read", 2, (2, 2)),
+        ("producer_consumer", 1, (4, 2)),
+    ],
+)
+def test_timed_runs_keep_the_spec_rules(kind, devices, sf):
+    shared = kind in ("migratory", "false_sharing")
+    workload = DeviceWorkloadParams(
+        kind=kind, base=BASE, footprint=512 if shared or kind == "producer_consumer" else 8192,
+        requests=300, partner="host0",
+    )  # fmt: skip
+    host = HostParams(sf_sets=sf[0], sf_ways=sf[1])
+    graph = coherent_system(
+        {f"acc{i}": workload for i in range(devices)},
+        host=host,
+        device={"cache_size": 2048, "cache_ways": 2, "outstanding": 6},
+    )
+    system = elaborate(graph)
+    monitor = attach_spec_monitor(system)
+    stats, _ = run_system(system)
+    assert stats["run"]["stop"] == "quiescent"
+    assert monitor.messages > 0 and not monitor.requests and not monitor.snoops
+    check_consistent(stats)
