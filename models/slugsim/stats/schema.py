@@ -139,11 +139,11 @@ def _run_wide() -> dict[str, Any]:
                     "why the run ended: all workloads done, the request budget, stop_time, or "
                     "nothing left to happen with requests still in flight (deadlock)",
                 ),
-                "requests": _d(_INT, "completed core requests, all hosts"),
+                "requests": _d(_INT, "completed requests: host cores and coherent devices"),
                 "events": _d(_INT, "kernel callbacks executed"),
                 "unmodelled": _d(
                     {"type": "array", "items": {"type": "string"}},
-                    "graph nodes present but not simulated (type2, nic)",
+                    "graph nodes present but not simulated (nic)",
                 ),
             },
             "run-wide facts",
