@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from slugsim.components import DeviceWorkloadParams, HostParams, Type1Params, Type2Params
 from slugsim.config import load_topology
-from slugsim.fabric import HdmWindow, LinkParams, RunOptions, SwitchParams, SystemBuilder
+from slugsim.fabric import (
+    HdmWindow,
+    LinkParams,
+    RunOptions,
+    SwitchParams,
+    SystemBuilder,
+    WorkloadParams,
+)
 from slugsim.sim import elaborate
 from slugsim.sim.runner import run_system
 from slugsim.stats.schema import validate
@@ -363,3 +370,18 @@ def test_timed_runs_keep_the_spec_rules(kind, devices, sf):
     assert stats["run"]["stop"] == "quiescent"
     assert monitor.messages > 0 and not monitor.requests and not monitor.snoops
     check_consistent(stats)
+
+
+def test_the_host_loads_from_type2_memory_over_cxl_mem():
+    window = HdmWindow(base=64 * GIB, size=16 * GIB, targets=("acc0",))
+    workload = WorkloadParams(kind="random", read_ratio=0.5, footprint=GIB, target="acc0",
+                              requests=500)  # fmt: skip
+    graph = coherent_system({"acc0": None}, host=HostParams(hdm=(window,), workload=workload),
+                            kinds={"acc0": "type2"})  # fmt: skip
+    _, stats = run(graph)
+    entry = stats["devices"]["acc0"]
+    sent = stats["hosts"]["host0"]["cxl"]["acc0"]
+    assert entry["mem_reads"] == sent["reads"] + sent["rfo"] == 500
+    assert entry["mem_writes"] == sent["writebacks"]
+    assert stats["latency"]["read"]["paths"]["cxl:acc0"]["count"] > 0
+    assert "coherence" in stats["hosts"]["host0"]  # the device is still the host's to serve
