@@ -427,7 +427,8 @@ class CoherentDevice(Component):
             )
             pending.protocol_op = store
             self.pending[id(store)] = pending
-            self.cache.issue(store)
+            if not self.cache.issue(store):  # the line is M: a store hits
+                raise AssertionError(f"{self.name}: the store of an RMW did not hit")
         self.out.release()
 
     def _record(self, pending: Pending, kept: dict[Any, LatencyHistogram]) -> None:
