@@ -189,7 +189,8 @@ def _home_table() -> Table[HostState, HostEvent]:
     t.rule(busy, requests, ["defer_request"])
     t.rule(stable, e.CoreLoadHit, ["complete_core_load"])
     t.rule(busy, e.CoreLoadHit, ["complete_core_load"])  # a valid core copy is current
-    t.rule(stable, e.SfFull, ["park_for_sf_way"])
+    t.rule((s.I, s.S, s.E, s.M), e.SfFull, ["park_for_sf_way"])
+    t.impossible(s.D, e.SfFull, "a device-owned line has its filter entry")
     t.impossible(busy, e.SfFull, "requests are classified against the filter only when stable")
 
     # --- device reads ------------------------------------------------------------------------
@@ -263,7 +264,9 @@ def _home_table() -> Table[HostState, HostEvent]:
     # --- snoop-filter victims ----------------------------------------------------------------
     t.rule((s.I, s.S, s.D), e.SfVictim, ["allocate_tbe", "snoop_sharers_inv"], s.SNP_BI)
     t.impossible(core_excl, e.SfVictim, "a core-exclusive line has no filter entry")
-    t.rule(busy, e.SfVictim, [])  # the waiter retries when this line is stable again
+    written = (s.PULL_WM, s.PULL_WV, s.PULL_WO)
+    t.rule([x for x in busy if x not in written], e.SfVictim, [])  # waiter retries when stable
+    t.impossible(written, e.SfVictim, "copies invalidated and the writer forgotten: no entry")
     t.rule(s.SNP_BI, (e.Done, e.DoneShared), ["write_back_snoop_data", "free_tbe"], STABLE)
 
     # --- host cores ------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class RunResult:
     detail: list[str] = field(default_factory=list)  # history of a stuck line, etc.
     log: list[str] | None = None
     seen: set[str] = field(default_factory=set)  # message kinds sent
+    coverage: set[tuple[str, str, str]] = field(default_factory=set)  # (kind, state, event)
 
     @property
     def kind(self) -> str | None:
@@ -94,12 +95,15 @@ def run(
     *,
     bound: int = 20_000,
     trace: bool = False,
+    coverage: bool = False,
 ) -> RunResult:
     """Run ``programs`` under the random schedule drawn from ``seed``."""
     rng = random.Random(seed)
     system = CoherentSystem(config, programs)
     if trace:
         system.log = []
+    if coverage:
+        system.fired = []
     result = RunResult(config, seed, log=system.log)
     step = 0
     try:
@@ -127,6 +131,11 @@ def run(
     result.steps = step
     result.ops = system.stats.completed + system.stats.skipped
     result.seen = system.monitor.seen_kinds()
+    if system.fired is not None:
+        result.coverage = {
+            ("home" if t.agent == "host" else "device", t.state._name_, t.event._name_)
+            for t in system.fired
+        }
     return result
 
 
