@@ -59,7 +59,7 @@ def test_a_snoop_between_evict_and_writepull_makes_the_evict_data_bogus() -> Non
     sc.release("dev0", "host", "D2H_REQ")
     sc.finish()
     assert sc.system.home.bogus_dropped == 1
-    assert "D2HData.bogus" in sc.system.monitor.seen
+    assert "D2HData.bogus" in sc.system.monitor.seen_kinds()
     assert sc.system.checker.history(0).order == [0, first.value, second.value]
     assert sc.state("core0", 0) == "M"
 
@@ -142,11 +142,13 @@ def test_every_d2h_opcode_is_served_with_legal_responses() -> None:
         op(Dev.Evict, 2),
         op(Dev.FlushAll, 0),
     ]
-    core = [op(CoreOp.Store, 3), op(CoreOp.Load, 3)]
-    sc = Scenario(SystemConfig(devices=2, cores=1, lines=4), dev0=program, core0=core)
-    sc.system.programs["dev1"].extend([op(Dev.LoadAny, 3), op(Dev.LoadCur, 3)])
+    sc = Scenario(SystemConfig(devices=2, cores=1, lines=4), core0=[op(CoreOp.Store, 3)])
+    sc.run()  # core0 holds line 3 in M: dev1's RdAny gets GO-M with the dirty data
+    sc.add("dev1", op(Dev.LoadAny, 3), op(Dev.LoadCur, 3))
+    sc.add("dev0", *program)
+    sc.add("core0", op(CoreOp.Load, 3))
     sc.finish()
-    seen = sc.system.monitor.seen
+    seen = sc.system.monitor.seen_kinds()
     requests = {k.split(".")[1] for k in seen if k.startswith("D2HReq.")}
     assert len(requests) == 15, sorted(requests)
     for kind in ("GO-S", "GO-E", "GO-M", "GO-I"):

@@ -65,6 +65,15 @@ class ValueChecker:
         self.writes = 0
         self.loads_checked = 0
 
+    def clone(self) -> ValueChecker:
+        twin = ValueChecker()
+        twin.lines = {line: LineHistory(list(h.order)) for line, h in self.lines.items()}
+        twin.known = set(self.known)
+        twin.pending_loads = {k: set(v) for k, v in self.pending_loads.items()}
+        twin.completed_stores = set(self.completed_stores)
+        twin.writes, twin.loads_checked = self.writes, self.loads_checked
+        return twin
+
     def history(self, line: int) -> LineHistory:
         found = self.lines.get(line)
         if found is None:

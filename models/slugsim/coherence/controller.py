@@ -56,8 +56,10 @@ class Controller:
         return True
 
     def stall_rule(self, entry: Any, event: Described) -> bool:
-        """Whether ``event`` would stall on ``entry`` (no side effects)."""
-        return self.TABLE.transition(entry.state, event).kind is RuleKind.STALL
+        """Whether ``event`` would stall on ``entry`` (no side effects). A missing or
+        impossible rule is not a stall: firing it raises, where the caller will see it."""
+        rule = self.TABLE.rules.get((entry.state, event))
+        return rule is not None and rule.kind is RuleKind.STALL
 
     def stable_state(self, entry: Any) -> Described:
         raise NotImplementedError(f"{type(self).__name__} has no STABLE rules")

@@ -291,6 +291,11 @@ class DeviceTxn:
     def key(self) -> tuple[int, int, Op, int | None]:
         return (self.cqid, self.opcode, self.op, self.data)
 
+    def copy(self) -> DeviceTxn:
+        twin = DeviceTxn(self.cqid, self.opcode, self.op)
+        twin.data = self.data
+        return twin
+
 
 class DeviceLine(LineEntry):
     __slots__ = ("txn", "value")
@@ -396,6 +401,29 @@ class DeviceCache(Controller):
 
     def _peek(self, line: int) -> DeviceLine:
         return self.lines.get(line) or DeviceLine(line)
+
+    def clone(
+        self,
+        send: Callable[[Message], None],
+        complete: Callable[[Completion], None],
+        on_transition: Callable[[Transition], None] | None,
+        on_write: Callable[[str, int, int], None] | None,
+    ) -> DeviceCache:
+        """An independent copy wired to new callbacks (the explorer forks states this way:
+        messages, operations and enum states are immutable and shared)."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.send, twin.complete = send, complete
+        twin.on_transition, twin.on_write = on_transition, on_write
+        twin.lines, twin.txns = {}, {}
+        for line, entry in self.lines.items():
+            copy = DeviceLine(line)
+            copy.state, copy.value = entry.state, entry.value
+            if entry.txn is not None:
+                copy.txn = entry.txn.copy()
+                twin.txns[copy.txn.cqid] = copy
+            twin.lines[line] = copy
+        return twin
 
     def line_state(self, line: int) -> DeviceState:
         entry = self.lines.get(line)

@@ -189,7 +189,8 @@ def _home_table() -> Table[HostState, HostEvent]:
     t.rule(busy, requests, ["defer_request"])
     t.rule(stable, e.CoreLoadHit, ["complete_core_load"])
     t.rule(busy, e.CoreLoadHit, ["complete_core_load"])  # a valid core copy is current
-    t.rule(stable, e.SfFull, ["park_for_sf_way"])
+    t.rule((s.I, s.S, s.E, s.M), e.SfFull, ["park_for_sf_way"])
+    t.impossible(s.D, e.SfFull, "a device-owned line has its filter entry")
     t.impossible(busy, e.SfFull, "requests are classified against the filter only when stable")
 
     # --- device reads ------------------------------------------------------------------------
@@ -263,7 +264,9 @@ def _home_table() -> Table[HostState, HostEvent]:
     # --- snoop-filter victims ----------------------------------------------------------------
     t.rule((s.I, s.S, s.D), e.SfVictim, ["allocate_tbe", "snoop_sharers_inv"], s.SNP_BI)
     t.impossible(core_excl, e.SfVictim, "a core-exclusive line has no filter entry")
-    t.rule(busy, e.SfVictim, [])  # the waiter retries when this line is stable again
+    written = (s.PULL_WM, s.PULL_WV, s.PULL_WO)
+    t.rule([x for x in busy if x not in written], e.SfVictim, [])  # waiter retries when stable
+    t.impossible(written, e.SfVictim, "copies invalidated and the writer forgotten: no entry")
     t.rule(s.SNP_BI, (e.Done, e.DoneShared), ["write_back_snoop_data", "free_tbe"], STABLE)
 
     # --- host cores ------------------------------------------------------------------------
@@ -366,6 +369,13 @@ class HostTxn:
         self.dirty = False  # data came from a core's M copy and memory was not written
         self.writeback = False  # the data must reach memory (RspSFwdM / RspIFwdM)
 
+    def copy(self) -> HostTxn:
+        twin = HostTxn(self.uqid, self.request)
+        twin.pending = set(self.pending)
+        twin.data_expected, twin.data_received = self.data_expected, self.data_received
+        twin.data, twin.dirty, twin.writeback = self.data, self.dirty, self.writeback
+        return twin
+
     def snoops_done(self) -> bool:
         return not self.pending and self.data_received >= self.data_expected
 
@@ -395,6 +405,14 @@ class HostLine(LineEntry):
         self.txn: HostTxn | None = None
         self.deferred: list[Request] = []  # requests that found the line busy, in order
         self.sf_waiters: list[Request] = []  # requests (other lines) waiting for this victim
+
+    def copy(self) -> HostLine:
+        twin = HostLine(self.line, 0)
+        twin.state, twin.memory, twin.owner = self.state, self.memory, self.owner
+        twin.cores, twin.core_values = list(self.cores), list(self.core_values)
+        twin.txn = self.txn.copy() if self.txn is not None else None
+        twin.deferred, twin.sf_waiters = list(self.deferred), list(self.sf_waiters)
+        return twin
 
     def key(self) -> tuple[object, ...]:
         values = tuple(
@@ -500,6 +518,27 @@ class HomeAgent(Controller):
         if found is None:
             found = self.lines[line] = HostLine(line, self.cores)
         return found
+
+    def clone(
+        self,
+        send: Callable[[int, Message], None],
+        complete: Callable[[Completion], None],
+        on_transition: Callable[[Transition], None] | None,
+        on_write: Callable[[str, int, int], None] | None,
+    ) -> HomeAgent:
+        """An independent copy wired to new callbacks (the explorer's fork; requests,
+        messages and enum states are immutable and shared)."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.send, twin.complete = send, complete
+        twin.on_transition, twin.on_write = on_transition, on_write
+        twin.sf = self.sf.copy()
+        twin.lines = {line: entry.copy() for line, entry in self.lines.items()}
+        twin.txns = {
+            entry.txn.uqid: entry for entry in twin.lines.values() if entry.txn is not None
+        }
+        twin._work = []
+        return twin
 
     def quiescent(self) -> bool:
         return not self.txns and all(

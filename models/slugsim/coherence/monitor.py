@@ -19,7 +19,6 @@ It knows nothing of the controllers' tables, so a table bug cannot hide itself h
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from slugsim.coherence.spec import (
     DATA_REQUESTS,
@@ -60,14 +59,14 @@ _GO_LIKE = frozenset(
 )
 
 
-def kind_of(msg: Message) -> str:
-    """A message's kind for coverage: its class and opcode (a GO with its state)."""
-    if isinstance(msg, H2DRsp) and msg.opcode is H2DRspOpcode.GO:
-        return f"H2DRsp.GO-{GOState(msg.rsp_data & 0xF).name}"
-    opcode = getattr(msg, "opcode", None)
-    if isinstance(msg, D2HData) and msg.bogus:
-        return "D2HData.bogus"
-    return type(msg).__name__ + (f".{opcode.name}" if opcode is not None else "")
+def kind_name(kind: tuple[type, type, object]) -> str:
+    """A ``SpecMonitor.seen`` entry as text: class and opcode (a GO with its state)."""
+    cls, enum, detail = kind
+    if enum is GOState:
+        return f"{cls.__name__}.GO-{detail.name}"  # type: ignore[attr-defined]
+    if enum is int:
+        return f"{cls.__name__}.bogus" if detail else cls.__name__
+    return f"{cls.__name__}.{detail.name}"  # type: ignore[attr-defined]
 
 
 class Violation(AssertionError):
@@ -79,12 +78,19 @@ class Violation(AssertionError):
         self.detail = detail
 
 
-@dataclass
 class _Request:
-    opcode: D2HReqOpcode
-    line: int | None
-    responses: list[H2DRspOpcode] = field(default_factory=list)
-    data_sent: bool = False
+    __slots__ = ("data_sent", "line", "opcode", "responses")
+
+    def __init__(self, opcode: D2HReqOpcode, line: int | None) -> None:
+        self.opcode = opcode
+        self.line = line
+        self.responses: list[H2DRspOpcode] = []
+        self.data_sent = False
+
+    def copy(self) -> _Request:
+        twin = _Request(self.opcode, self.line)
+        twin.responses, twin.data_sent = list(self.responses), self.data_sent
+        return twin
 
     @property
     def go_sent(self) -> bool:
@@ -103,14 +109,29 @@ class _Request:
         return self.go_sent
 
 
-@dataclass
 class _Snoop:
-    opcode: H2DReqOpcode
-    line: int
-    response_sent: bool = False
-    data_due: bool = False
-    response_delivered: bool = False
-    data_delivered: bool = False
+    __slots__ = (
+        "data_delivered",
+        "data_due",
+        "line",
+        "opcode",
+        "response_delivered",
+        "response_sent",
+    )
+
+    def __init__(self, opcode: H2DReqOpcode, line: int) -> None:
+        self.opcode = opcode
+        self.line = line
+        self.response_sent = False
+        self.data_due = False
+        self.response_delivered = False
+        self.data_delivered = False
+
+    def copy(self) -> _Snoop:
+        twin = _Snoop(self.opcode, self.line)
+        twin.response_sent, twin.data_due = self.response_sent, self.data_due
+        twin.response_delivered, twin.data_delivered = self.response_delivered, self.data_delivered
+        return twin
 
 
 class SpecMonitor:
@@ -123,13 +144,31 @@ class SpecMonitor:
         self.snoops: dict[tuple[int, int], _Snoop] = {}
         self.pulls: dict[int, tuple[int, int | None]] = {}  # UQID -> (device, line)
         self.messages = 0
-        self.seen: set[str] = set()  # message kinds sent (opcodes, GO states): coverage
+        self.seen: set[tuple[type, type, object]] = set()  # (class, opcode / GO state): coverage
+
+    def seen_kinds(self) -> set[str]:
+        return {kind_name(k) for k in self.seen}
+
+    def clone(self, state_of: Callable[[int, int | None], str]) -> SpecMonitor:
+        twin = SpecMonitor(state_of)
+        twin.requests = {k: v.copy() for k, v in self.requests.items()}
+        twin.snoops = {k: v.copy() for k, v in self.snoops.items()}
+        twin.pulls = dict(self.pulls)
+        twin.messages = self.messages
+        twin.seen = set(self.seen)
+        return twin
 
     # --- sends -------------------------------------------------------------------------------
 
     def on_send(self, src: int, dst: int, msg: Message) -> None:
         self.messages += 1
-        self.seen.add(kind_of(msg))
+        opcode = getattr(msg, "opcode", None)
+        if opcode is H2DRspOpcode.GO:
+            opcode = GOState(msg.rsp_data & 0xF)  # type: ignore[attr-defined]
+        elif opcode is None:
+            opcode = getattr(msg, "bogus", 0)
+        # the enum class goes in too: IntEnums of different classes compare equal by value
+        self.seen.add((type(msg), type(opcode), opcode))
         if isinstance(msg, D2HReq):
             self._request(src, msg)
         elif isinstance(msg, H2DRsp):
@@ -162,7 +201,7 @@ class SpecMonitor:
         return rec
 
     def _response(self, device: int, msg: H2DRsp) -> None:
-        rec = self._find_request(device, msg.cqid, msg.opcode.name)
+        rec = self._find_request(device, msg.cqid, "H2D Rsp")
         opcode = msg.opcode
         if opcode not in LEGAL_RESPONSES[rec.opcode]:
             raise Violation(

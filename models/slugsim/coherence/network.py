@@ -40,6 +40,7 @@ class Network:
         self.held: set[QueueKey] = set()
         self.observe = observe
         self._seq = 0  # send order, for the H2D Req/Rsp rule
+        self.count = 0  # messages in flight
 
     def send(self, src: int, dst: int, msg: Message) -> None:
         if self.observe is not None:
@@ -51,6 +52,16 @@ class Network:
             queue = self.queues[key] = deque()
         queue.append((self._seq, msg))
         self._seq += 1
+        self.count += 1
+
+    def clone(self, observe: Callable[[int, int, Message], None] | None) -> Network:
+        twin = type(self).__new__(type(self))
+        twin.queues = {key: deque(queue) for key, queue in self.queues.items() if queue}
+        twin.held = set(self.held)
+        twin.observe = observe
+        twin._seq = self._seq
+        twin.count = self.count
+        return twin
 
     def ready(self) -> list[QueueKey]:
         """The queues whose head may be delivered now (not empty, not held, not ordered
@@ -73,13 +84,14 @@ class Network:
         return self.queues[key][0][1]
 
     def pop(self, key: QueueKey) -> Message:
+        self.count -= 1
         return self.queues[key].popleft()[1]
 
     def empty(self) -> bool:
-        return not any(self.queues.values())
+        return self.count == 0
 
     def in_flight(self) -> int:
-        return sum(len(q) for q in self.queues.values())
+        return self.count
 
     def key(self) -> tuple[object, ...]:
         """Canonical contents: each queue's messages; H2D Req and Rsp to one device as one

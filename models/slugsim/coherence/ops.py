@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import unique
+from typing import NamedTuple
 
 from slugsim.coherence.table import Described
 
@@ -17,8 +18,7 @@ class CoreOp(Described):
     Evict = "core evicts its copy (M writes back)"
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
     """One program operation: ``kind`` is a device program event (``DeviceEvent.LoadShared``
     ...) for a device and a :class:`CoreOp` for a host core; ``value`` is what a store writes
     (values are unique per store so the checkers can tell writes apart)."""

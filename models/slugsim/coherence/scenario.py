@@ -49,7 +49,7 @@ class Scenario:
 
     def add(self, agent: str, *ops: Op) -> None:
         """Append operations to ``agent``'s program (``run`` issues them)."""
-        self.system.programs[agent].extend(ops)
+        self.system.add(agent, *ops)
 
     def hold(self, src: str, dst: str, channel: str) -> None:
         self.system.network.held.add(queue(src, dst, channel))
@@ -58,10 +58,10 @@ class Scenario:
         self.system.network.held.discard(queue(src, dst, channel))
 
     def issue(self, agent: str) -> None:
-        step = Step("issue", agent)
-        if step not in self.system.enabled():
+        steps = [s for s in self.system.enabled() if s.kind == "issue" and s.agent == agent]
+        if not steps:
             raise AssertionError(f"{agent} cannot issue now")
-        self.system.apply(step)
+        self.system.apply(steps[0])
 
     def deliver(self, src: str, dst: str, channel: str) -> Message:
         key = queue(src, dst, channel)

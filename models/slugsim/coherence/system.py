@@ -47,10 +47,18 @@ class SystemConfig:
         )
 
 
+class Choice(NamedTuple):
+    """A program position where the agent may issue any one of ``ops`` (the explorer tries
+    each: a program of choices stands for every program it spells)."""
+
+    ops: tuple[Op, ...]
+
+
 class Step(NamedTuple):
     kind: str  # "issue", "skip" (a FlushAll the cache cannot take now) or "deliver"
     agent: str = ""
     queue: QueueKey | None = None
+    op: Op | None = None  # the operation issued (or skipped)
 
 
 @dataclass
@@ -61,7 +69,7 @@ class Stats:
     skipped: int = 0
     delivered: int = 0
     max_in_flight: int = 0
-    by_kind: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[object, int] = field(default_factory=dict)  # operation kind -> issued
 
 
 class CoherentSystem:
@@ -70,7 +78,7 @@ class CoherentSystem:
     def __init__(
         self,
         config: SystemConfig,
-        programs: dict[str, Iterable[Op]] | None = None,
+        programs: dict[str, Iterable[Op | Choice]] | None = None,
         *,
         history: int = 40,
     ) -> None:
@@ -103,17 +111,56 @@ class CoherentSystem:
             for d in range(config.devices)
         ]
         self.agents = [d.name for d in self.devices] + [f"core{k}" for k in range(config.cores)]
-        self.programs: dict[str, deque[Op]] = {a: deque() for a in self.agents}
+        # programs are immutable; each agent's position in its program is ``pc``
+        self.programs: dict[str, tuple[Op | Choice, ...]] = {a: () for a in self.agents}
+        self.pc: dict[str, int] = {a: 0 for a in self.agents}
         for agent, ops in (programs or {}).items():
-            if agent not in self.programs:
-                raise ValueError(f"no agent {agent!r}; agents are {self.agents}")
-            self.programs[agent].extend(ops)
+            self.add(agent, *ops)
         self.outstanding: dict[str, dict[Op, int]] = {a: {} for a in self.agents}  # op -> step
         self.history: dict[int, deque[Transition]] = {}
         self.history_len = history
         self.fired: list[Transition] | None = None  # set to a list to collect every rule fired
         self.stats = Stats()
         self.log: list[str] | None = None  # set to a list to record a readable trace
+
+    def clone(self) -> CoherentSystem:
+        """An independent copy of the whole state (the explorer forks each state this way)."""
+        twin = object.__new__(CoherentSystem)
+        twin.config = self.config
+        twin.checker = self.checker.clone()
+        twin.monitor = self.monitor.clone(twin._state_of)
+        twin.network = self.network.clone(twin.monitor.on_send)
+        twin.home = self.home.clone(
+            twin._host_send, twin._complete, twin._record, twin.checker.on_write
+        )
+        twin.devices = [
+            d.clone(
+                partial(twin.network.send, d.device_id, HOST),
+                twin._complete,
+                twin._record,
+                twin.checker.on_write,
+            )
+            for d in self.devices
+        ]
+        twin.agents = self.agents
+        twin.programs = self.programs
+        twin.pc = dict(self.pc)
+        twin.outstanding = {a: dict(o) for a, o in self.outstanding.items()}
+        twin.history = {line: deque(h, h.maxlen) for line, h in self.history.items()}
+        twin.history_len = self.history_len
+        twin.fired = None
+        twin.stats = Stats(**{**vars(self.stats), "by_kind": dict(self.stats.by_kind)})
+        twin.log = None
+        return twin
+
+    def add(self, agent: str, *ops: Op | Choice) -> None:
+        """Append operations to ``agent``'s program."""
+        if agent not in self.programs:
+            raise ValueError(f"no agent {agent!r}; agents are {self.agents}")
+        self.programs[agent] = self.programs[agent] + ops
+
+    def remaining(self, agent: str) -> tuple[Op | Choice, ...]:
+        return self.programs[agent][self.pc[agent] :]
 
     # --- wiring ------------------------------------------------------------------------------
 
@@ -123,9 +170,9 @@ class CoherentSystem:
     def _state_of(self, device: int, line: int | None) -> str:
         dev = self.devices[device]
         if line is None:
-            real = [e.state.name for e in dev.lines.values() if e.line != ALL_LINES]
+            real = [e.state._name_ for e in dev.lines.values() if e.line != ALL_LINES]
             return "I" if all(s == "I" for s in real) else "X"
-        return dev.line_state(line).name
+        return dev.line_state(line)._name_
 
     def _record(self, t: Transition) -> None:
         found = self.history.get(t.line)
@@ -154,34 +201,37 @@ class CoherentSystem:
         """Every step that can be taken now, in a stable order."""
         steps = []
         for agent in self.agents:
-            op = self._next_op(agent)
-            if op is None:
-                continue
-            if agent.startswith("dev"):
-                device = self.devices[int(agent[3:])]
-                if device.can_issue(op):
-                    steps.append(Step("issue", agent))
-                elif op.kind is DeviceEvent.FlushAll and not self.outstanding[agent]:
-                    steps.append(Step("skip", agent))
-            else:
-                steps.append(Step("issue", agent))
+            for op in self._next_ops(agent):
+                if agent.startswith("dev"):
+                    device = self.devices[int(agent[3:])]
+                    if device.can_issue(op):
+                        steps.append(Step("issue", agent, op=op))
+                    elif op.kind is DeviceEvent.FlushAll and not self.outstanding[agent]:
+                        steps.append(Step("skip", agent, op=op))
+                else:
+                    steps.append(Step("issue", agent, op=op))
         for key in self.network.ready():
             if key.dst != HOST and self.devices[key.dst].stalls(self.network.head(key)):
                 continue
             steps.append(Step("deliver", queue=key))
         return steps
 
-    def _next_op(self, agent: str) -> Op | None:
-        program = self.programs[agent]
+    def _next_ops(self, agent: str) -> tuple[Op, ...]:
+        """The operations ``agent`` may issue next (none while it must wait)."""
+        program, pc = self.programs[agent], self.pc[agent]
         outstanding = self.outstanding[agent]
-        if not program or len(outstanding) >= self.config.outstanding:
-            return None
-        op = program[0]
-        if any(o.line == op.line or o.kind is DeviceEvent.FlushAll for o in outstanding):
-            return None  # one operation per line per agent; FlushAll alone
-        if op.kind is DeviceEvent.FlushAll and outstanding:
-            return None
-        return op
+        if pc == len(program) or len(outstanding) >= self.config.outstanding:
+            return ()
+        head = program[pc]
+        ops = head.ops if isinstance(head, Choice) else (head,)
+        busy = {o.line for o in outstanding}
+        if any(o.kind is DeviceEvent.FlushAll for o in outstanding):
+            return ()  # FlushAll alone
+        return tuple(
+            op
+            for op in ops
+            if op.line not in busy and not (op.kind is DeviceEvent.FlushAll and outstanding)
+        )
 
     def apply(self, step: Step) -> None:
         self.stats.steps += 1
@@ -189,20 +239,21 @@ class CoherentSystem:
             assert step.queue is not None
             self._deliver(step.queue)
         else:
-            self._issue(step.agent, skip=step.kind == "skip")
+            assert step.op is not None
+            self._issue(step.agent, step.op, skip=step.kind == "skip")
         in_flight = self.network.in_flight()
         if in_flight > self.stats.max_in_flight:
             self.stats.max_in_flight = in_flight
 
-    def _issue(self, agent: str, *, skip: bool = False) -> None:
-        op = self.programs[agent].popleft()
+    def _issue(self, agent: str, op: Op, *, skip: bool = False) -> None:
+        self.pc[agent] += 1
         if skip:
             self.stats.skipped += 1
             if self.log is not None:
                 self.log.append(f"{agent} skips {op} (the cache is not ready for it)")
             return
         self.stats.issued += 1
-        self.stats.by_kind[op.kind.name] = self.stats.by_kind.get(op.kind.name, 0) + 1
+        self.stats.by_kind[op.kind] = self.stats.by_kind.get(op.kind, 0) + 1
         if self.log is not None:
             self.log.append(f"{agent} issues {op}")
         self.outstanding[agent][op] = self.stats.steps
@@ -223,10 +274,18 @@ class CoherentSystem:
         self.monitor.on_deliver(key.src, key.dst, msg)
         if key.dst == HOST:
             self.home.receive(key.src, msg)
-        elif not self.devices[key.dst].receive(msg):
+            self.check()  # a host step may touch several lines (a victim, its waiters)
+            return
+        device = self.devices[key.dst]
+        addr = getattr(msg, "addr", None)
+        if addr is not None:
+            line: int | None = addr // LINE_BYTES
+        else:  # a response or data: its request's line (a device step touches one line)
+            entry = device.txns.get(msg.cqid)  # type: ignore[attr-defined]
+            line = None if entry is None or entry.line == ALL_LINES else entry.line
+        if not device.receive(msg):
             raise Violation("stall", f"{describe(msg)} stalled though it was enabled")
-        line = getattr(msg, "addr", None)
-        self.check(None if line is None else line // LINE_BYTES)
+        self.check(line)
 
     # --- checks ------------------------------------------------------------------------------
 
@@ -244,7 +303,9 @@ class CoherentSystem:
             check_line(n, self.home, self.devices, latest, quiet)
 
     def done(self) -> bool:
-        return not any(self.programs.values()) and not any(self.outstanding.values())
+        return all(self.pc[a] == len(self.programs[a]) for a in self.agents) and not any(
+            self.outstanding.values()
+        )
 
     def final_check(self) -> None:
         """At the end of a run: nothing left in flight, every store visible."""
@@ -278,7 +339,7 @@ class CoherentSystem:
             self.monitor.key(),
             self.checker.key(),
             tuple(
-                (a, tuple(self.programs[a]), tuple(sorted(self.outstanding[a], key=str)))
+                (a, self.pc[a], len(self.programs[a]), tuple(sorted(self.outstanding[a])))
                 for a in self.agents
             ),
         )

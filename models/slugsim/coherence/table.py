@@ -30,6 +30,10 @@ from typing import Generic, TypeVar
 class Described(Enum):
     """An enum whose member values are their one-line descriptions."""
 
+    # NOTE: identity hash (members are singletons): Enum's hash(name) in Python was 8 % of an
+    # exploration's time; hashes are only compared within one process.
+    __hash__ = object.__hash__
+
     @property
     def desc(self) -> str:
         return str(self.value)
