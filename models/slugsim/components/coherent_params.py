@@ -354,6 +354,7 @@ def _partner_issues(
         and theirs.partner == name
         and theirs.role == other
         and (theirs.base, theirs.footprint) == (workload.base, workload.footprint)
+        and theirs.requests == workload.requests  # else one side polls for ever
         and home_host(graph, partner, params) == home
     )
     if mirror:
@@ -364,7 +365,7 @@ def _partner_issues(
             f"{label}: its partner '{partner}' does not run the other side of its channel",
             f"give '{partner}' the same host and workload: {{kind: producer_consumer, role: "
             f"{other}, partner: {name}, base: {workload.base:#x}, footprint: "
-            f"{workload.footprint}}}",
+            f"{workload.footprint}, requests: {workload.requests}}}",
         )
     ]
 
