@@ -62,8 +62,8 @@ _D2H_DATA = D2HData.unchecked("uqid", "bogus", "poison", "dpid", "data")
 
 
 class _Agent(HomeAgent):
-    """The untimed agent, with hooks that tell the timed part where memory is read and
-    written and which snoops back-invalidate snoop-filter victims."""
+    """The untimed agent, with hooks that tell the timed part where memory is read and which
+    snoops back-invalidate snoop-filter victims (writes come through ``on_write``)."""
 
     def __init__(self, timed: TimedHomeAgent, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -103,11 +103,6 @@ class _Agent(HomeAgent):
     def grant_core_m(self, entry: Any) -> None:
         self._from_memory(entry)
         super().grant_core_m(entry)
-
-    def _write(self, entry: Any, value: int, *, core: int | None = None) -> None:
-        super()._write(entry, value, core=core)
-        if core is None:
-            self.timed.writes.append(entry.line)
 
     def allocate_sf(self, entry: Any) -> None:
         if self.sf.sharers(entry.line):
@@ -184,8 +179,9 @@ class TimedHomeAgent:
             self._produce,
             self._complete,
             snoop_filter=sf,
-            name=host.name,
+            name=f"home:{host.name}",  # ':' is in no component's name, so no core's "coreN"
             on_transition=self._charge,
+            on_write=self._written,
         )
         self.out = TimedOutbox(self.sim, HOME_ACTION_LATENCY_PS)
         self.reads: list[int] = []  # lines the call in progress reads from memory
@@ -261,6 +257,11 @@ class TimedHomeAgent:
             host.dram.access(start, line, _call_with_time, done)
         else:
             self.sim.schedule_at(start, host.home_read, (addr, done))
+
+    def _written(self, agent: str, line: int, value: int) -> None:
+        """The agent wrote ``line``: into memory (posted, timed by ``_call``), or a core's copy."""
+        if agent == self.agent.name:
+            self.writes.append(line)
 
     def _charge(self, transition: Any) -> None:
         event, rule = transition.event, transition.rule
