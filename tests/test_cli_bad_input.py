@@ -100,7 +100,7 @@ def test_oversized_file_is_refused_before_parsing(tmp_path):
 
 # -- hypothesis: mutations of the shipped topologies --------------------------------------------
 
-SMALL_SHIPPED = ["quickstart.yaml", "memory_pool.yaml", "fat_tree_k4.yaml"]
+SMALL_SHIPPED = ["quickstart.yaml", "memory_pool.yaml", "fat_tree_k4.yaml", "coherent_accel.yaml"]
 JUNK_TEXT = [
     "70ns",
     "-1GiB",

@@ -186,12 +186,13 @@ def test_the_builder_applies_the_models_address_rules():
         f.build()
 
 
-def test_validation_refuses_what_the_models_do_not_simulate_yet():
-    # A Type-2 device holds memory, but it is not simulated yet: no window may target it.
+def test_validation_refuses_windows_on_devices_without_memory():
+    # A NIC holds no memory; a Type-2 device does (host bias): a window may target it.
     host = HostParams(hdm=(WINDOW,))
-    builder = SystemBuilder().host("host0", host).type2("mem0").link("host0", "mem0")
-    with pytest.raises(TopologyError, match="names type2 'mem0', which is not simulated yet"):
+    builder = SystemBuilder().host("host0", host).nic("mem0").link("host0", "mem0")
+    with pytest.raises(TopologyError, match="names nic 'mem0', which holds no memory"):
         builder.build()
+    SystemBuilder().host("host0", host).type2("mem0").link("host0", "mem0").build()
 
 
 def test_interleaved_window_spreads_lines_and_a_device_target_stays_on_its_device():

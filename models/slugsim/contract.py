@@ -184,6 +184,11 @@ class Component(KernelComponent):
         """The LD-ID ``host`` uses on this memory device (0: a single logical device)."""
         return 0
 
+    def cache_home(self) -> str | None:
+        """The host whose home agent serves this component's CXL.cache requests and snoops
+        its cache (None: it caches nothing); asked once every component is built."""
+        return None
+
     def receive_buffers(self) -> int | None:
         """Receive buffers per message class this component has on each port (caps the credits
         its links advertise); None: as many as the link's parameters say."""

@@ -159,6 +159,31 @@ class SnoopFilter:
     def remove_sharer(self, line: int, sharer: int) -> SfResult:
         return self.update(line, self.sharers(line) & ~(1 << sharer))
 
+    def victim_for(self, line: int) -> Victim | None:
+        """The entry ``allocate(line, ...)`` would replace now, without changing anything: the
+        home agent back-invalidates it *before* allocating, so the entry is freed only once its
+        sharers have answered. None when the line is present or its set has a free way."""
+        entry, way = self._find(line)
+        if way is not None:
+            return None
+        way = self._victim_way(entry)
+        tag = entry.tags[way]
+        if tag is None:
+            return None
+        return Victim(tag * self.sets + self._index(line), entry.sharers[way])
+
+    def key(self) -> tuple[tuple[tuple[int | None, ...], tuple[int, ...], int], ...]:
+        """Tags, sharers and pLRU bits of every set (hashable; the explorer's state)."""
+        return tuple((tuple(s.tags), tuple(s.sharers), s.plru) for s in self._sets)
+
+    def copy(self) -> SnoopFilter:
+        """An independent copy (tags, sharers, pLRU and counters): the explorer's fork."""
+        twin = object.__new__(SnoopFilter)  # NOTE: skips __post_init__ (it was 1/5 of a fork)
+        twin.sets, twin.ways, twin.sharer_bits = self.sets, self.ways, self.sharer_bits
+        twin.counters = SfCounters(**vars(self.counters))
+        twin._sets = [_Set(list(s.tags), list(s.sharers), s.plru) for s in self._sets]
+        return twin
+
     def lines(self) -> dict[int, int]:
         """Every tracked line and its sharers (for invariant checks)."""
         tracked = {}

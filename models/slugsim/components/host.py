@@ -24,19 +24,22 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..contract import DOWNSTREAM, Component, PortSpec, component, kind_spec
-from ..cxl import M2SReq, M2SReqOpcode, M2SRwD, M2SRwDOpcode
+from ..cxl import M2SReq, M2SReqOpcode, M2SRwD, M2SRwDOpcode, MessageClass
 from ..fabric.errors import Issue, Where, did_you_mean
 from ..fabric.params import HdmWindow, WorkloadParams, doc, format_size
-from ..kernel import NS, Port
+from ..kernel import NS, Port, SimulationError
 from ..stats.histogram import LatencyHistogram
 from ..stats.request_log import RequestLog
 from ..workloads import Generator, make_generator
 from .cache import MODIFIED, Cache, Hit
 from .dram_timing import make_dram
 from .hdm import NO_WINDOWS, HdmDecoder
+
+if TYPE_CHECKING:
+    from .home_agent import TimedHomeAgent
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
 # HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
@@ -50,6 +53,7 @@ _memrd = M2SReq.unchecked("opcode", "tag", "addr", "ld_id", "spid", "dpid")
 _memwr = M2SRwD.unchecked("opcode", "tag", "addr", "ld_id", "spid", "dpid")
 _MEMRD = M2SReqOpcode.MEMRD
 _MEMWR = M2SRwDOpcode.MEMWR
+_D2H_REQ = int(MessageClass.D2H_REQ)  # D2H Req, Rsp, Data: classes 6 .. 8
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,15 @@ class HostParams:
     )
     hdm: tuple[HdmWindow, ...] = field(default=(), metadata=doc("HDM decoders"))
     workload: WorkloadParams | None = field(default=None, metadata=doc("traffic generator"))
+    # Assumption: 1024 sets x 16 ways tracks 1 MiB of device-cached lines. CXL_REFERENCE.md §5
+    # reports Skylake-SP's SF as 12-way; the filter's tree pseudo-LRU needs a power of two.
+    sf_sets: int = field(
+        default=1024,
+        metadata=doc("snoop filter sets (a power of two; coherent devices)", ge=1, le=1 << 20),
+    )
+    sf_ways: int = field(
+        default=16, metadata=doc("snoop filter ways (a power of two)", ge=1, le=64)
+    )
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,13 @@ def _host_stats_schema() -> dict[str, Any]:
         },
         "traffic to one device",
     )
-    return obj({**fields, "cxl": map_of(per_device, "by device")}, "one host")
+    schema = obj({**fields, "cxl": map_of(per_device, "by device")}, "one host")
+    # Only a host that is home to coherent devices has this section (the others' entries
+    # stay as they were).
+    from .home_agent import home_agent_schema
+
+    schema["properties"]["coherence"] = home_agent_schema()
+    return schema
 
 
 @component(
@@ -252,6 +271,10 @@ class Host(Component):
         self.free_writeback_tags: deque[int] = deque()
         self.waiting_writebacks: deque[int] = deque()  # addresses waiting for a free tag
         self.next_writeback_tag = 0
+        # The home agent of the coherent devices that name this host (None: there are none),
+        # and its CXL.mem reads in flight by tag (tags shared with the writebacks).
+        self.home_agent: TimedHomeAgent | None = None
+        self.home_reads: dict[int, Callable[[int], object]] = {}
 
     # -- elaboration ---------------------------------------------------------------------------
 
@@ -259,6 +282,20 @@ class Host(Component):
         for attachment in self.attachments:
             attachment.port.handler = self.on_response
             attachment.port.pipeline = self.llc_latency
+        self._connect_windows()
+        devices = self.fabric.shared(("cache-homes",), lambda: _cache_homes(self.fabric))
+        mine = devices.get(self.name)
+        if mine:
+            from .home_agent import TimedHomeAgent
+
+            self.home_agent = TimedHomeAgent(self, mine)
+            # Root ports towards a coherent device also take its D2H messages; CXL.mem-only
+            # ports keep the plain handler. H2D messages leave through the port's pipeline,
+            # the host's miss path, as CXL.mem requests do.
+            for port in {id(p): p for p in self.home_agent.ports}.values():
+                port.handler = self.on_coherent
+
+    def _connect_windows(self) -> None:
         windows = self.params.hdm
         if not windows:
             return
@@ -283,6 +320,8 @@ class Host(Component):
 
     def start(self) -> None:
         params: HostParams = self.params
+        if self.home_agent is not None:
+            self.home_agent.start()
         workload = params.workload
         if workload is None:
             return
@@ -372,6 +411,14 @@ class Host(Component):
         self.budget.complete(done)
         self.sim.schedule_at(done + self.think_time, self.issue, slot)
 
+    def on_coherent(self, msg: Any) -> None:
+        """The handler of a root port towards coherent devices: D2H messages go to the home
+        agent, CXL.mem responses where ``on_response`` sends them."""
+        if msg.VC >= _D2H_REQ:
+            self.home_agent.receive(msg)  # type: ignore[union-attr]
+        else:
+            self.on_response(msg)
+
     def on_response(self, msg: Any) -> None:
         """S2M DRS for a request slot, or NDR Cmp for a writeback."""
         tag = msg.tag
@@ -417,7 +464,25 @@ class Host(Component):
         target.writebacks += 1
         target.port.send(_memwr(_MEMWR, tag, addr, target.ld_id, self.pid, target.pid))
 
+    def home_read(self, item: tuple[int, Callable[[int], object]]) -> None:
+        """The home agent reads an HDM line over CXL.mem; ``done(now)`` when its data is here."""
+        addr, done = item
+        target = self.targets[self.decoder.decode(addr)]
+        if self.free_writeback_tags:
+            tag = self.free_writeback_tags.popleft()
+        elif self.next_writeback_tag < MAX_TAGS:
+            tag = self.next_writeback_tag
+            self.next_writeback_tag += 1
+        else:
+            raise SimulationError(f"host {self.name}: every CXL.mem tag is in flight")
+        self.home_reads[tag] = done
+        target.port.send(_memrd(_MEMRD, tag, addr, target.ld_id, self.pid, target.pid))
+
     def write_back_done(self, tag: int) -> None:
+        if self.home_reads:
+            done = self.home_reads.pop(tag, None)
+            if done is not None:
+                done(self.sim.now)
         if self.waiting_writebacks:
             addr = self.waiting_writebacks.popleft()
             self.send_write_back(tag, addr, self.targets[self.decoder.decode(addr)])
@@ -445,6 +510,8 @@ class Host(Component):
 
     def latency_histograms(self) -> Mapping[tuple[str, str], LatencyHistogram]:
         histograms: dict[tuple[str, str], LatencyHistogram] = {}
+        if self.home_agent is not None:
+            histograms.update(self.home_agent.latency_histograms())
         paths = [("llc", self.llc_latency_ps), ("local", self.local_latency_ps)]
         paths += [(t.path, t.latency) for t in self.targets]
         for path, (reads, writes) in paths:
@@ -464,10 +531,12 @@ class Host(Component):
 
     def expected_requests(self) -> int:
         workload = self.params.workload
-        return 0 if workload is None else self.params.cores * workload.requests
+        shared = 0 if self.home_agent is None else self.home_agent.expected_requests()
+        return shared + (0 if workload is None else self.params.cores * workload.requests)
 
     def in_flight(self) -> int:
-        return self.issued - self.completed
+        shared = 0 if self.home_agent is None else self.home_agent.in_flight()
+        return shared + self.issued - self.completed
 
     def traffic(self) -> Mapping[str, int]:
         cxl_reads = sum(t.latency[0].count + t.latency[1].count for t in self.targets)
@@ -479,7 +548,9 @@ class Host(Component):
         }
 
     def stats(self, elapsed: int) -> dict[str, Any]:
+        coherence = {} if self.home_agent is None else {"coherence": self.home_agent.stats()}
         return {
+            **coherence,
             "issued": self.issued,
             "completed": self.completed,
             "llc_hits": self.llc.hits,
@@ -506,7 +577,29 @@ class Host(Component):
     def check(
         cls, graph: Any, name: str, params: Any, place: Callable[[tuple], Where]
     ) -> list[Issue]:
-        return host_memory_issues(graph, name, params, place)
+        issues = host_memory_issues(graph, name, params, place)
+        for field_name in ("sf_sets", "sf_ways"):
+            value = getattr(params, field_name)
+            if value & (value - 1):
+                issues.append(
+                    Issue(
+                        place((field_name,)),
+                        f"host '{name}': {field_name} = {value} is not a power of two",
+                        "the snoop filter's index and tree pseudo-LRU need powers of two",
+                    )
+                )
+        return issues
+
+
+def _cache_homes(fabric: Any) -> dict[str, list[Any]]:
+    """Host name -> the coherent devices it is home to (in name order)."""
+    homes: dict[str, list[Any]] = {}
+    for name in sorted(fabric.components):
+        component = fabric.components[name]
+        home = component.cache_home()
+        if home is not None:
+            homes.setdefault(home, []).append(component)
+    return homes
 
 
 # -- validation of a host's address map and workload -----------------------------------------

@@ -1,4 +1,4 @@
-"""Kinds present in a topology but not simulated yet: a Type-2 accelerator and a CXL.cache NIC.
+"""Kinds present in a topology but not simulated yet: a CXL.cache NIC.
 
 They take part in validation and routing (they have PIDs and ports of the protocols they will
 speak) and are listed under ``run.unmodelled`` in stats.json; a message reaching one is an
@@ -17,7 +17,7 @@ from ..kernel import SimulationError
 
 @dataclass(frozen=True)
 class PlaceholderParams:
-    """Type-2 accelerators and NICs: modelled in later issues; present in the graph only."""
+    """NICs: modelled in a later issue; present in the graph only."""
 
     note: str = field(default="", metadata=doc("free text"))
 
@@ -32,17 +32,6 @@ class Unmodelled(Component):
             f"{self.name} is not simulated yet, but {type(msg).__name__} was sent to it; "
             "do not target it from a workload or an HDM window"
         )
-
-
-@component(
-    "type2",
-    params=PlaceholderParams,
-    ports=(PortSpec("usp", UPSTREAM, {"mem", "cache", "io"}),),
-    memory=True,
-    modelled=False,
-)
-class Type2Placeholder(Unmodelled):
-    """A Type-2 accelerator (cache + device memory): not simulated yet."""
 
 
 @component(

@@ -44,7 +44,7 @@ class RunOptions:
     )
     requests: int | None = field(
         default=None,
-        metadata=doc("stop after this many completed requests, summed over hosts", ge=1),
+        metadata=doc("stop after this many completed requests (hosts and coherent devices)", ge=1),
     )
     breakdown: bool = field(
         default=False,

@@ -86,10 +86,16 @@ def stats_schema() -> dict[str, Any]:
         if not spec.modelled:
             continue  # listed under run.unmodelled, no stats of their own
         entry = dict(spec.entry_schema() or {"type": "object", "description": spec.doc})
+        description = f"per {spec.kind}: {spec.doc}"
         if spec.section in sections:
-            # Two kinds share a section: an entry is either's.
-            entry = {"anyOf": [sections[spec.section]["additionalProperties"], entry]}
-        sections[spec.section] = _map(entry, f"per {spec.kind}: {spec.doc}")
+            # Kinds share a section: an entry is any one's.
+            before = sections[spec.section]
+            options = before["additionalProperties"].get("anyOf")
+            options = options or [before["additionalProperties"]]
+            described = " / ".join(o.get("description", "") for o in [*options, entry])
+            entry = {"anyOf": [*options, entry], "description": described}
+            description = f"{before['description']}; {description}"
+        sections[spec.section] = _map(entry, description)
     schema = _obj(_run_wide() | sections, "slugsim run statistics")
     schema["properties"]["breakdown"] = BREAKDOWN  # only with run.breakdown: not required
     return schema
@@ -141,11 +147,11 @@ def _run_wide() -> dict[str, Any]:
                     "why the run ended: all workloads done, the request budget, stop_time, or "
                     "nothing left to happen with requests still in flight (deadlock)",
                 ),
-                "requests": _d(_INT, "completed core requests, all hosts"),
+                "requests": _d(_INT, "completed requests: host cores and coherent devices"),
                 "events": _d(_INT, "kernel callbacks executed"),
                 "unmodelled": _d(
                     {"type": "array", "items": {"type": "string"}},
-                    "graph nodes present but not simulated (type2, nic)",
+                    "graph nodes present but not simulated (nic)",
                 ),
             },
             "run-wide facts",
@@ -228,6 +234,12 @@ def describe(schema: dict[str, Any] | None = None, prefix: str = "") -> list[tup
     if schema is None:
         schema = stats_schema()
     rows = [(prefix or "(root)", schema.get("description", ""))]
+    if "anyOf" in schema:  # the fields of every option, each path once
+        merged: dict[str, str] = {}
+        for option in schema["anyOf"]:
+            for path, text in describe(option, prefix)[1:]:
+                merged.setdefault(path, text)
+        return rows + sorted(merged.items())
     for name, sub in sorted(schema.get("properties", {}).items()):
         rows += describe(sub, f"{prefix}.{name}" if prefix else name)
     extra = schema.get("additionalProperties")

@@ -1,0 +1,102 @@
+"""A CXL Type-2 device: an accelerator with a coherent cache and memory of its own (HDM-D).
+
+The cache is the Type-1 device's (``coherent_device.CoherentDevice``). Its memory is in host
+bias (bias flips and BISnp are the next issue): the host reaches it over CXL.mem as it reaches a
+Type-3 device's (an HDM window names the device; ``MemRd`` gets a DRS ``MemData``, ``MemWr`` an
+NDR ``Cmp``, CXL_REFERENCE.md §2.4), and the device's own cache reaches it through the host:
+its D2H requests go to the home agent, which reads the line over CXL.mem like any other HDM
+line (§9 note 3 describes the spec's ``MemRdFwd`` shortcut, not modelled yet). Memory is a
+bandwidth server (``components/dram.py``) behind the controller, with the Type-3 defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..contract import UPSTREAM, PortSpec, component
+from ..cxl import S2MDRS, S2MNDR, M2SReq, S2MDRSOpcode, S2MNDROpcode
+from ..fabric.params import doc
+from ..kernel import NS, Port
+from .coherent_device import CoherentDevice, coherent_device_schema
+from .coherent_params import Type1Params
+from .dram import DramChannel
+
+_drs = S2MDRS.unchecked("opcode", "tag", "dpid")
+_ndr = S2MNDR.unchecked("opcode", "tag", "dpid")
+_MEMDATA = S2MDRSOpcode.MEMDATA
+_CMP = S2MNDROpcode.CMP
+
+
+@dataclass(frozen=True)
+class Type2Params(Type1Params):
+    capacity: int = field(default=16 << 30, metadata=doc("device memory", unit="size", ge=1))
+    # The Type-3 defaults (components/type3.py): Vistara's expander datapath, 75 ns each way,
+    # and 55 ns of DRAM (CXL_REFERENCE.md §7b); the Type-2 device's memory controller is
+    # assumed to be alike.
+    controller_latency: int = field(
+        default=75 * NS, metadata=doc("memory controller/PHY latency each way", unit="time")
+    )
+    dram_latency: int = field(default=55 * NS, metadata=doc("device DRAM access", unit="time"))
+    # Two DDR4-2400 channels, as the Type-3 default (§7b).
+    dram_bandwidth: int = field(
+        default=38_400 * 10**6, metadata=doc("device DRAM bandwidth", unit="bandwidth", ge=1)
+    )
+
+
+def _type2_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, NUM, described
+
+    return coherent_device_schema(
+        "one Type-2 device",
+        {
+            "mem_reads": described(INT, "CXL.mem MemRd received (host bias)"),
+            "mem_writes": described(INT, "CXL.mem MemWr received"),
+            "dram_utilisation": described(NUM, "busy fraction of the device DRAM"),
+        },
+    )
+
+
+@component(
+    "type2",
+    params=Type2Params,
+    ports=(PortSpec("usp", UPSTREAM, {"mem", "cache", "io"}, max_links=1, doc="upstream port"),),
+    section="devices",
+    stats_schema=_type2_schema,  # type: ignore[arg-type]
+    memory=True,
+)
+class Type2Device(CoherentDevice):
+    """A CXL Type-2 accelerator: a coherent cache and device memory in host bias."""
+
+    def build(self) -> None:
+        super().build()
+        params: Type2Params = self.params
+        self.dram = DramChannel(params.dram_latency, params.dram_bandwidth)
+        self.mem_reads = 0
+        self.mem_writes = 0
+        self.mem_ports: dict[int, Port] = {}  # host PID -> the port its responses leave by
+
+    def on_memory(self, msg: Any) -> None:
+        """An M2S request from a host: a read is answered with MemData, a write with Cmp."""
+        host = msg.spid
+        port = self.mem_ports.get(host)
+        if port is None:
+            port = self.mem_ports[host] = self.fabric.port_towards_pid(self.name, host)
+        latency = self.params.controller_latency
+        arrived = self.sim.now + latency
+        if msg.__class__ is M2SReq:
+            self.mem_reads += 1
+            ready = self.dram.access(arrived) + latency
+            self.sim.schedule_at(ready, port.send, _drs(_MEMDATA, msg.tag, host))
+        else:
+            self.mem_writes += 1
+            accepted = self.dram.write(arrived) + latency
+            self.sim.schedule_at(accepted, port.send, _ndr(_CMP, msg.tag, host))
+
+    def stats(self, elapsed: int) -> dict[str, Any]:
+        return {
+            **super().stats(elapsed),
+            "mem_reads": self.mem_reads,
+            "mem_writes": self.mem_writes,
+            "dram_utilisation": round(self.dram.busy_ps / elapsed, 6) if elapsed else 0.0,
+        }
