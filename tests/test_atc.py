@@ -206,3 +206,24 @@ def test_params_round_trip_through_info() -> None:
     params = AtcParams(entries=64, ways=2, large_entries=8, mshrs=5, waiters=3, inv_depth=7)
     assert AtcParams.from_info(params.info(), params.widths()) == params
     assert params.mshr_tag_width == 3 and AtcParams(mshrs=1).mshr_tag_width == 1
+
+
+def test_port_formats_convert_to_and_from_the_cxl_io_messages() -> None:
+    from slugsim.cxl import AtsInvalidationReq, AtsStatus, AtsTranslationCpl
+
+    msg = TranslationRequest(3, 0x12345).to_message(requester_id=7)
+    assert (msg.tag, msg.addr, msg.requester_id, msg.cxl_src) == (3, 0x12345000, 7, 1)
+    cpl = AtsTranslationCpl(tag=3, addr=0x400000, read=1, write=0, page_shift=21, cxl_io=1)
+    assert TranslationCompletion.from_message(cpl) == TranslationCompletion(3, 1, 0x400, 1, 1, 0, 1)
+    failed = AtsTranslationCpl(tag=1, status=AtsStatus.UNSUPPORTED_REQUEST)
+    assert TranslationCompletion.from_message(failed).ok == 0
+    with pytest.raises(ValueError):
+        TranslationCompletion.from_message(AtsTranslationCpl(page_shift=16))
+    sizes = [
+        InvalidateRequest.from_message(AtsInvalidationReq(itag=4, addr=0x5000, page_shift=s)).size
+        for s in (12, 16, 21, 30)
+    ]
+    assert sizes == [InvSize.PAGE, InvSize.LARGE, InvSize.LARGE, InvSize.ALL]
+    glob = AtsInvalidationReq(itag=4, global_=1)
+    assert InvalidateRequest.from_message(glob).size == InvSize.ALL
+    assert InvalidateCompletion(9).to_message().itag_vector == 1 << 9

@@ -39,6 +39,14 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
 
+from slugsim.cxl import (
+    AtsInvalidationCpl,
+    AtsInvalidationReq,
+    AtsStatus,
+    AtsTranslationCpl,
+    AtsTranslationReq,
+)
+
 PAGE_SHIFT = 12  # a 4 KiB page
 LARGE_SHIFT = 21  # a 2 MiB page
 LARGE_PAGES = 1 << (LARGE_SHIFT - PAGE_SHIFT)  # 4 KiB pages per 2 MiB page: 512
@@ -83,10 +91,17 @@ class AtcResponse(NamedTuple):
 
 
 class TranslationRequest(NamedTuple):
-    """A Translation Request to the host (``m_treq``): ``tag`` names the MSHR."""
+    """A Translation Request to the host (``m_treq``): ``tag`` names the MSHR.
+
+    The block's view of ``slugsim.cxl.AtsTranslationReq``, the message on CXL.io: the
+    ``to_message`` / ``from_message`` adapters convert, so there is one definition of each ATS
+    message and this is its port format (the same holds for the three types below)."""
 
     tag: int
     page: int
+
+    def to_message(self, requester_id: int = 0) -> AtsTranslationReq:
+        return AtsTranslationReq(requester_id=requester_id, tag=self.tag, addr=self.page << 12)
 
 
 class TranslationCompletion(NamedTuple):
@@ -102,6 +117,14 @@ class TranslationCompletion(NamedTuple):
     w: int = 1
     io: int = 0
 
+    @classmethod
+    def from_message(cls, cpl: AtsTranslationCpl) -> TranslationCompletion:
+        if cpl.page_shift not in (PAGE_SHIFT, LARGE_SHIFT):
+            raise ValueError(f"the ATC caches 4 KiB and 2 MiB pages, not 2**{cpl.page_shift}")
+        ok = int(cpl.status == AtsStatus.SUCCESS)
+        large = int(cpl.page_shift == LARGE_SHIFT)
+        return cls(cpl.tag, ok, cpl.addr >> PAGE_SHIFT, large, cpl.read, cpl.write, cpl.cxl_io)
+
 
 class InvalidateRequest(NamedTuple):
     """An Invalidate Request (``s_inv``): ITag, a 4 KiB page number and an ``InvSize``."""
@@ -110,11 +133,25 @@ class InvalidateRequest(NamedTuple):
     page: int
     size: int = InvSize.PAGE
 
+    @classmethod
+    def from_message(cls, inv: AtsInvalidationReq) -> InvalidateRequest:
+        """The smallest of our three ranges that covers the message's (more is safe)."""
+        if inv.global_ or inv.page_shift > LARGE_SHIFT:
+            size = InvSize.ALL
+        elif inv.page_shift > PAGE_SHIFT:
+            size = InvSize.LARGE
+        else:
+            size = InvSize.PAGE
+        return cls(inv.itag, inv.addr >> PAGE_SHIFT, int(size))
+
 
 class InvalidateCompletion(NamedTuple):
     """An Invalidate Completion (``m_invcpl``)."""
 
     itag: int
+
+    def to_message(self, requester_id: int = 0) -> AtsInvalidationCpl:
+        return AtsInvalidationCpl(requester_id=requester_id, itag_vector=1 << self.itag, cc=1)
 
 
 class InvalidationDone(NamedTuple):
