@@ -636,6 +636,10 @@ reg [CNT_WIDTH-1:0]   waiter_slot;
 reg [ICNT_WIDTH-1:0]  inv_tail;
 reg [RCNT_WIDTH-1:0]  left;
 integer               q;
+integer               f;
+wire [31:0] fill_entry = look_index*WAYS + small_way_i;
+wire [31:0] large_way_i = {{(32 - LWAY_BITS){1'b0}}, large_way};
+wire [31:0] waiter_entry = waiter_mshr*WAITERS + {{(32 - CNT_WIDTH){1'b0}}, waiter_slot};
 
 always @* begin
     state_next = state_reg;
@@ -856,23 +860,32 @@ always @(posedge clk) begin
         req_cache_reg <= s_req_cache;
     end
 
-    // payloads: entries at fills, MSHR pages and waiters at misses (not reset)
-    if (fill_small) begin
-        small_tag_reg[(look_index*WAYS + small_way_i)*STAG_WIDTH +: STAG_WIDTH] <= look_tag;
-        small_ppn_reg[(look_index*WAYS + small_way_i)*PPN_WIDTH +: PPN_WIDTH] <= cpl_page_reg;
-        small_perm_reg[(look_index*WAYS + small_way_i)*3 +: 3] <= cpl_perm_reg;
+    // payloads: entries at fills, MSHR pages and waiters at misses (not reset); one compare
+    // per entry rather than a variable part-select (which synthesizes to wide shifters)
+    for (f = 0; f < ENTRIES; f = f + 1) begin
+        if (fill_small && f == fill_entry) begin
+            small_tag_reg[f*STAG_WIDTH +: STAG_WIDTH] <= look_tag;
+            small_ppn_reg[f*PPN_WIDTH +: PPN_WIDTH] <= cpl_page_reg;
+            small_perm_reg[f*3 +: 3] <= cpl_perm_reg;
+        end
     end
-    if (fill_large) begin
-        large_region_reg[large_way*REGION_WIDTH +: REGION_WIDTH] <= look_region;
-        large_ppn_reg[large_way*LPPN_WIDTH +: LPPN_WIDTH] <= cpl_page_reg[PPN_WIDTH-1:LB];
-        large_perm_reg[large_way*3 +: 3] <= cpl_perm_reg;
+    for (f = 0; f < LARGE_ENTRIES; f = f + 1) begin
+        if (fill_large && f == large_way_i) begin
+            large_region_reg[f*REGION_WIDTH +: REGION_WIDTH] <= look_region;
+            large_ppn_reg[f*LPPN_WIDTH +: LPPN_WIDTH] <= cpl_page_reg[PPN_WIDTH-1:LB];
+            large_perm_reg[f*3 +: 3] <= cpl_perm_reg;
+        end
     end
-    if (mshr_alloc) begin
-        mshr_page_reg[mshr_free_idx*VPN_WIDTH +: VPN_WIDTH] <= req_page_reg;
+    for (f = 0; f < MSHRS; f = f + 1) begin
+        if (mshr_alloc && f == {{(32 - MSHR_BITS){1'b0}}, mshr_free_idx}) begin
+            mshr_page_reg[f*VPN_WIDTH +: VPN_WIDTH] <= req_page_reg;
+        end
     end
-    if (waiter_write) begin
-        mshr_waiter_reg[(waiter_mshr*WAITERS + {{(32 - CNT_WIDTH){1'b0}}, waiter_slot})*WAITER_WIDTH +: WAITER_WIDTH] <=
-            {req_tag_reg, req_write_reg, req_cache_reg};
+    for (f = 0; f < MSHRS * WAITERS; f = f + 1) begin
+        if (waiter_write && f == waiter_entry) begin
+            mshr_waiter_reg[f*WAITER_WIDTH +: WAITER_WIDTH] <=
+                {req_tag_reg, req_write_reg, req_cache_reg};
+        end
     end
 
     if (rst) begin
