@@ -51,6 +51,7 @@ lint:
 	$(PY) -m slugsim.cxl.header --check
 	$(PY) -m slugsim.emc.header --check
 	$(PY) -m slugsim.coherence.header --check
+	$(PY) -m slugsim.ats.header --check
 	@if [ -x scripts/lint_rtl.sh ]; then scripts/lint_rtl.sh; fi
 
 format:
@@ -61,6 +62,7 @@ header:
 	$(PY) -m slugsim.cxl.header
 	$(PY) -m slugsim.emc.header
 	$(PY) -m slugsim.coherence.header
+	$(PY) -m slugsim.ats.header
 
 bench:
 	$(PY) scripts/bench_kernel.py

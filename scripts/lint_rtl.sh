@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-INC=(-Irtl/include -Irtl/emc -Irtl/coherence)
-LIBS=(-y rtl/common -y rtl/emc -y rtl/coherence)
-SYNTH=(rtl/common/*.v rtl/emc/*.v rtl/coherence/*.v)
+INC=(-Irtl/include -Irtl/emc -Irtl/coherence -Irtl/ats)
+LIBS=(-y rtl/common -y rtl/emc -y rtl/coherence -y rtl/ats)
+SYNTH=(rtl/common/*.v rtl/emc/*.v rtl/coherence/*.v rtl/ats/*.v)
 WRAPPERS=(rtl/tb/*.v)
 LATCHES='t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_* t:$_SR_*'
 fail=0
@@ -32,7 +32,7 @@ jobs=$("$PY" -m slugsim.testbench.blocks --synth-jobs)
 while read -r top sets; do
     # shellcheck disable=SC2086  # "-set NAME VALUE ..." splits on purpose
     gparams=$(printf '%s\n' $sets | paste - - - | awk '{printf "-G%s=%s ", $2, $3}')
-    for file in rtl/{common,emc,coherence}/"$top".v; do [ -f "$file" ] && break; done
+    for file in rtl/{common,emc,coherence,ats}/"$top".v; do [ -f "$file" ] && break; done
     # shellcheck disable=SC2086
     verilator --lint-only -Wall "${INC[@]}" "${LIBS[@]}" --top-module "$top" $gparams "$file" \
         || { say "  FAIL $top $gparams"; fail=1; }
@@ -59,7 +59,11 @@ for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
         "rr_arbiter -chparam PORTS 1" "snoop_filter -chparam SETS 6" \
         "snoop_filter -chparam WAYS 3" "snoop_filter -chparam WAYS 128" \
         "snoop_filter -chparam SHARER_WIDTH 0" "snoop_filter -chparam SHARER_WIDTH 65" \
-        "snoop_filter -chparam SETS 16 -chparam ADDR_WIDTH 4"; do
+        "snoop_filter -chparam SETS 16 -chparam ADDR_WIDTH 4" "atc -chparam ENTRIES 12" \
+        "atc -chparam WAYS 3" "atc -chparam ENTRIES 4 -chparam WAYS 8" "atc -chparam MSHRS 17" \
+        "atc -chparam WAITERS 0" "atc -chparam RSP_DEPTH 3" "atc -chparam LARGE_ENTRIES 6" \
+        "atc -chparam VPN_WIDTH 9" "atc -chparam PPN_WIDTH 41" "atc -chparam MSHR_TAG_WIDTH 4" \
+        "atc_plru -chparam WAYS 5"; do
     # shellcheck disable=SC2086
     if synth $bad 2>/dev/null; then say "  FAIL yosys accepted illegal: $bad"; fail=1; fi
 done

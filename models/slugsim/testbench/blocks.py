@@ -137,6 +137,78 @@ SNOOP_FILTER = Block(
 )
 
 
+# The device's ATS Address Translation Cache (scoreboard: slugsim.ats.Atc). Small arrays, few
+# MSHRs and shallow queues so that sets replace, merges fill waiter lists, requests stall on
+# resources and invalidations wait behind held responses within a short test.
+ATC = Block(
+    name="atc",
+    toplevel="tb_atc",
+    sources=(
+        f"{COMMON}/stream_fifo.v",
+        "rtl/ats/atc_plru.v",
+        "rtl/ats/atc.v",
+        "rtl/tb/tb_atc.v",
+    ),
+    test_dir="cocotb_tests/atc",
+    dut="atc",
+    param_sets={
+        # the default: 16 entries of 4 ways, 4 MSHRs of 4 waiters, 48-bit VA, 52-bit HPA
+        "e16-w4": {
+            "ENTRIES": 16,
+            "WAYS": 4,
+            "LARGE_ENTRIES": 4,
+            "MSHRS": 4,
+            "WAITERS": 4,
+            "INV_DEPTH": 4,
+            "RSP_DEPTH": 4,
+            "TAG_WIDTH": 8,
+            "VPN_WIDTH": 36,
+            "PPN_WIDTH": 40,
+        },
+        # many sets of 2 ways (one-level tree), 3 MSHRs (tag width not a power of two's)
+        "e64-w2": {
+            "ENTRIES": 64,
+            "WAYS": 2,
+            "LARGE_ENTRIES": 2,
+            "MSHRS": 3,
+            "WAITERS": 3,
+            "INV_DEPTH": 2,
+            "RSP_DEPTH": 8,
+            "TAG_WIDTH": 6,
+            "VPN_WIDTH": 20,
+            "PPN_WIDTH": 24,
+        },
+        # fully associative (one set of 8, no index bits), one 2 MiB entry, the smallest queues
+        "e8-w8-fa": {
+            "ENTRIES": 8,
+            "WAYS": 8,
+            "LARGE_ENTRIES": 1,
+            "MSHRS": 2,
+            "WAITERS": 6,
+            "INV_DEPTH": 1,
+            "RSP_DEPTH": 2,
+            "TAG_WIDTH": 4,
+            "VPN_WIDTH": 12,
+            "PPN_WIDTH": 12,
+        },
+    },
+    waves_test="invalidation_waits_for_hits_in_flight",
+    wave_internals=(
+        "dut.op_valid_reg",
+        "dut.op_kind_reg",
+        "dut.state_reg",
+        "dut.req_hit",
+        "dut.mshr_valid_reg",
+        "dut.mshr_stale_reg",
+        "dut.small_valid_reg",
+        "dut.large_valid_reg",
+        "dut.rsp_count",
+        "dut.inv_count_reg",
+        "dut.inv_q_left_reg",
+    ),
+)
+
+
 def _common_block(name: str, param_sets: dict[str, dict[str, int]], waves_test: str) -> Block:
     """A module of rtl/common/ tested on its own through rtl/tb/tb_<name>.v."""
     return Block(
@@ -164,7 +236,15 @@ RR_ARBITER = _common_block(
 
 BLOCKS: dict[str, Block] = {
     b.name: b
-    for b in (EMC_MONITOR, EMC_MONITOR_BATCHED, STREAM_FIFO, SKID_BUFFER, RR_ARBITER, SNOOP_FILTER)
+    for b in (
+        EMC_MONITOR,
+        EMC_MONITOR_BATCHED,
+        STREAM_FIFO,
+        SKID_BUFFER,
+        RR_ARBITER,
+        SNOOP_FILTER,
+        ATC,
+    )
 }
 
 

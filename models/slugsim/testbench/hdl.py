@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-INCLUDE_DIRS = [ROOT / "rtl" / "include", ROOT / "rtl" / "emc", ROOT / "rtl" / "coherence"]
+INCLUDE_DIRS = [
+    ROOT / "rtl" / "include",
+    ROOT / "rtl" / "emc",
+    ROOT / "rtl" / "coherence",
+    ROOT / "rtl" / "ats",
+]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD_ROOT = ROOT / "build" / "cocotb"
-INCLUDE_DIRS = (ROOT / "rtl" / "include", ROOT / "rtl" / "emc", ROOT / "rtl" / "coherence")
+INCLUDE_DIRS = (
+    ROOT / "rtl" / "include",
+    ROOT / "rtl" / "emc",
+    ROOT / "rtl" / "coherence",
+    ROOT / "rtl" / "ats",
+)
 SIMULATORS = ("verilator", "icarus")
 
 # Verilator: lint every build at -Wall (so each parameter set is linted), clocks from HDL delays.
