@@ -10,14 +10,19 @@ from slugsim.coherence.tester import random_test
 
 # The tester's system for the mutations: a one-way snoop filter so victims happen.
 TESTER = SystemConfig(devices=3, cores=1, lines=2, sf_sets=1, sf_ways=1)
-EXPLORER = SystemConfig(devices=2, cores=1, lines=1, sf_sets=1, sf_ways=4)
-# Mutations the one-line explorer with one operation per device reaches (the others need a
-# victim with two sharers, or a store then an evict: the tester's longer programs).
+# The explorer's systems: 2 devices, each a load or store then any operation; one line, or
+# two lines and a one-way snoop filter (victims).
+SETUP = ("LoadShared", "LoadAny", "StoreOwn")
+ONE_LINE = SystemConfig(devices=2, cores=0, lines=1, sf_sets=1, sf_ways=4)
+TWO_LINES = SystemConfig(devices=2, cores=0, lines=2, sf_sets=1, sf_ways=1)
 EXPLORER_CATCHES = {
-    "no_snoop_pushes_go",
-    "go_before_snoop_returns",
-    "go_e_for_rdshared",
-    "answer_before_data",
+    "no_snoop_pushes_go": ONE_LINE,
+    "go_before_snoop_returns": ONE_LINE,
+    "go_e_for_rdshared": ONE_LINE,
+    "answer_before_data": ONE_LINE,
+    "keep_bogus_data": ONE_LINE,
+    "forget_victim_sharer": TWO_LINES,
+    "two_snoops_per_line": TWO_LINES,
 }
 
 
@@ -31,7 +36,7 @@ def test_the_random_tester_catches(name: str) -> None:
     for seed in range(40):
         result, shrunk = random_test(config, seed, ops_per_agent=60, shrink_runs=60)
         if result.failure is not None:
-            print(f"{name}: caught by the tester at seed {seed}: {result.kind}: {result.failure}")
+            print(f"{name}: caught by the tester at seed {seed}: {result.failure}")
             assert shrunk is not None and shrunk.failure is not None
             return
     pytest.fail(f"the tester missed {name} over 40 seeds")
@@ -39,8 +44,8 @@ def test_the_random_tester_catches(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPLORER_CATCHES))
 def test_the_explorer_catches(name: str) -> None:
-    config = SystemConfig(**{**vars(EXPLORER), "mutation": name})
-    result = explore(config, menu_programs(config, device_ops=1, core_ops=1))
+    config = SystemConfig(**{**vars(EXPLORER_CATCHES[name]), "mutation": name})
+    result = explore(config, menu_programs(config, 2, 0, first_menu=SETUP), max_states=60_000)
     print(f"{name}: {result.summary()}")
     assert result.failure is not None
 

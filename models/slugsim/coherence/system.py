@@ -339,10 +339,19 @@ class CoherentSystem:
             self.monitor.key(),
             self.checker.key(),
             tuple(
-                (a, self.pc[a], len(self.programs[a]), tuple(sorted(self.outstanding[a])))
+                (
+                    a,
+                    self.pc[a],
+                    len(self.programs[a]),
+                    tuple(sorted(self.outstanding[a], key=_op_order)),
+                )
                 for a in self.agents
             ),
         )
+
+
+def _op_order(op: Op) -> tuple[int, str, int]:
+    return (op.line, op.kind._name_, op.value)  # enums do not order
 
 
 def describe(msg: Message) -> str:
