@@ -9,6 +9,7 @@ host, CXL_REFERENCE.md §9 note 3).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -242,6 +243,46 @@ def _home_issues(graph: Any, home: str, served: list[str]) -> list[Issue]:
                 "lower their outstanding",
             )
         )
+    return issues + _go_ordering_issues(graph, home, served)
+
+
+def _go_ordering_issues(graph: Any, home: str, served: list[str]) -> list[Issue]:
+    """Snoops must not pass earlier GOs to the same device (CXL_REFERENCE.md §1.1). The timed
+    model sends each device's H2D messages in order, and the kernel's virtual channels keep
+    that order as long as the H2D Rsp class never waits for credits; it cannot wait while every
+    link and switch queue on the way buffers one response per outstanding request. One is the
+    most a request has in flight: its second response (GO-I after WritePull, ExtCmp after
+    Fast_GO_WritePull) waits for the write data the first one pulled, and by then the first
+    one's credit is back (it returns one link latency after delivery, before the data can have
+    crossed even one link and the host's pipeline).
+    A fabric where it could wait is refused rather than simulated with snoops passing GOs."""
+    from ..fabric.routing import route_path
+
+    load: dict[tuple[str, str], int] = {}
+    for device in served:
+        path = route_path(graph, home, device) or []
+        for edge in itertools.pairwise(path):
+            load[edge] = load.get(edge, 0) + graph.nodes[device]["params"].outstanding
+    issues = []
+    for (sender, receiver), responses in sorted(load.items()):
+        data = graph.edges[sender, receiver]
+        link = data["params"]
+        credits = link.class_credits.h2d_rsp or link.credits
+        depth = getattr(graph.nodes[receiver]["params"], "queue_depth", None)
+        if depth is not None:
+            credits = min(credits, depth)
+        if responses > credits:
+            issues.append(
+                Issue(
+                    data["where"],
+                    f"up to {responses} H2D responses from host '{home}' may be in flight on "
+                    f"the link {sender} -> {receiver} (the outstanding requests of the "
+                    f"coherent devices behind it), but it buffers {credits}: a GO waiting for "
+                    "credits would let a later snoop pass it",
+                    "raise the link's class_credits: {h2d_rsp: N} (and the switch's "
+                    "queue_depth), or lower the devices' outstanding",
+                )
+            )
     return issues
 
 
