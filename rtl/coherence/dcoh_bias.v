@@ -412,7 +412,7 @@ always @* begin
         flip_issued_next = flip_issued_reg + ONE;
         bump[DCOH_CNT_RDOWNNODATA] = 1'b1;
     end
-    if (s_m2s_valid && (m2s_pending || wait_valid_reg)) begin
+    if (s_m2s_valid && (m2s_pending || wait_valid_reg || !trk_free)) begin
         bump[DCOH_CNT_M2S_BLOCKED_CYCLES] = 1'b1;
     end
 

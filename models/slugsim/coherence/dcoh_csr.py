@@ -7,8 +7,9 @@ offset name               kind meaning
 0x00   ID                 RO   0x44430001 ("DC", version 1)
 0x08   CTRL               WO   [0] CLEAR: write 1 to zero every counter (reads 0)
 0x10+4i counter i         RO   ``COUNTERS[i]``: the ``DcohCounters`` fields in order, then
-                               M2S_BLOCKED_CYCLES (cycles an offered M2S Req waited for a
-                               pending BISnp; timing, so not in the model)
+                               M2S_BLOCKED_CYCLES (cycles an offered M2S Req waited for BI
+                               state: its line pending, a Req waiting for its victim's BIRsp,
+                               or no free BI tracker; timing, so not in the model)
 ====== ================== ==== ============================================================
 """
 
