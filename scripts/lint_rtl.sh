@@ -59,7 +59,9 @@ for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
         "rr_arbiter -chparam PORTS 1" "snoop_filter -chparam SETS 6" \
         "snoop_filter -chparam WAYS 3" "snoop_filter -chparam WAYS 128" \
         "snoop_filter -chparam SHARER_WIDTH 0" "snoop_filter -chparam SHARER_WIDTH 65" \
-        "snoop_filter -chparam SETS 16 -chparam ADDR_WIDTH 4"; do
+        "snoop_filter -chparam SETS 16 -chparam ADDR_WIDTH 4" \
+        "dcoh_bias -chparam BI_TRACKERS 17" "dcoh_bias -chparam ADDR_WIDTH 17" \
+        "dcoh_bias -chparam SF_WAYS 3" "dcoh_tag_array -chparam SETS 6"; do
     # shellcheck disable=SC2086
     if synth $bad 2>/dev/null; then say "  FAIL yosys accepted illegal: $bad"; fail=1; fi
 done
