@@ -63,7 +63,9 @@ for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
         "atc -chparam WAYS 3" "atc -chparam ENTRIES 4 -chparam WAYS 8" "atc -chparam MSHRS 17" \
         "atc -chparam WAITERS 0" "atc -chparam RSP_DEPTH 3" "atc -chparam LARGE_ENTRIES 6" \
         "atc -chparam VPN_WIDTH 9" "atc -chparam PPN_WIDTH 41" "atc -chparam MSHR_TAG_WIDTH 4" \
-        "atc_plru -chparam WAYS 5"; do
+        "atc_plru -chparam WAYS 5" \
+        "dcoh_bias -chparam BI_TRACKERS 17" "dcoh_bias -chparam ADDR_WIDTH 17" \
+        "dcoh_bias -chparam SF_WAYS 3" "dcoh_tag_array -chparam SETS 6"; do
     # shellcheck disable=SC2086
     if synth $bad 2>/dev/null; then say "  FAIL yosys accepted illegal: $bad"; fail=1; fi
 done

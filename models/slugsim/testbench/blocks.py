@@ -209,6 +209,64 @@ ATC = Block(
 )
 
 
+# The DCOH bias / back-invalidation datapath (scoreboard: slugsim.coherence.DcohBias). Small
+# tables and line pools so that SF sets fill, victims and device hits snoop, pages flip.
+DCOH_BIAS = Block(
+    name="dcoh_bias",
+    toplevel="tb_dcoh_bias",
+    sources=(
+        "rtl/coherence/dcoh_tag_array.v",
+        "rtl/coherence/dcoh_bias.v",
+        "rtl/tb/tb_dcoh_bias.v",
+    ),
+    test_dir="cocotb_tests/dcoh_bias",
+    dut="dcoh_bias",
+    param_sets={
+        # 4-line pages, 2x2 bias cache, 2x2 SF, 4 BI trackers
+        "a10-p4-sf2x2-t4": {
+            "ADDR_WIDTH": 10,
+            "PAGE_LINES_LOG2": 2,
+            "BIAS_SETS": 2,
+            "BIAS_WAYS": 2,
+            "SF_SETS": 2,
+            "SF_WAYS": 2,
+            "BI_TRACKERS": 4,
+        },
+        # 8-line pages, fully associative bias cache, direct-mapped SF, 2 trackers
+        "a12-p8-sf4x1-t2": {
+            "ADDR_WIDTH": 12,
+            "PAGE_LINES_LOG2": 3,
+            "BIAS_SETS": 1,
+            "BIAS_WAYS": 4,
+            "SF_SETS": 4,
+            "SF_WAYS": 1,
+            "BI_TRACKERS": 2,
+        },
+        # one-line pages, direct-mapped bias cache, fully associative SF, a single tracker
+        "a8-p1-sf1x4-t1": {
+            "ADDR_WIDTH": 8,
+            "PAGE_LINES_LOG2": 0,
+            "BIAS_SETS": 4,
+            "BIAS_WAYS": 1,
+            "SF_SETS": 1,
+            "SF_WAYS": 4,
+            "BI_TRACKERS": 1,
+        },
+    },
+    waves_test="random_traffic_004",
+    wave_internals=(
+        "dut.state_reg",
+        "dut.ev_kind_reg",
+        "dut.ev_line_reg",
+        "dut.trk_valid_reg",
+        "dut.wait_valid_reg",
+        "dut.flip_active_reg",
+        "dut.flip_cpls_reg",
+        "dut.m2s_pending",
+    ),
+)
+
+
 def _common_block(name: str, param_sets: dict[str, dict[str, int]], waves_test: str) -> Block:
     """A module of rtl/common/ tested on its own through rtl/tb/tb_<name>.v."""
     return Block(
@@ -244,6 +302,7 @@ BLOCKS: dict[str, Block] = {
         RR_ARBITER,
         SNOOP_FILTER,
         ATC,
+        DCOH_BIAS,
     )
 }
 

@@ -1,0 +1,435 @@
+"""cocotb testbench of the DCOH bias / back-invalidation block (rtl/coherence/dcoh_bias.v)
+through rtl/tb/tb_dcoh_bias.v.
+
+The scoreboard is the Python model, ``slugsim.coherence.dcoh_bias.DcohBias``. The RTL takes at
+most one input per event (a total order), so every accepted input of the six input streams is
+fed to the model in the order of the edges that accepted it; each of the five output streams
+must then carry exactly the model's outputs for that stream, in order. An input the model says
+the RTL must not have accepted (a Req to a line with a BISnp pending, ...) fails the scoreboard
+at once. At the end the CSR counters must equal the model's. Host-side responders answer every
+BISnp with a BIRsp and every RdOwnNoData with its completion after a random delay.
+
+Random tests log their seed; rerun one with
+``SLUGSIM_SEED=<seed> .venv/bin/pytest cocotb_tests/dcoh_bias -k <name>``. The planted-bug tests
+at the bottom build the RTL with ``DCOH_PLANT_BUG`` and require the scoreboard to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import cocotb
+import pytest
+from cocotb.regression import TestFactory
+from cocotb.triggers import RisingEdge, Timer
+from slugsim.coherence.dcoh_bias import (
+    BIRsp,
+    BIRspOp,
+    BISnp,
+    BISnpOp,
+    DcohError,
+    DcohParams,
+    DevAccess,
+    DevRsp,
+    Flip,
+    FlipCpl,
+    M2SGo,
+    M2SReq,
+    M2SReqOp,
+    M2SRwd,
+    M2SRwdOp,
+    MetaValue,
+    RdOwnNoData,
+    Want,
+)
+from slugsim.coherence.dcoh_csr import COUNTERS, CSR_CTRL, CSR_ID, DCOH_ID, counter_addr
+from slugsim.coherence.dcoh_csr import counter_values as model_counters
+from slugsim.testbench import runner, testing
+from slugsim.testbench.blocks import DCOH_BIAS
+from slugsim.testbench.csr import CsrMaster
+from slugsim.testbench.pause import LfsrPause
+from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource
+
+TIMEOUT_US = 3000
+SCOREBOARD = "scoreboard: "
+INPUTS = {  # stream prefix -> (payload type, model method)
+    "s_birsp": (BIRsp, "bi_rsp"),
+    "s_flip_cpl": (FlipCpl, "flip_completion"),
+    "s_rwd": (M2SRwd, "m2s_rwd"),
+    "s_m2s": (M2SReq, "m2s_req"),
+    "s_dev": (DevAccess, "device_access"),
+    "s_flip": (Flip, "flip"),
+}
+OUTPUTS = {  # stream prefix -> (payload type, model output list)
+    "m_dev_rsp": (DevRsp, "dev_rsp"),
+    "m_bisnp": (BISnp, "bisnp"),
+    "m_m2s_go": (M2SGo, "m2s_go"),
+    "m_rwd_go": (M2SGo, "rwd_go"),
+    "m_rdownnodata": (RdOwnNoData, "rdownnodata"),
+}
+
+
+class TB:
+    def __init__(self, dut: Any) -> None:
+        self.dut = dut
+        self.clk = dut.clk
+        self.log = dut._log
+        self.rng = testing.seeded_rng(dut)
+        dut.rst.setimmediatevalue(0)
+        self.csr = CsrMaster(dut, self.clk)
+        self.src = {
+            p: StreamSource(StreamBus.from_prefix(dut, p, t), self.clk, record=True)
+            for p, (t, _) in INPUTS.items()
+        }
+        self.sink = {
+            p: StreamSink(StreamBus.from_prefix(dut, p, t), self.clk)
+            for p, (t, _) in OUTPUTS.items()
+        }
+        self.received: dict[str, list[Any]] = {p: [] for p in OUTPUTS}
+        self.checked = dict.fromkeys(OUTPUTS, 0)
+        self.fed = 0
+        self.auto = True  # host-side responders answer BISnp and RdOwnNoData
+        self.in_flight = 0  # responses the responders have yet to send
+        self.coverage: Counter[str] = Counter()
+        built = json.loads(os.environ.get("SLUGSIM_PARAMS", "{}"))
+        self.params = DcohParams.from_rtl(built) if built else DcohParams()
+        assert len(dut.s_dev_line) == self.params.addr_width
+        assert len(dut.s_flip_page) == self.params.page_width
+        self.model = self.params.model()
+        for prefix in OUTPUTS:
+            cocotb.start_soon(self._collect(prefix))
+
+    @classmethod
+    async def create(cls, dut: Any) -> TB:
+        tb = cls(dut)
+        await testing.reset(dut, tb.clk, 3)
+        assert await tb.csr.read(CSR_ID) == DCOH_ID
+        tb.log.info("DUT: %s", tb.params)
+        return tb
+
+    async def cycles(self, n: int) -> None:
+        await Timer(n * 10, "ns")
+        await RisingEdge(self.clk)
+
+    # -- host-side responders -------------------------------------------------------------------
+
+    async def _collect(self, prefix: str) -> None:
+        sink = self.sink[prefix]
+        while True:
+            beat = await sink.recv_beat()
+            self.received[prefix].append(beat)
+            if self.auto and prefix in ("m_bisnp", "m_rdownnodata"):
+                self.in_flight += 1
+                cocotb.start_soon(self._respond(prefix, beat.value))
+
+    async def _respond(self, prefix: str, value: Any) -> None:
+        await self.cycles(self.rng.randrange(0, 24))
+        if prefix == "m_rdownnodata":
+            self.src["s_flip_cpl"].send_nowait(FlipCpl(value.line))
+        else:
+            choices = {
+                BISnpOp.INV: [BIRspOp.I],
+                BISnpOp.DATA: [BIRspOp.I, BIRspOp.S, BIRspOp.E],
+                BISnpOp.CUR: [BIRspOp.I, BIRspOp.S],
+            }[BISnpOp(value.opcode)]
+            self.src["s_birsp"].send_nowait(BIRsp(int(self.rng.choice(choices)), value.bitag))
+        self.in_flight -= 1
+
+    # -- scoreboard -----------------------------------------------------------------------------
+
+    def score(self) -> None:
+        """Feed the model every input accepted so far, in acceptance order; compare outputs."""
+        accepted = sorted(
+            (beat.cycle, prefix, beat.value)
+            for prefix, source in self.src.items()
+            for beat in source.sent
+        )
+        for i in range(self.fed, len(accepted)):
+            cycle, prefix, value = accepted[i]
+            if i and accepted[i - 1][0] == cycle:
+                raise AssertionError(f"{SCOREBOARD}two inputs accepted at edge {cycle}")
+            try:
+                getattr(self.model, INPUTS[prefix][1])(value)
+            except DcohError as error:
+                raise AssertionError(
+                    f"{SCOREBOARD}edge {cycle} {prefix} {value}: {error}"
+                ) from None
+            self.coverage[prefix] += 1
+        self.fed = len(accepted)
+        for prefix, (_, name) in OUTPUTS.items():
+            want, got = self.model.outputs[name], self.received[prefix]
+            for k in range(self.checked[prefix], min(len(want), len(got))):
+                assert got[k].value == want[k], (
+                    f"{SCOREBOARD}{prefix} #{k} at edge {got[k].cycle}: RTL {got[k].value} "
+                    f"!= model {want[k]}"
+                )
+                self.coverage[f"{prefix}"] += 1
+            self.checked[prefix] = min(len(want), len(got))
+            assert len(got) <= len(want), (
+                f"{SCOREBOARD}{prefix}: RTL sent {got[len(want)].value} the model never did"
+            )
+
+    async def quiesce(self, limit: int = 400) -> None:
+        for sink in self.sink.values():
+            sink.set_pause_generator(None)
+        for _ in range(limit):
+            await self.cycles(20)
+            self.score()
+            done = all(s.idle() for s in self.src.values()) and self.in_flight == 0
+            same = all(
+                len(self.received[p]) == len(self.model.outputs[n]) for p, (_, n) in OUTPUTS.items()
+            )
+            if done and same and (not self.auto or not any(self.model.trackers)):
+                return
+        missing = {
+            p: len(self.model.outputs[n]) - len(self.received[p]) for p, (_, n) in OUTPUTS.items()
+        }
+        raise AssertionError(f"{SCOREBOARD}not quiet: outputs the RTL still owes {missing}")
+
+    async def counters(self) -> dict[str, int]:
+        return {name: await self.csr.read(counter_addr(name)) for name in COUNTERS}
+
+    async def check(self) -> dict[str, int]:
+        await self.quiesce()
+        got = await self.counters()
+        want = model_counters(self.model)
+        blocked = got.pop("M2S_BLOCKED_CYCLES")
+        assert got == want, f"{SCOREBOARD}counters: RTL {got} != model {want}"
+        self.log.info("checked %d inputs; blocked %d; counters %s", self.fed, blocked, got)
+        got["M2S_BLOCKED_CYCLES"] = blocked
+        return got
+
+    # -- stimulus -----------------------------------------------------------------------------
+
+    def send(self, prefix: str, value: Any) -> None:
+        self.src[prefix].send_nowait(value)
+
+    def lines(self, count: int) -> list[int]:
+        return self.rng.sample(range(1 << self.params.addr_width), count)
+
+
+def idle_cycles(rng: random.Random) -> Iterator[int]:
+    while True:
+        yield rng.choice([0, 0, 0, 1, 3, 9])
+
+
+# -- directed tests ---------------------------------------------------------------------------
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def bias_and_flips(dut: Any) -> None:
+    """Host bias -> via host; a host->device flip sends one RdOwnNoData per line and turns the
+    page device bias only after the last completion; device bias -> local; device->host flip
+    is state only."""
+    tb = await TB.create(dut)
+    tb.auto = False
+    p = tb.params
+    page = tb.rng.randrange(1 << p.page_width)
+    lines = [(page << p.page_lines_log2) + i for i in range(1 << p.page_lines_log2)]
+    tb.send("s_dev", DevAccess(1, lines[-1], 0, Want.SHARED))
+    tb.send("s_flip", Flip(page, 1))
+    await tb.quiesce()
+    assert [b.value for b in tb.received["m_dev_rsp"]] == [DevRsp(1, 0, 0)]
+    assert [b.value.line for b in tb.received["m_rdownnodata"]] == lines
+    for line in lines[:-1]:
+        tb.send("s_flip_cpl", FlipCpl(line))
+    tb.send("s_dev", DevAccess(2, lines[0], 1, Want.OWN))
+    await tb.quiesce()
+    assert tb.received["m_dev_rsp"][-1].value == DevRsp(2, 0, 0), "flipped before the last cpl"
+    tb.send("s_flip_cpl", FlipCpl(lines[-1]))
+    await tb.quiesce()
+    tb.send("s_dev", DevAccess(3, lines[0], 1, Want.OWN))
+    await tb.quiesce()
+    assert tb.received["m_dev_rsp"][-1].value == DevRsp(3, 1, 0)
+    tb.send("s_flip", Flip(page, 0))
+    await tb.quiesce()
+    tb.send("s_dev", DevAccess(4, lines[0], 0, Want.CUR))
+    counters = await tb.check()
+    assert tb.received["m_dev_rsp"][-1].value == DevRsp(4, 0, 0)
+    assert counters["FLIPS_TO_DEVICE"] == 1 and counters["FLIPS_TO_HOST"] == 1
+    assert counters["RDOWNNODATA"] == len(lines)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def pending_bisnp_blocks_req_not_rwd(dut: Any) -> None:
+    """A device write hitting a line the host may cache sends BISnpInv; a Req to another line
+    passes, a Req to that line waits (counted in M2S_BLOCKED_CYCLES) while RwD to it drains;
+    BIRspI releases it. Then an SF victim: BISnpInv to the pLRU line, the Req that caused it
+    waits for the BIRsp."""
+    tb = await TB.create(dut)
+    tb.auto = False
+    p = tb.params
+    page = 1
+    base = page << p.page_lines_log2
+    tb.send("s_flip", Flip(page, 1))
+    await tb.quiesce()
+    for b in tb.received["m_rdownnodata"]:
+        tb.send("s_flip_cpl", FlipCpl(b.value.line))
+    x = base
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD_DATA, x, 1, MetaValue.I))
+    tb.send("s_dev", DevAccess(5, x, 1, Want.CUR))
+    await tb.quiesce()
+    assert [b.value for b in tb.received["m_bisnp"]] == [BISnp(BISnpOp.INV, 0, x)]
+    other = x + p.sf_sets if p.sf_sets > 1 else x + 1
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, other, 2, 0b01))  # MetaField no-op: no SF change
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, x, 3, MetaValue.A))
+    tb.send("s_rwd", M2SRwd(M2SRwdOp.MEM_WR, x, 4, MetaValue.I))
+    await tb.cycles(40)
+    tb.score()
+    # another line passes (with a single tracker, every Req waits for a free one)
+    passed = [1, 2] if p.bi_trackers > 1 else [1]
+    assert [b.value.tag for b in tb.received["m_m2s_go"]] == passed, "Req to a pending line went"
+    assert [b.value.tag for b in tb.received["m_rwd_go"]] == [4], "RwD did not drain"
+    assert not tb.received["m_dev_rsp"]
+    tb.send("s_birsp", BIRsp(BIRspOp.I, 0))
+    counters = await tb.check()
+    assert [b.value.tag for b in tb.received["m_m2s_go"]] == [1, 2, 3]
+    assert tb.received["m_dev_rsp"][-1].value == DevRsp(5, 1, 1)
+    assert counters["M2S_BLOCKED_CYCLES"] >= 30
+
+    # x's SF set holds x: WAYS more grants to it fill it and the last names the pLRU victim,
+    # then waits for its BIRsp
+    fill = [x + k * p.sf_sets for k in range(1, p.sf_ways + 1)]
+    for tag, line in enumerate(fill, start=10):
+        tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, line, tag, MetaValue.S))
+    await tb.quiesce()
+    victim = tb.model.outputs["bisnp"][-1]
+    assert victim.opcode == BISnpOp.INV and tb.model.counters.bisnp_victim == 1
+    if p.sf_ways > 1:
+        assert tb.received["m_m2s_go"][-1].value.tag == 10 + p.sf_ways - 2
+    await tb.cycles(20)
+    assert len(tb.received["m_m2s_go"]) == 3 + p.sf_ways - 1
+    tb.send("s_birsp", BIRsp(BIRspOp.I, victim.bitag))
+    await tb.check()
+    assert tb.received["m_m2s_go"][-1].value.tag == 10 + p.sf_ways - 1
+
+
+# -- random traffic -----------------------------------------------------------------------------
+
+
+async def random_traffic(dut: Any, idle: bool = False, stall: bool = False) -> None:
+    """Random device accesses, M2S Req/RwD and flips over a small pool of lines, with host
+    responders; idle cycles on every input, back-pressure on every output; scored against the
+    model and the counters at the end of each round."""
+    tb = await TB.create(dut)
+    p, rng = tb.params, tb.rng
+    # lines of three pages, crowded into two SF sets: sets fill, victims and device hits snoop
+    pages = rng.sample(range(1 << p.page_width), 3)
+    pool = sorted(
+        {
+            (rng.choice(pages) << p.page_lines_log2 | rng.randrange(1 << p.page_lines_log2))
+            & ~(p.sf_sets - 2 if p.sf_sets > 1 else 0)
+            for _ in range(3 * p.sf_ways + 4)
+        }
+    )
+    pages = sorted({line >> p.page_lines_log2 for line in pool})
+    if idle:
+        for source in tb.src.values():
+            source.set_idle_generator(idle_cycles(rng))
+    for _ in range(2):
+        if stall:
+            for prefix, sink in tb.sink.items():
+                ratio = 0.7 if prefix == "m_bisnp" else 0.4
+                sink.set_pause_generator(LfsrPause(ratio, seed=rng.getrandbits(32)))
+        for n in range(120):
+            kind = rng.choices(["dev", "m2s", "rwd", "flip"], weights=[4, 5, 2, 1])[0]
+            line = rng.choice(pool)
+            if kind == "dev":
+                want = rng.randrange(3)
+                tb.send("s_dev", DevAccess(n % (1 << p.id_width), line, rng.random() < 0.3, want))
+            elif kind == "m2s":
+                op, meta = rng.choice(
+                    [
+                        (M2SReqOp.MEM_RD, MetaValue.A),
+                        (M2SReqOp.MEM_RD, MetaValue.S),
+                        (M2SReqOp.MEM_RD, MetaValue.I),
+                        (M2SReqOp.MEM_RD_DATA, MetaValue.I),
+                        (M2SReqOp.MEM_INV, MetaValue.A),
+                        (M2SReqOp.MEM_INV, MetaValue.I),
+                        (M2SReqOp.MEM_CLN_EVCT, MetaValue.I),
+                        (M2SReqOp.MEM_SPEC_RD, MetaValue.I),
+                    ]
+                )
+                tb.send("s_m2s", M2SReq(op, line, rng.getrandbits(p.tag_width), meta))
+            elif kind == "rwd":
+                op = rng.choice([M2SRwdOp.MEM_WR, M2SRwdOp.MEM_WR, M2SRwdOp.BI_CONFLICT])
+                meta = rng.choice([MetaValue.I, MetaValue.A])
+                tb.send("s_rwd", M2SRwd(op, line, rng.getrandbits(p.tag_width), meta))
+            else:
+                tb.send("s_flip", Flip(rng.choice(pages), rng.random() < 0.7))
+        while not all(s.idle() for s in tb.src.values()):
+            await tb.cycles(50)
+            tb.score()
+        await tb.check()
+    c = tb.model.counters
+    tb.log.info("coverage %s", dict(sorted(tb.coverage.items())))
+    assert c.flips_to_device and c.dev_local and c.dev_via_host
+    assert c.bisnp_dev + c.bisnp_victim > 0
+
+
+factory = TestFactory(random_traffic)
+factory.add_option("idle", [False, True])
+factory.add_option("stall", [False, True])
+factory.generate_tests()
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def csr_clear(dut: Any) -> None:
+    """CTRL.CLEAR zeroes every counter; unmapped addresses read 0."""
+    tb = await TB.create(dut)
+    tb.send("s_dev", DevAccess(0, 0, 0, 0))
+    await tb.check()
+    assert (await tb.counters())["BIAS_MISSES"] == 1
+    await tb.csr.write(CSR_CTRL, 1)
+    assert await tb.counters() == dict.fromkeys(COUNTERS, 0)
+    assert await tb.csr.read(0xFC) == 0 and await tb.csr.read(0x04) == 0
+
+
+# -- pytest: one test per (simulator, parameter set, cocotb test) -------------------------------
+
+COCOTB_TESTS = testing.cocotb_test_names(globals())
+
+
+@pytest.mark.parametrize(("sim", "param_set", "testcase"), testing.cases(DCOH_BIAS, COCOTB_TESTS))
+def test_dcoh_bias(sim: str, param_set: str, testcase: str) -> None:
+    testing.run_case(DCOH_BIAS, sim, param_set, testcase)
+
+
+# -- planted bugs: the scoreboard must catch them ----------------------------------------------
+
+# DCOH_PLANT_BUG value -> the test that must catch it
+PLANTED_BUGS = {
+    1: "random_traffic_001",  # s_m2s_ready ignores pending BISnps
+    2: "bias_and_flips",  # a flip turns the page device bias one completion early
+}
+PLANTED_SIM = "icarus" if "icarus" in runner.selected_simulators() else "verilator"
+
+
+@pytest.mark.parametrize(
+    ("sim", "bug"), [pytest.param(PLANTED_SIM, b, id=f"{PLANTED_SIM}-bug{b}") for b in PLANTED_BUGS]
+)
+def test_planted_bug_is_caught(sim: str, bug: int) -> None:
+    """Build with ``DCOH_PLANT_BUG=bug``: the named test must fail on a scoreboard check (not a
+    timeout or a crash)."""
+    param_set = next(iter(DCOH_BIAS.param_sets))
+    testcase = PLANTED_BUGS[bug]
+    assert testcase in COCOTB_TESTS
+    result = runner.run(
+        DCOH_BIAS,
+        sim,
+        DCOH_BIAS.params(param_set),
+        testcase=testcase,
+        seed=testing.seed_for(DCOH_BIAS, param_set, testcase),
+        defines={"DCOH_PLANT_BUG": bug},
+        run_name=f"bug{bug}-{testcase}",
+    )
+    log = result.log.read_text(errors="replace")
+    assert result.failures, f"planted bug {bug} went unnoticed by {testcase} ({result.log})"
+    assert f"AssertionError: {SCOREBOARD}" in log, f"failed, not on the scoreboard: {result.log}"
+    line = next(x for x in log.splitlines() if f"AssertionError: {SCOREBOARD}" in x)
+    print(f"bug {bug} caught by {testcase}: {line.strip()}")

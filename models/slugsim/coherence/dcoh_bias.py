@@ -1,0 +1,381 @@
+"""The device coherence engine's bias and back-invalidation datapath (twin of
+``rtl/coherence/dcoh_bias.v``).
+
+Transaction level and untimed: each input is one method call, made in the order the block
+*accepts* its inputs (the RTL takes at most one input per event slot, so that order is total),
+and every output the block produces is appended, in order, to one list per output stream
+(``outputs``). The RTL's scoreboard feeds the accepted inputs in acceptance order and compares
+each output stream beat by beat; the table-driven DCOH controller can own one as its datapath.
+
+Semantics (CXL_REFERENCE.md §2.3-2.4, §3):
+
+* **Bias** (HDM-D): one bit per page of ``2**page_lines_log2`` lines in a bias table (reset: all
+  host bias), looked up through a bias cache of ``bias_sets x bias_ways`` page tags with tree
+  pLRU (the :class:`SnoopFilter` structure; it holds presence only, the bias bit is read from
+  the table, so the cache sets hit/miss counters and, in a timed model, latency).
+* **Device access** (``device_access``): host bias -> ``DevRsp(local=0)`` (goes through the host,
+  MemRdFwd/MemWrFwd). Device bias: device SF lookup; a miss -> ``DevRsp(local=1)`` at once; a
+  hit (the host may cache the line) -> ``BISnpCur`` (want=CUR read), ``BISnpData`` (want=SHARED
+  read) or ``BISnpInv`` (a write, or want=OWN), with a BI tracker; the response
+  ``DevRsp(local=1, snooped=1)`` goes out when the BIRsp arrives.
+* **Host M2S Req** (``m2s_req``): a grant of a cacheable copy (MemRd or MemInv with MetaValue A
+  or S, MemRdData) allocates the line in the device SF (I/A, ``sf_sets x sf_ways``, pLRU). If
+  the set is full the pLRU entry's line gets a ``BISnpInv`` (cause: victim) and the Req waits
+  for the BIRsp, which frees the victim, allocates the line and releases the Req. MemClnEvct,
+  and MemRd/MemInv with MetaValue I, free the line's entry. Every Req is released in order on
+  ``m2s_go``. A Req to a line with a BISnp pending must not be accepted (:class:`DcohError`).
+* **Host M2S RwD** (``m2s_rwd``): never blocked. MemWr/MemWrPtl with MetaValue I frees the
+  line's entry; BIConflict counts a conflict. Every RwD is released on ``rwd_go``.
+* **BIRsp** (``bi_rsp``): BITag is the tracker index. Victim snoop: free victim, allocate the
+  waiting Req's line, release the Req. Device-hit snoop: BIRspI frees the entry (S/E keep it),
+  then the device response.
+* **Flips** (``flip``): to device -> one ``RdOwnNoData`` per line of the page, and the page
+  turns device bias only when the last completion (``flip_completion``, the MemRdFwd) arrived;
+  to host -> state only. One host->device flip at a time.
+
+Acceptance rules the RTL enforces on its ready signals (``can_*``): a device access needs a
+free tracker and its line not pending; a Req needs a free tracker, no Req waiting for a victim
+snoop, and its line not pending; a flip needs no flip in progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import NamedTuple
+
+from .snoop_filter import SnoopFilter
+
+BI_TAG_WIDTH = 12
+
+
+class DcohError(Exception):
+    """An input the block would not have accepted, or one with no meaning (scoreboard failure)."""
+
+
+class Want(IntEnum):
+    """What a device read needs: current data only, a shared copy, or ownership."""
+
+    CUR = 0
+    SHARED = 1
+    OWN = 2
+
+
+class M2SReqOp(IntEnum):
+    MEM_INV = 0b0000
+    MEM_RD = 0b0001
+    MEM_RD_DATA = 0b0010
+    MEM_SPEC_RD = 0b1000
+    MEM_CLN_EVCT = 0b1010
+
+
+class M2SRwdOp(IntEnum):
+    MEM_WR = 0b0001
+    MEM_WR_PTL = 0b0010
+    BI_CONFLICT = 0b0100
+
+
+class MetaValue(IntEnum):
+    I = 0b00  # noqa: E741 - the spec's name
+    A = 0b10
+    S = 0b11
+
+
+class BISnpOp(IntEnum):
+    CUR = 0b0000
+    DATA = 0b0001
+    INV = 0b0010
+
+
+class BIRspOp(IntEnum):
+    I = 0b0000  # noqa: E741
+    S = 0b0001
+    E = 0b0010
+
+
+# -- transactions (the RTL's stream payloads, field for field) --------------------------------
+
+
+class DevAccess(NamedTuple):
+    id: int
+    line: int
+    write: int
+    want: int
+
+
+class DevRsp(NamedTuple):
+    id: int
+    local: int  # 1: completes in the device; 0: goes through the host (host bias)
+    snooped: int  # 1: a BISnp went out and was answered first
+
+
+class M2SReq(NamedTuple):
+    opcode: int
+    line: int
+    tag: int
+    meta_value: int
+
+
+class M2SRwd(NamedTuple):
+    opcode: int
+    line: int
+    tag: int
+    meta_value: int
+
+
+class M2SGo(NamedTuple):
+    opcode: int
+    line: int
+    tag: int
+
+
+class BISnp(NamedTuple):
+    opcode: int
+    bitag: int
+    line: int
+
+
+class BIRsp(NamedTuple):
+    opcode: int
+    bitag: int
+
+
+class Flip(NamedTuple):
+    page: int
+    to_device: int
+
+
+class FlipCpl(NamedTuple):
+    line: int
+
+
+class RdOwnNoData(NamedTuple):
+    line: int
+
+
+@dataclass
+class DcohCounters:
+    bias_hits: int = 0
+    bias_misses: int = 0
+    dev_local: int = 0
+    dev_via_host: int = 0
+    flips_to_device: int = 0
+    flips_to_host: int = 0
+    rdownnodata: int = 0
+    bisnp_victim: int = 0
+    bisnp_dev: int = 0
+    bisnp_cur: int = 0
+    bisnp_data: int = 0
+    bisnp_inv: int = 0
+    sf_allocations: int = 0
+    sf_frees: int = 0
+    conflicts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DcohParams:
+    addr_width: int = 10  # line address bits
+    page_lines_log2: int = 2  # lines per page, log2
+    bias_sets: int = 2
+    bias_ways: int = 2
+    sf_sets: int = 2
+    sf_ways: int = 2
+    bi_trackers: int = 4
+    id_width: int = 4
+    tag_width: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("bias_sets", "bias_ways", "sf_sets", "sf_ways"):
+            value = getattr(self, name)
+            if value < 1 or value & (value - 1) or value > 64:
+                raise ValueError(f"DCOH {name} must be a power of two in 1..64, not {value}")
+        if not 1 <= self.bi_trackers <= 16:
+            raise ValueError(f"DCOH bi_trackers must be in 1..16, not {self.bi_trackers}")
+        if not 0 <= self.page_lines_log2 <= 6:
+            raise ValueError(f"DCOH page_lines_log2 must be in 0..6, not {self.page_lines_log2}")
+        low = max(self.page_lines_log2 + self.bias_sets.bit_length(), self.sf_sets.bit_length())
+        if not low <= self.addr_width <= 16:
+            raise ValueError(f"DCOH addr_width must be in {low}..16, not {self.addr_width}")
+        if not 1 <= self.id_width <= 16 or not 1 <= self.tag_width <= 16:
+            raise ValueError("DCOH id_width and tag_width must be in 1..16")
+
+    @property
+    def page_width(self) -> int:
+        return self.addr_width - self.page_lines_log2
+
+    @classmethod
+    def from_rtl(cls, values: dict[str, int]) -> DcohParams:
+        return cls(**{k.lower(): v for k, v in values.items()})
+
+    def model(self) -> DcohBias:
+        return DcohBias(self)
+
+
+@dataclass
+class _Tracker:
+    line: int
+    victim: bool  # cause: SF victim (else a device access hit)
+    dev: DevAccess | None = None
+
+
+OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata")
+
+
+@dataclass
+class DcohBias:
+    params: DcohParams
+    counters: DcohCounters = field(default_factory=DcohCounters)
+
+    def __post_init__(self) -> None:
+        p = self.params
+        self.bias = [0] * (1 << p.page_width)  # 1 = device bias
+        self.bias_cache = SnoopFilter(p.bias_sets, p.bias_ways, 1)
+        self.sf = SnoopFilter(p.sf_sets, p.sf_ways, 1)
+        self.trackers: list[_Tracker | None] = [None] * p.bi_trackers
+        self.waiting_req: M2SReq | None = None  # a Req waiting for its victim's BIRsp
+        self.flip_page: int | None = None  # host->device flip in progress
+        self.flip_done: set[int] = set()
+        self.outputs: dict[str, list[NamedTuple]] = {name: [] for name in OUTPUTS}
+
+    # -- acceptance rules -------------------------------------------------------------------
+
+    def pending(self, line: int) -> bool:
+        return any(t is not None and t.line == line for t in self.trackers)
+
+    def free_tracker(self) -> int | None:
+        return next((i for i, t in enumerate(self.trackers) if t is None), None)
+
+    def can_access(self, line: int) -> bool:
+        return self.free_tracker() is not None and not self.pending(line)
+
+    def can_req(self, line: int) -> bool:
+        return self.can_access(line) and self.waiting_req is None
+
+    def page_of(self, line: int) -> int:
+        return line >> self.params.page_lines_log2
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def device_access(self, acc: DevAccess) -> None:
+        if not self.can_access(acc.line):
+            raise DcohError(f"device access {acc} accepted with its line pending or no tracker")
+        page = self.page_of(acc.line)
+        if self.bias_cache.lookup(page).hit:
+            self.counters.bias_hits += 1
+        else:
+            self.counters.bias_misses += 1
+            self.bias_cache.allocate(page, 1)
+        if not self.bias[page]:
+            self.counters.dev_via_host += 1
+            self._out("dev_rsp", DevRsp(acc.id, 0, 0))
+            return
+        self.counters.dev_local += 1
+        if not self.sf.lookup(acc.line).hit:
+            self._out("dev_rsp", DevRsp(acc.id, 1, 0))
+            return
+        if acc.write or acc.want == Want.OWN:
+            op = BISnpOp.INV
+        elif acc.want == Want.SHARED:
+            op = BISnpOp.DATA
+        else:
+            op = BISnpOp.CUR
+        self.counters.bisnp_dev += 1
+        self._snoop(op, acc.line, _Tracker(acc.line, False, acc))
+
+    def m2s_req(self, req: M2SReq) -> None:
+        if not self.can_req(req.line):
+            raise DcohError(
+                f"M2S Req {req} accepted while a BISnp to its line (or a victim snoop) is pending"
+            )
+        grant = (req.opcode in (M2SReqOp.MEM_RD, M2SReqOp.MEM_INV)) and req.meta_value in (
+            MetaValue.A,
+            MetaValue.S,
+        )
+        grant |= req.opcode == M2SReqOp.MEM_RD_DATA
+        drop = req.opcode == M2SReqOp.MEM_CLN_EVCT or (
+            req.opcode in (M2SReqOp.MEM_RD, M2SReqOp.MEM_INV) and req.meta_value == MetaValue.I
+        )
+        if grant:
+            victim = self.sf.victim_for(req.line)
+            if victim is not None:
+                self.counters.bisnp_victim += 1
+                self.waiting_req = req
+                self._snoop(BISnpOp.INV, victim.line, _Tracker(victim.line, True))
+                return
+            self._allocate(req.line)
+        elif drop:
+            self._free(req.line)
+        self._out("m2s_go", M2SGo(req.opcode, req.line, req.tag))
+
+    def m2s_rwd(self, rwd: M2SRwd) -> None:
+        if rwd.opcode == M2SRwdOp.BI_CONFLICT:
+            self.counters.conflicts += 1
+        elif rwd.meta_value == MetaValue.I:
+            self._free(rwd.line)
+        self._out("rwd_go", M2SGo(rwd.opcode, rwd.line, rwd.tag))
+
+    def bi_rsp(self, rsp: BIRsp) -> None:
+        if not 0 <= rsp.bitag < len(self.trackers) or self.trackers[rsp.bitag] is None:
+            raise DcohError(f"BIRsp {rsp} for no pending BISnp")
+        tracker = self.trackers[rsp.bitag]
+        assert tracker is not None
+        self.trackers[rsp.bitag] = None
+        if tracker.victim:
+            req = self.waiting_req
+            assert req is not None
+            self.waiting_req = None
+            self._free(tracker.line)  # a victim BISnpInv leaves the host with no copy
+            self._allocate(req.line)
+            self._out("m2s_go", M2SGo(req.opcode, req.line, req.tag))
+            return
+        if rsp.opcode == BIRspOp.I:
+            self._free(tracker.line)
+        assert tracker.dev is not None
+        self._out("dev_rsp", DevRsp(tracker.dev.id, 1, 1))
+
+    def flip(self, cmd: Flip) -> None:
+        if self.flip_page is not None:
+            raise DcohError(f"flip {cmd} accepted while page {self.flip_page:#x} is flipping")
+        if not cmd.to_device:
+            self.counters.flips_to_host += 1
+            self.bias[cmd.page] = 0
+            return
+        self.flip_page = cmd.page
+        self.flip_done = set()
+        base = cmd.page << self.params.page_lines_log2
+        for offset in range(1 << self.params.page_lines_log2):
+            self.counters.rdownnodata += 1
+            self._out("rdownnodata", RdOwnNoData(base + offset))
+
+    def flip_completion(self, cpl: FlipCpl) -> None:
+        if self.flip_page is None or self.page_of(cpl.line) != self.flip_page:
+            raise DcohError(f"flip completion {cpl} for no flip in progress")
+        if cpl.line in self.flip_done:
+            raise DcohError(f"second flip completion for line {cpl.line:#x}")
+        self.flip_done.add(cpl.line)
+        if len(self.flip_done) == 1 << self.params.page_lines_log2:
+            self.bias[self.flip_page] = 1
+            self.counters.flips_to_device += 1
+            self.flip_page = None
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _snoop(self, op: BISnpOp, line: int, tracker: _Tracker) -> None:
+        index = self.free_tracker()
+        assert index is not None
+        self.trackers[index] = tracker
+        self.counters.bisnp_cur += op == BISnpOp.CUR
+        self.counters.bisnp_data += op == BISnpOp.DATA
+        self.counters.bisnp_inv += op == BISnpOp.INV
+        self._out("bisnp", BISnp(int(op), index, line))
+
+    def _allocate(self, line: int) -> None:
+        result = self.sf.allocate(line, 1)
+        assert result.victim is None
+        self.counters.sf_allocations += not result.hit
+
+    def _free(self, line: int) -> None:
+        self.counters.sf_frees += self.sf.deallocate(line).hit
+
+    def _out(self, stream: str, value: NamedTuple) -> None:
+        self.outputs[stream].append(value)
