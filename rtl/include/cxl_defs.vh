@@ -455,6 +455,31 @@ localparam integer CXL_ATS_INVALIDATION_CPL_ITAG_VECTOR_WIDTH = 32;
 localparam integer CXL_ATS_INVALIDATION_CPL_CC_LSB = 48;
 localparam integer CXL_ATS_INVALIDATION_CPL_CC_WIDTH = 3;
 
+// AtsPageReq: slugsim (PCIe PRI Page Request, Msg 0x04)
+localparam integer CXL_ATS_PAGE_REQ_WIDTH = 80;
+localparam integer CXL_ATS_PAGE_REQ_REQUESTER_ID_LSB = 0;
+localparam integer CXL_ATS_PAGE_REQ_REQUESTER_ID_WIDTH = 16;
+localparam integer CXL_ATS_PAGE_REQ_PRG_INDEX_LSB = 16;
+localparam integer CXL_ATS_PAGE_REQ_PRG_INDEX_WIDTH = 9;
+localparam integer CXL_ATS_PAGE_REQ_ADDR_LSB = 25;
+localparam integer CXL_ATS_PAGE_REQ_ADDR_WIDTH = 52;
+localparam integer CXL_ATS_PAGE_REQ_ADDR_SHIFT = 12;
+localparam integer CXL_ATS_PAGE_REQ_READ_LSB = 77;
+localparam integer CXL_ATS_PAGE_REQ_READ_WIDTH = 1;
+localparam integer CXL_ATS_PAGE_REQ_WRITE_LSB = 78;
+localparam integer CXL_ATS_PAGE_REQ_WRITE_WIDTH = 1;
+localparam integer CXL_ATS_PAGE_REQ_LAST_LSB = 79;
+localparam integer CXL_ATS_PAGE_REQ_LAST_WIDTH = 1;
+
+// AtsPrgRsp: slugsim (PCIe PRI PRG Response, Msg 0x05)
+localparam integer CXL_ATS_PRG_RSP_WIDTH = 29;
+localparam integer CXL_ATS_PRG_RSP_REQUESTER_ID_LSB = 0;
+localparam integer CXL_ATS_PRG_RSP_REQUESTER_ID_WIDTH = 16;
+localparam integer CXL_ATS_PRG_RSP_PRG_INDEX_LSB = 16;
+localparam integer CXL_ATS_PRG_RSP_PRG_INDEX_WIDTH = 9;
+localparam integer CXL_ATS_PRG_RSP_CODE_LSB = 25;
+localparam integer CXL_ATS_PRG_RSP_CODE_WIDTH = 4;
+
 // EmcRecord: slugsim EMC trace record (128 bits)
 localparam integer CXL_EMC_RECORD_WIDTH = 128;
 localparam integer CXL_EMC_RECORD_TIMESTAMP_LSB = 0;

@@ -255,6 +255,32 @@ class AtsInvalidationCpl(Message):
     cc: Annotated[int, Bits(3)] = 0
 
 
+@message(
+    None, "slugsim (PCIe PRI Page Request, Msg 0x04)", tag="prg_index", addr="addr", opcode=None
+)
+class AtsPageReq(Message):
+    """A Page Request (PRI, CXL_REFERENCE.md §4): make the untranslated page ``addr`` resident
+    with ``read``/``write`` access; ``last`` closes the Page Request Group ``prg_index``.
+    No EMC record channel: the record's 4-bit channel field is full (``Channel``)."""
+
+    requester_id: Annotated[int, Bits(16)] = 0
+    prg_index: Annotated[int, Bits(9)] = 0
+    addr: Annotated[int, PAGE] = 0
+    read: Annotated[int, Bits(1)] = 1
+    write: Annotated[int, Bits(1)] = 0
+    last: Annotated[int, Bits(1)] = 1
+
+
+@message(None, "slugsim (PCIe PRI PRG Response, Msg 0x05)", tag="prg_index", opcode=None)
+class AtsPrgRsp(Message):
+    """The answer to a Page Request Group: ``code`` is a ``PrgResponseCode`` (CXL_REFERENCE.md
+    §4: 0000 Success, 0001 Invalid Request, 1111 Response Failure; others mean failure)."""
+
+    requester_id: Annotated[int, Bits(16)] = 0
+    prg_index: Annotated[int, Bits(9)] = 0
+    code: Annotated[int, Bits(4)] = 0
+
+
 # -- EMC record ------------------------------------------------------------------------------
 
 
