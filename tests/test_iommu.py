@@ -139,9 +139,7 @@ def test_invalidations_wait_for_the_device_queue_depth() -> None:
     assert iommu.counters.invalidations_queued == 2
     more = iommu.invalidation_complete(DEV, AtsInvalidationCpl(requester_id=DEV, itag_vector=0b1))
     assert [(r.itag, r.addr) for r in more] == [(0, 2 * KIB4)]
-    more = iommu.invalidation_complete(
-        DEV, AtsInvalidationCpl(requester_id=DEV, itag_vector=0b11)
-    )
+    more = iommu.invalidation_complete(DEV, AtsInvalidationCpl(requester_id=DEV, itag_vector=0b11))
     assert [(r.itag, r.addr) for r in more] == [(0, 3 * KIB4)]
     assert len(iommu.devices[DEV].inflight) == 1
 
