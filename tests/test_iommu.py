@@ -194,7 +194,6 @@ def test_bad_maps_are_refused() -> None:
     iommu.map(DEV, 0, 0x200000, large=True)
     with pytest.raises(ValueError, match="mapped already"):
         iommu.map(DEV, 0x3000, 0x900000)
-    with pytest.raises(ValueError, match="still held"):
-        iommu.map(DEV, 0x400000, 0x201000)
+    iommu.map(DEV, 0x400000, 0x201000)  # an alias of a mapped frame is legal (sharing)
     with pytest.raises(ValueError, match="not attached"):
         iommu.translate(9, _treq(0))

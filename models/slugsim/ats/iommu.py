@@ -21,7 +21,8 @@ timed wrapper only has to schedule it:
   then sends the device an Invalidate Request. At most ``queue_depth`` of them are outstanding
   per device (the ATS capability's 5-bit Invalidate Queue Depth, 0 meaning 32); the rest wait
   in order. The frame is *not* free until the device's Invalidate Completion arrives: only then
-  may software map it again (``remap`` to another address or device).
+  may software map it again (``remap`` to another address or device). Requester IDs are the
+  devices' PBR PIDs, so what the agent sends carries ``dpid`` = the device's requester ID.
 - **Translated requests.** Every CXL.cache request carries an HPA. Under the ``check`` policy
   the agent allows it only if the device holds a grant covering that page with the needed
   permission: a mapping in its table, or one whose invalidation has not completed yet (the
@@ -43,7 +44,7 @@ Latency (all in ps, every figure a parameter):
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
@@ -215,7 +216,7 @@ class Iommu:
         # (device, mapping's first 4 KiB page, large) -> mapping, least recently used first
         self._iotlb: OrderedDict[tuple[int, int, bool], Mapping] = OrderedDict()
         self._free: list[int] = []  # free HPA frames (4 KiB page numbers) for PRI
-        self._busy: set[int] = set()  # frames some mapping (or pending invalidation) holds
+        self._revoking: Counter[int] = Counter()  # frames of unmaps not yet completed
         self.denials: list[Denial] = []
         self.sent: list[AtsInvalidationReq] = []  # Invalidate Requests, in order sent
 
@@ -247,14 +248,12 @@ class Iommu:
         """Map byte address ``iova`` to ``hpa`` (both aligned to the page size)."""
         mapping = Mapping(*self._pages(iova, hpa, large), large, r, w, io)
         frames = range(mapping.hpa, mapping.hpa + mapping.pages)
-        taken = [f for f in frames if f in self._busy]
+        taken = [f for f in frames if self._revoking[f]]
         if taken:
             raise ValueError(
-                f"HPA page {taken[0]:#x} is still held (mapped, or its invalidation has not "
-                "completed)"
+                f"HPA page {taken[0]:#x} was unmapped but its invalidation has not completed"
             )
         self._install(device, mapping)
-        self._busy.update(frames)
         return mapping
 
     def reserve(self, device: int, iova: int, *, r: bool = True, w: bool = True) -> Mapping:
@@ -274,6 +273,8 @@ class Iommu:
             del ctx.table[page]
         self._iotlb.pop((device, mapping.iova, mapping.large), None)
         pending = _Pending(mapping)
+        if mapping.resident:
+            self._revoking.update(range(mapping.hpa, mapping.hpa + mapping.pages))
         if len(ctx.inflight) < ctx.depth:
             return self._send(ctx, pending)
         ctx.waiting.append(pending)
@@ -295,7 +296,7 @@ class Iommu:
             self.counters.invalidations_completed += 1
             mapping = pending.mapping
             if mapping.resident:
-                self._busy.difference_update(range(mapping.hpa, mapping.hpa + mapping.pages))
+                self._revoking.subtract(range(mapping.hpa, mapping.hpa + mapping.pages))
         sent = []
         while ctx.waiting and len(ctx.inflight) < ctx.depth:
             sent.append(self._send(ctx, ctx.waiting.popleft()))
@@ -330,6 +331,7 @@ class Iommu:
             cpl = AtsTranslationCpl(
                 requester_id=req.requester_id,
                 tag=req.tag,
+                dpid=req.requester_id,
                 status=AtsStatus.UNSUPPORTED_REQUEST,
                 addr=req.addr,
                 read=0,
@@ -358,7 +360,6 @@ class Iommu:
             ctx.pri_enabled = False
         else:
             frame = self._free.pop(0)
-            self._busy.add(frame)
             ctx.table[mapping.iova] = Mapping(mapping.iova, frame, False, mapping.r, mapping.w)
             code = PrgResponseCode.SUCCESS
         name = {
@@ -367,7 +368,12 @@ class Iommu:
             PrgResponseCode.RESPONSE_FAILURE: "prg_failure",
         }[code]
         setattr(self.counters, name, getattr(self.counters, name) + 1)
-        rsp = AtsPrgRsp(requester_id=req.requester_id, prg_index=req.prg_index, code=int(code))
+        rsp = AtsPrgRsp(
+            requester_id=req.requester_id,
+            prg_index=req.prg_index,
+            code=int(code),
+            dpid=req.requester_id,
+        )
         return PageResponse(rsp, latency)
 
     def check(self, device: int, addr: int, opcode: D2HReqOpcode) -> Verdict:
@@ -432,6 +438,7 @@ class Iommu:
         mapping = pending.mapping
         req = AtsInvalidationReq(
             requester_id=ctx.device,
+            dpid=ctx.device,
             itag=itag,
             addr=mapping.iova << PAGE_SHIFT,
             page_shift=LARGE_SHIFT if mapping.large else PAGE_SHIFT,
@@ -444,13 +451,19 @@ class Iommu:
     def _completion(req: AtsTranslationReq, page: int, mapping: Mapping) -> AtsTranslationCpl:
         if not mapping.resident:  # in the space but not present: no access, ask with PRI
             return AtsTranslationCpl(
-                requester_id=req.requester_id, tag=req.tag, addr=req.addr, read=0, write=0
+                requester_id=req.requester_id,
+                tag=req.tag,
+                dpid=req.requester_id,
+                addr=req.addr,
+                read=0,
+                write=0,
             )
         large = mapping.large
         hpa = mapping.hpa if large else mapping.hpa_of(page)
         return AtsTranslationCpl(
             requester_id=req.requester_id,
             tag=req.tag,
+            dpid=req.requester_id,
             addr=hpa << PAGE_SHIFT,
             read=int(mapping.r),
             write=int(mapping.w and not req.no_write),
