@@ -399,7 +399,7 @@ localparam integer CXL_S2M_DRS_DATA_LSB = 43;
 localparam integer CXL_S2M_DRS_DATA_WIDTH = 512;
 
 // AtsTranslationReq: slugsim (PCIe ATS Translation Request)
-localparam integer CXL_ATS_TRANSLATION_REQ_WIDTH = 78;
+localparam integer CXL_ATS_TRANSLATION_REQ_WIDTH = 90;
 localparam integer CXL_ATS_TRANSLATION_REQ_REQUESTER_ID_LSB = 0;
 localparam integer CXL_ATS_TRANSLATION_REQ_REQUESTER_ID_WIDTH = 16;
 localparam integer CXL_ATS_TRANSLATION_REQ_TAG_LSB = 16;
@@ -411,9 +411,11 @@ localparam integer CXL_ATS_TRANSLATION_REQ_NO_WRITE_LSB = 76;
 localparam integer CXL_ATS_TRANSLATION_REQ_NO_WRITE_WIDTH = 1;
 localparam integer CXL_ATS_TRANSLATION_REQ_CXL_SRC_LSB = 77;
 localparam integer CXL_ATS_TRANSLATION_REQ_CXL_SRC_WIDTH = 1;
+localparam integer CXL_ATS_TRANSLATION_REQ_DPID_LSB = 78;
+localparam integer CXL_ATS_TRANSLATION_REQ_DPID_WIDTH = 12;
 
 // AtsTranslationCpl: slugsim (PCIe ATS Translation Completion)
-localparam integer CXL_ATS_TRANSLATION_CPL_WIDTH = 88;
+localparam integer CXL_ATS_TRANSLATION_CPL_WIDTH = 100;
 localparam integer CXL_ATS_TRANSLATION_CPL_REQUESTER_ID_LSB = 0;
 localparam integer CXL_ATS_TRANSLATION_CPL_REQUESTER_ID_WIDTH = 16;
 localparam integer CXL_ATS_TRANSLATION_CPL_TAG_LSB = 16;
@@ -431,9 +433,11 @@ localparam integer CXL_ATS_TRANSLATION_CPL_PAGE_SHIFT_LSB = 81;
 localparam integer CXL_ATS_TRANSLATION_CPL_PAGE_SHIFT_WIDTH = 6;
 localparam integer CXL_ATS_TRANSLATION_CPL_CXL_IO_LSB = 87;
 localparam integer CXL_ATS_TRANSLATION_CPL_CXL_IO_WIDTH = 1;
+localparam integer CXL_ATS_TRANSLATION_CPL_DPID_LSB = 88;
+localparam integer CXL_ATS_TRANSLATION_CPL_DPID_WIDTH = 12;
 
 // AtsInvalidationReq: slugsim (PCIe ATS Invalidate Request, MsgD 0x01)
-localparam integer CXL_ATS_INVALIDATION_REQ_WIDTH = 80;
+localparam integer CXL_ATS_INVALIDATION_REQ_WIDTH = 92;
 localparam integer CXL_ATS_INVALIDATION_REQ_REQUESTER_ID_LSB = 0;
 localparam integer CXL_ATS_INVALIDATION_REQ_REQUESTER_ID_WIDTH = 16;
 localparam integer CXL_ATS_INVALIDATION_REQ_ITAG_LSB = 16;
@@ -445,15 +449,48 @@ localparam integer CXL_ATS_INVALIDATION_REQ_PAGE_SHIFT_LSB = 73;
 localparam integer CXL_ATS_INVALIDATION_REQ_PAGE_SHIFT_WIDTH = 6;
 localparam integer CXL_ATS_INVALIDATION_REQ_GLOBAL_LSB = 79;
 localparam integer CXL_ATS_INVALIDATION_REQ_GLOBAL_WIDTH = 1;
+localparam integer CXL_ATS_INVALIDATION_REQ_DPID_LSB = 80;
+localparam integer CXL_ATS_INVALIDATION_REQ_DPID_WIDTH = 12;
 
 // AtsInvalidationCpl: slugsim (PCIe ATS Invalidate Completion, Msg 0x02)
-localparam integer CXL_ATS_INVALIDATION_CPL_WIDTH = 51;
+localparam integer CXL_ATS_INVALIDATION_CPL_WIDTH = 63;
 localparam integer CXL_ATS_INVALIDATION_CPL_REQUESTER_ID_LSB = 0;
 localparam integer CXL_ATS_INVALIDATION_CPL_REQUESTER_ID_WIDTH = 16;
 localparam integer CXL_ATS_INVALIDATION_CPL_ITAG_VECTOR_LSB = 16;
 localparam integer CXL_ATS_INVALIDATION_CPL_ITAG_VECTOR_WIDTH = 32;
 localparam integer CXL_ATS_INVALIDATION_CPL_CC_LSB = 48;
 localparam integer CXL_ATS_INVALIDATION_CPL_CC_WIDTH = 3;
+localparam integer CXL_ATS_INVALIDATION_CPL_DPID_LSB = 51;
+localparam integer CXL_ATS_INVALIDATION_CPL_DPID_WIDTH = 12;
+
+// AtsPageReq: slugsim (PCIe PRI Page Request, Msg 0x04)
+localparam integer CXL_ATS_PAGE_REQ_WIDTH = 92;
+localparam integer CXL_ATS_PAGE_REQ_REQUESTER_ID_LSB = 0;
+localparam integer CXL_ATS_PAGE_REQ_REQUESTER_ID_WIDTH = 16;
+localparam integer CXL_ATS_PAGE_REQ_PRG_INDEX_LSB = 16;
+localparam integer CXL_ATS_PAGE_REQ_PRG_INDEX_WIDTH = 9;
+localparam integer CXL_ATS_PAGE_REQ_ADDR_LSB = 25;
+localparam integer CXL_ATS_PAGE_REQ_ADDR_WIDTH = 52;
+localparam integer CXL_ATS_PAGE_REQ_ADDR_SHIFT = 12;
+localparam integer CXL_ATS_PAGE_REQ_READ_LSB = 77;
+localparam integer CXL_ATS_PAGE_REQ_READ_WIDTH = 1;
+localparam integer CXL_ATS_PAGE_REQ_WRITE_LSB = 78;
+localparam integer CXL_ATS_PAGE_REQ_WRITE_WIDTH = 1;
+localparam integer CXL_ATS_PAGE_REQ_LAST_LSB = 79;
+localparam integer CXL_ATS_PAGE_REQ_LAST_WIDTH = 1;
+localparam integer CXL_ATS_PAGE_REQ_DPID_LSB = 80;
+localparam integer CXL_ATS_PAGE_REQ_DPID_WIDTH = 12;
+
+// AtsPrgRsp: slugsim (PCIe PRI PRG Response, Msg 0x05)
+localparam integer CXL_ATS_PRG_RSP_WIDTH = 41;
+localparam integer CXL_ATS_PRG_RSP_REQUESTER_ID_LSB = 0;
+localparam integer CXL_ATS_PRG_RSP_REQUESTER_ID_WIDTH = 16;
+localparam integer CXL_ATS_PRG_RSP_PRG_INDEX_LSB = 16;
+localparam integer CXL_ATS_PRG_RSP_PRG_INDEX_WIDTH = 9;
+localparam integer CXL_ATS_PRG_RSP_CODE_LSB = 25;
+localparam integer CXL_ATS_PRG_RSP_CODE_WIDTH = 4;
+localparam integer CXL_ATS_PRG_RSP_DPID_LSB = 29;
+localparam integer CXL_ATS_PRG_RSP_DPID_WIDTH = 12;
 
 // EmcRecord: slugsim EMC trace record (128 bits)
 localparam integer CXL_EMC_RECORD_WIDTH = 128;

@@ -29,11 +29,24 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..ats.atc import Atc, AtcOutputs, AtcRequest, InvalidateRequest, Status, TranslationCompletion
 from ..coherence.device import DeviceCache, DeviceEvent, DeviceState
 from ..coherence.ops import Completion
 from ..coherence.ops import Op as ProtocolOp
 from ..contract import Component
-from ..cxl import D2HReq, D2HReqOpcode, D2HRsp, H2DReq, H2DRsp, H2DRspOpcode, MessageClass
+from ..cxl import (
+    AtsInvalidationCpl,
+    AtsInvalidationReq,
+    AtsTranslationCpl,
+    AtsTranslationReq,
+    D2HReq,
+    D2HReqOpcode,
+    D2HRsp,
+    H2DReq,
+    H2DRsp,
+    H2DRspOpcode,
+    MessageClass,
+)
 from ..cxl import GOState as GO
 from ..stats.histogram import LatencyHistogram
 from ..workloads.coherent import (
@@ -51,6 +64,7 @@ from .coherence_timing import DEVICE_ACTION_LATENCY_PS, TimedOutbox
 from .coherent_params import Type1Params, coherent_device_issues, home_host, sharing_group
 
 _H2D_REQ = int(MessageClass.H2D_REQ)
+_IO = int(MessageClass.IO)
 _GO = H2DRspOpcode.GO
 _M2S_LAST = int(MessageClass.M2S_BIRSP)  # CXL.mem requests: classes 0 .. 2
 _STABLE = (DeviceState.S, DeviceState.E, DeviceState.M)
@@ -137,7 +151,7 @@ class Pending:
     """One operation in the device: the workload's op (None: an eviction for room), what the
     controller was given, when it started and the D2H request it caused (None: a hit)."""
 
-    __slots__ = ("first", "op", "opcode", "protocol_op", "started", "stepped")
+    __slots__ = ("first", "op", "opcode", "protocol_op", "started", "stepped", "translating")
 
     def __init__(self, op: Op | None, started: int) -> None:
         self.op = op
@@ -146,12 +160,13 @@ class Pending:
         self.protocol_op: ProtocolOp | None = None
         self.first = 0  # an RMW's value before its update (an eviction: its line)
         self.stepped = False  # an RMW whose line arrived: its store (a hit) is under way
+        self.translating = 0  # when its ATC miss started (ATS)
 
 
 def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = None) -> Any:
     from ..stats.schema import INT, NUM, STRING, described, map_of, obj
 
-    return obj(
+    schema = obj(
         {
             "host": described(STRING, "the host whose home agent serves it"),
             "workload": described(STRING, "its workload kind ('' when it has none)"),
@@ -185,10 +200,25 @@ def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = N
             "eviction_latency_ns": map_of(
                 described(NUM, "mean (ns)"), "mean latency of evictions for room, by D2H opcode"
             ),
+            "ats": obj(
+                {
+                    "lookups": described(INT, "program operations translated by the ATC"),
+                    "hits": described(INT, "... served from the ATC"),
+                    "misses": described(INT, "... that waited for a translation"),
+                    "merged": described(INT, "... of which joined one already requested"),
+                    "translation_requests": described(INT, "Translation Requests sent"),
+                    "invalidations": described(INT, "Invalidate Requests received"),
+                    "hit_rate": described(NUM, "hits / lookups"),
+                    "miss_latency_ns": described(NUM, "mean wait of a miss for its translation"),
+                },
+                "address translation (present only when params.ats is enabled)",
+            ),
             **(extra or {}),
         },
         description,
     )
+    schema["required"].remove("ats")
+    return schema
 
 
 class CoherentDevice(Component):
@@ -241,6 +271,20 @@ class CoherentDevice(Component):
         self.hit_latency = LatencyHistogram()
         self.evict_latency: dict[Any, LatencyHistogram] = {}
         self.budget = self.fabric.budget
+        ats = params.ats
+        self.atc: Atc | None = None
+        if ats is not None and ats.enabled:
+            self.atc = Atc(
+                entries=ats.atc_entries,
+                ways=ats.atc_ways,
+                large_entries=ats.atc_large_entries,
+                mshrs=ats.mshrs,
+                waiters=ats.waiters,
+            )
+        self.translating: dict[int, Pending] = {}  # ATC request tag -> operation
+        self.untranslated: deque[Pending] = deque()  # operations waiting for ATC room
+        self.atc_tags = 0
+        self.atc_miss_latency = LatencyHistogram()
 
     def cache_home(self) -> str | None:
         return home_host(self.fabric.graph, self.name, self.params)
@@ -296,8 +340,81 @@ class CoherentDevice(Component):
                 return
             self.in_flight_ops += 1
             pending = Pending(op, self.sim.now)
+            if self.atc is not None:
+                self._translate(pending)
+            elif not self._start(pending):
+                self.waiting.append(pending)
+
+    # -- address translation (params.ats) -----------------------------------------------------
+
+    def _translate(self, pending: Pending) -> None:
+        """Ask the ATC for the operation's HPA; a hit starts it now (assumption: the ATC is
+        looked up in parallel with the cache tags, so a hit adds no time), a miss when the
+        host's Translation Completion arrives."""
+        atc = self.atc
+        assert atc is not None and pending.op is not None
+        if not atc.can_accept():
+            self.untranslated.append(pending)
+            return
+        tag = self.atc_tags
+        self.atc_tags += 1
+        self.translating[tag] = pending
+        pending.translating = self.sim.now
+        write = int(pending.op.kind is not OpKind.LOAD)
+        self._translated(atc.request(AtcRequest(tag, pending.op.line >> 6, write, 1)))
+
+    def _translated(self, out: AtcOutputs) -> None:
+        for treq in out.translation_requests:
+            self.port.send(
+                AtsTranslationReq(
+                    requester_id=self.pid or 0,
+                    tag=treq.tag,
+                    addr=treq.page << 12,
+                    dpid=self.home_pid,
+                )
+            )
+        for rsp in out.responses:
+            pending = self.translating.pop(rsp.tag)
+            op = pending.op
+            assert op is not None
+            if rsp.status != Status.OK:
+                raise AssertionError(
+                    f"{self.name}: translation of line {op.line:#x} faulted "
+                    f"({Status(rsp.status).name}); the host maps the whole workload span"
+                )
+            if not rsp.hit:
+                self.atc_miss_latency.record(self.sim.now - pending.translating)
+            line = (rsp.page << 6) | (op.line & 63)
+            if line != op.line:
+                pending.op = op._replace(line=line)
             if not self._start(pending):
                 self.waiting.append(pending)
+
+    def _on_ats(self, msg: Any) -> None:
+        atc = self.atc
+        if atc is None:
+            raise AssertionError(f"{self.name} has no ATC, but {type(msg).__name__} reached it")
+        if msg.__class__ is AtsTranslationCpl:
+            self._translated(atc.complete(TranslationCompletion.from_message(msg)))
+            while self.untranslated and atc.can_accept():
+                self._translate(self.untranslated.popleft())
+        elif msg.__class__ is AtsInvalidationReq:
+            out = atc.invalidate(InvalidateRequest.from_message(msg))
+            # responses leave the ATC as they are made: every one before this is out already
+            for done in out.invalidations:
+                cpl = done.completion.to_message(self.pid or 0)
+                self.port.send(
+                    AtsInvalidationCpl(
+                        requester_id=cpl.requester_id,
+                        itag_vector=cpl.itag_vector,
+                        cc=cpl.cc,
+                        dpid=self.home_pid,
+                    )
+                )
+        else:
+            raise AssertionError(f"{self.name}: unexpected {type(msg).__name__}")
+        if self.waiting:
+            self.pump()
 
     def _start(self, pending: Pending) -> bool:
         """Give an operation to the controller; False when its line or set is busy now."""
@@ -479,6 +596,9 @@ class CoherentDevice(Component):
         if vc <= _M2S_LAST:
             self.on_memory(msg)
             return
+        if vc == _IO:
+            self._on_ats(msg)
+            return
         if vc == _H2D_REQ:
             self.snoops_received[msg.opcode] += 1
             if self.blocked_snoops or not self._receive(msg):
@@ -532,7 +652,7 @@ class CoherentDevice(Component):
     def stats(self, elapsed: int) -> dict[str, Any]:
         program = self.program
         workload = self.params.workload
-        return {
+        stats: dict[str, Any] = {
             "host": self.home or "",
             "workload": workload.kind if workload is not None else "",
             "issued": program.issued if program else 0,
@@ -558,6 +678,20 @@ class CoherentDevice(Component):
                 for op, h in sorted(self.evict_latency.items())
             },
         }
+        if self.atc is not None:
+            c = self.atc.counters
+            miss = self.atc_miss_latency
+            stats["ats"] = {
+                "lookups": c.lookups,
+                "hits": c.hits,
+                "misses": c.misses,
+                "merged": c.merged,
+                "translation_requests": c.treqs,
+                "invalidations": c.invalidations,
+                "hit_rate": round(c.hits / c.lookups, 6) if c.lookups else 0.0,
+                "miss_latency_ns": round(miss.mean() / 1000, 3) if miss else 0.0,
+            }
+        return stats
 
     @classmethod
     def check(cls, graph: Any, name: str, params: Any, place: Callable[[tuple], Any]) -> list[Any]:

@@ -69,6 +69,26 @@ class DeviceWorkloadParams:
 
 
 @dataclass(frozen=True)
+class DeviceAtsParams:
+    """The device's address translation (issue 13 item 3): its workload's addresses are
+    untranslated; the ATC (``slugsim.ats.Atc``) translates them, misses ask the home host's
+    IOMMU over CXL.io. The host maps the workload's span one to one (IOVA = HPA), so the
+    coherent traffic is the same as without ATS and only translation time is added."""
+
+    enabled: bool = field(default=True, metadata=doc("translate the workload's addresses"))
+    atc_entries: int = field(default=64, metadata=doc("ATC 4 KiB entries (power of two)", ge=1))
+    atc_ways: int = field(default=4, metadata=doc("their associativity (power of two)", ge=1))
+    atc_large_entries: int = field(
+        default=4, metadata=doc("ATC 2 MiB entries, fully associative (power of two)", ge=1)
+    )
+    mshrs: int = field(default=4, metadata=doc("translations outstanding at once", ge=1))
+    waiters: int = field(default=8, metadata=doc("requests one translation answers", ge=1))
+    large_pages: bool = field(
+        default=False, metadata=doc("the host maps the span with 2 MiB pages (else 4 KiB)")
+    )
+
+
+@dataclass(frozen=True)
 class Type1Params:
     host: str = field(
         default="",
@@ -84,6 +104,9 @@ class Type1Params:
     )
     workload: DeviceWorkloadParams | None = field(
         default=None, metadata=doc("what the device does (none: it only answers snoops)")
+    )
+    ats: DeviceAtsParams | None = field(
+        default=None, metadata=doc("address translation through an ATC (none: HPAs, no ATS)")
     )
 
 
@@ -163,6 +186,26 @@ def coherent_device_issues(
                 "raise cache_size or lower cache_ways",
             )
         )
+    ats = params.ats
+    if ats is not None and ats.enabled:
+        for field_name in ("atc_entries", "atc_ways", "atc_large_entries"):
+            value = getattr(ats, field_name)
+            if value & (value - 1):
+                issues.append(
+                    Issue(
+                        place(("ats", field_name)),
+                        f"{label}: ATC {field_name} must be a power of two, not {value}",
+                        f"use {1 << (value.bit_length() - 1)} or {1 << value.bit_length()}",
+                    )
+                )
+        if ats.atc_ways > ats.atc_entries:
+            issues.append(
+                Issue(
+                    place(("ats", "atc_ways")),
+                    f"{label}: ATC ways ({ats.atc_ways}) exceed its entries ({ats.atc_entries})",
+                    "lower atc_ways or raise atc_entries",
+                )
+            )
     reachable = reachable_hosts(graph, name) if graph.degree[name] else []
     if params.host:
         if params.host not in graph or graph.nodes[params.host]["kind"] not in homes:

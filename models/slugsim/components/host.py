@@ -39,6 +39,7 @@ from .dram_timing import make_dram
 from .hdm import NO_WINDOWS, HdmDecoder
 
 if TYPE_CHECKING:
+    from ..ats.iommu import Iommu
     from .home_agent import TimedHomeAgent
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
@@ -54,6 +55,7 @@ _memwr = M2SRwD.unchecked("opcode", "tag", "addr", "ld_id", "spid", "dpid")
 _MEMRD = M2SReqOpcode.MEMRD
 _MEMWR = M2SRwDOpcode.MEMWR
 _D2H_REQ = int(MessageClass.D2H_REQ)  # D2H Req, Rsp, Data: classes 6 .. 8
+_IO = int(MessageClass.IO)  # ATS on CXL.io
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,17 @@ def _host_stats_schema() -> dict[str, Any]:
     from .home_agent import home_agent_schema
 
     schema["properties"]["coherence"] = home_agent_schema()
+    schema["properties"]["ats"] = obj(
+        {
+            "translations": described(INT, "Translation Requests answered"),
+            "iotlb_hits": described(INT, "... from the IOTLB"),
+            "walks": described(INT, "... by a page walk"),
+            "unsupported": described(INT, "... with Unsupported Request (no mapping)"),
+            "invalidations_sent": described(INT, "Invalidate Requests sent"),
+            "invalidations_completed": described(INT, "Invalidate Completions received"),
+        },
+        "the host's translation agent (only when a device it is home to uses ATS)",
+    )
     return schema
 
 
@@ -274,6 +287,7 @@ class Host(Component):
         # The home agent of the coherent devices that name this host (None: there are none),
         # and its CXL.mem reads in flight by tag (tags shared with the writebacks).
         self.home_agent: TimedHomeAgent | None = None
+        self.iommu: Iommu | None = None  # a translation agent when a device uses ATS
         self.home_reads: dict[int, Callable[[int], object]] = {}
 
     # -- elaboration ---------------------------------------------------------------------------
@@ -294,6 +308,31 @@ class Host(Component):
             # the host's miss path, as CXL.mem requests do.
             for port in {id(p): p for p in self.home_agent.ports}.values():
                 port.handler = self.on_coherent
+            self._connect_iommu(mine)
+
+    def _connect_iommu(self, devices: list[Any]) -> None:
+        """A translation agent when a device it is home to translates (``params.ats``): the
+        device's workload span mapped one to one (IOVA = HPA), read-write."""
+        from ..ats.iommu import LARGE_SHIFT, PAGE_SHIFT, Iommu
+
+        translating = [d for d in devices if getattr(d, "atc", None) is not None]
+        if not translating:
+            return
+        self.iommu = Iommu()
+        self.ats_ports: dict[int, Any] = {}
+        for device in translating:
+            pid = device.pid or 0
+            self.iommu.attach(pid)
+            self.ats_ports[pid] = self.fabric.port_towards(self.name, device.name)
+            workload = device.params.workload
+            if workload is None:
+                continue
+            shift = LARGE_SHIFT if device.params.ats.large_pages else PAGE_SHIFT
+            first = workload.base >> shift
+            last = (workload.base + workload.footprint - 1) >> shift
+            for page in range(first, last + 1):
+                addr = page << shift
+                self.iommu.map(pid, addr, addr, large=shift == LARGE_SHIFT)
 
     def _connect_windows(self) -> None:
         windows = self.params.hdm
@@ -414,10 +453,29 @@ class Host(Component):
     def on_coherent(self, msg: Any) -> None:
         """The handler of a root port towards coherent devices: D2H messages go to the home
         agent, CXL.mem responses where ``on_response`` sends them."""
-        if msg.VC >= _D2H_REQ:
+        if msg.VC == _IO:
+            self.on_ats(msg)
+        elif msg.VC >= _D2H_REQ:
             self.home_agent.receive(msg)  # type: ignore[union-attr]
         else:
             self.on_response(msg)
+
+    def on_ats(self, msg: Any) -> None:
+        """A device's ATS message: the IOMMU answers after its latency."""
+        from ..cxl import AtsInvalidationCpl, AtsTranslationReq
+
+        iommu = self.iommu
+        assert iommu is not None, f"{self.name} has no IOMMU, but {msg!r} reached it"
+        if msg.__class__ is AtsTranslationReq:
+            done = iommu.translate(msg.requester_id, msg)
+            port = self.ats_ports[msg.requester_id]
+            self.sim.schedule(done.latency, port.send, done.completion)
+        elif msg.__class__ is AtsInvalidationCpl:
+            port = self.ats_ports[msg.requester_id]
+            for inv in iommu.invalidation_complete(msg.requester_id, msg):
+                port.send(inv)
+        else:
+            raise AssertionError(f"{self.name}: unexpected {type(msg).__name__}")
 
     def on_response(self, msg: Any) -> None:
         """S2M DRS for a request slot, or NDR Cmp for a writeback."""
@@ -549,6 +607,16 @@ class Host(Component):
 
     def stats(self, elapsed: int) -> dict[str, Any]:
         coherence = {} if self.home_agent is None else {"coherence": self.home_agent.stats()}
+        if self.iommu is not None:
+            counters = self.iommu.counters
+            coherence["ats"] = {
+                "translations": counters.translations,
+                "iotlb_hits": counters.iotlb_hits,
+                "walks": counters.walks,
+                "unsupported": counters.unsupported,
+                "invalidations_sent": counters.invalidations_sent,
+                "invalidations_completed": counters.invalidations_completed,
+            }
         return {
             **coherence,
             "issued": self.issued,

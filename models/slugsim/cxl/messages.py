@@ -204,6 +204,7 @@ class AtsTranslationReq(Message):
     addr: Annotated[int, PAGE] = 0
     no_write: Annotated[int, Bits(1)] = 0
     cxl_src: Annotated[int, Bits(1)] = 1
+    dpid: Annotated[int, PID] = 0  # PBR destination (switches route on it)
 
 
 @message(
@@ -225,6 +226,7 @@ class AtsTranslationCpl(Message):
     write: Annotated[int, Bits(1)] = 1
     page_shift: Annotated[int, Bits(6)] = 12
     cxl_io: Annotated[int, Bits(1)] = 0
+    dpid: Annotated[int, PID] = 0  # PBR destination (switches route on it)
 
 
 @message(
@@ -242,6 +244,7 @@ class AtsInvalidationReq(Message):
     addr: Annotated[int, PAGE] = 0
     page_shift: Annotated[int, Bits(6)] = 12
     global_: Annotated[int, Bits(1)] = 0
+    dpid: Annotated[int, PID] = 0  # PBR destination (switches route on it)
 
 
 @message(
@@ -253,6 +256,35 @@ class AtsInvalidationCpl(Message):
     requester_id: Annotated[int, Bits(16)] = 0
     itag_vector: Annotated[int, Bits(32)] = 0
     cc: Annotated[int, Bits(3)] = 0
+    dpid: Annotated[int, PID] = 0  # PBR destination (switches route on it)
+
+
+@message(
+    None, "slugsim (PCIe PRI Page Request, Msg 0x04)", tag="prg_index", addr="addr", opcode=None
+)
+class AtsPageReq(Message):
+    """A Page Request (PRI, CXL_REFERENCE.md §4): make the untranslated page ``addr`` resident
+    with ``read``/``write`` access; ``last`` closes the Page Request Group ``prg_index``.
+    No EMC record channel: the record's 4-bit channel field is full (``Channel``)."""
+
+    requester_id: Annotated[int, Bits(16)] = 0
+    prg_index: Annotated[int, Bits(9)] = 0
+    addr: Annotated[int, PAGE] = 0
+    read: Annotated[int, Bits(1)] = 1
+    write: Annotated[int, Bits(1)] = 0
+    last: Annotated[int, Bits(1)] = 1
+    dpid: Annotated[int, PID] = 0  # PBR destination (switches route on it)
+
+
+@message(None, "slugsim (PCIe PRI PRG Response, Msg 0x05)", tag="prg_index", opcode=None)
+class AtsPrgRsp(Message):
+    """The answer to a Page Request Group: ``code`` is a ``PrgResponseCode`` (CXL_REFERENCE.md
+    §4: 0000 Success, 0001 Invalid Request, 1111 Response Failure; others mean failure)."""
+
+    requester_id: Annotated[int, Bits(16)] = 0
+    prg_index: Annotated[int, Bits(9)] = 0
+    code: Annotated[int, Bits(4)] = 0
+    dpid: Annotated[int, PID] = 0  # PBR destination (switches route on it)
 
 
 # -- EMC record ------------------------------------------------------------------------------
