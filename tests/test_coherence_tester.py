@@ -41,11 +41,17 @@ def test_a_seed_reproduces_its_run() -> None:
 
 
 def test_every_d2h_opcode_and_go_kind_is_exercised() -> None:
-    result, _ = random_test(CONFIGS[2], SEED, ops_per_agent=400)
-    requests = {k for k in result.seen if k.startswith("D2HReq.")}
+    """Coverage is a property of given runs, so this one uses fixed seeds: one random seed's
+    400 operations per agent miss one opcode about 4 times in 10 (a flaky test otherwise)."""
+    seen: set[str] = set()
+    for seed in range(1, 6):
+        result, _ = random_test(CONFIGS[2], seed, ops_per_agent=400)
+        assert result.failure is None
+        seen |= result.seen
+    requests = {k for k in seen if k.startswith("D2HReq.")}
     assert len(requests) == 15, sorted(requests)
-    assert {"H2DRsp.GO-S", "H2DRsp.GO-E", "H2DRsp.GO-M", "H2DRsp.GO-I"} <= result.seen
-    assert "D2HData.bogus" in result.seen
+    assert {"H2DRsp.GO-S", "H2DRsp.GO-E", "H2DRsp.GO-M", "H2DRsp.GO-I"} <= seen
+    assert "D2HData.bogus" in seen
 
 
 def test_a_failure_shrinks_to_a_short_trace() -> None:
