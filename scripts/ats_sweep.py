@@ -5,8 +5,8 @@ time a miss waits for its translation.
     PYTHONPATH=models python scripts/ats_sweep.py [--jobs 2] [--passes 3]
 
 Each point is one timed run: a host, a switch and ``acc0`` (type1, 16 KiB cache so the span
-does not fit) running the workload over a span of 64 × 4 KiB pages (256 KiB, 4096 lines) of
-host memory, ``passes`` × 4096 operations: stream_read and read_modify_write walk the span line
+does not fit) running the workload over a span of 64 x 4 KiB pages (256 KiB, 4096 lines) of
+host memory, ``passes`` x 4096 operations: stream_read and read_modify_write walk the span line
 by line ``passes`` times; migratory and false_sharing (two devices, ``acc0`` and ``acc1``, on
 the same span) pick random lines of it. The ATC is 4-way (``atc_entries`` 4 KiB entries swept,
 4 fully associative 2 MiB entries); with ``large_pages`` the host maps the span with one 2 MiB
@@ -51,20 +51,18 @@ def point(kind: str, entries: int, large: bool, passes: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="points run at once (processes)")
-    parser.add_argument("--passes", type=int, default=3, help="operations = passes × 4096")
+    parser.add_argument("--passes", type=int, default=3, help="operations = passes x 4096")
     args = parser.parse_args()
     keys = [(kind, large, n) for kind in KINDS for large in (False, True) for n in SIZES]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {
-            key: pool.submit(point, key[0], key[2], key[1], args.passes) for key in keys
-        }
+        futures = {key: pool.submit(point, key[0], key[2], key[1], args.passes) for key in keys}
         results = {}
         for key in keys:
             results[key] = ats = futures[key].result()
             print(f"{key[0]} {'2M' if key[1] else '4K'} entries={key[2]}: {ats}", flush=True)
     print()
     print(
-        f"{PAGES} × 4 KiB span, {args.passes} × {LINES} operations; "
+        f"{PAGES} x 4 KiB span, {args.passes} x {LINES} operations; "
         "cell: hit rate / mean miss wait (ns) / Translation Requests"
     )
     print()
