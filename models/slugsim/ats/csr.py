@@ -38,6 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from ..csrmap import counter_values as csr_counter_values
+from ..csrmap import field_accessors
 from .atc import LARGE_BITS, Atc, AtcCounters
 
 ATC_ID = 0x41540001
@@ -95,21 +97,8 @@ CSR_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
 # The event counters in CSR order, each named after its AtcCounters field.
 COUNTERS = ("LOOKUPS", "HITS", "MISSES", "MERGED", "TREQS", "FILLS", "INVALIDATIONS", "FAULTS")
 
-_MASK32 = (1 << COUNTER_WIDTH) - 1
 
-
-def field_value(register_value: int, reg: str, name: str) -> int:
-    """Field ``name`` of register ``reg`` extracted from the register's value."""
-    lsb, width = CSR_FIELDS[reg][name]
-    return (register_value >> lsb) & ((1 << width) - 1)
-
-
-def place_field(value: int, reg: str, name: str) -> int:
-    """``value`` shifted into field ``name`` of register ``reg`` (ValueError if it does not fit)."""
-    lsb, width = CSR_FIELDS[reg][name]
-    if not 0 <= value < 1 << width:
-        raise ValueError(f"{reg}.{name}={value} does not fit in {width} bits")
-    return value << lsb
+field_value, place_field = field_accessors(CSR_FIELDS)
 
 
 def _power_of_two(value: int, low: int, high: int) -> bool:
@@ -233,7 +222,7 @@ class AtcParams:
 
 def counter_values(counters: AtcCounters) -> dict[str, int]:
     """The event counters as the CSRs show them (CSR names, modulo 2**32)."""
-    return {name: getattr(counters, name.lower()) & _MASK32 for name in COUNTERS}
+    return csr_counter_values(counters, COUNTERS, COUNTER_WIDTH)
 
 
 def csr_read(atc: Atc, params: AtcParams, addr: int, busy: bool = False) -> int:

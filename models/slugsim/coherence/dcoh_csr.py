@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from ..csrmap import counter_values as csr_counter_values
 from .dcoh_bias import DcohBias, DcohCounters
 
 DCOH_ID = 0x44430001
@@ -33,7 +34,7 @@ def counter_addr(name: str) -> int:
 
 def counter_values(dcoh: DcohBias) -> dict[str, int]:
     """The model's counters as the CSRs show them (modulo 2**32)."""
-    return {n: getattr(dcoh.counters, n.lower()) & 0xFFFFFFFF for n in MODEL_COUNTERS}
+    return csr_counter_values(dcoh.counters, MODEL_COUNTERS)
 
 
 def render_header() -> list[str]:

@@ -39,6 +39,8 @@ from enum import IntEnum
 
 from slugsim.cxl import Channel, Direction, EmcRecord, recordable_types
 
+from ..csrmap import field_accessors
+
 EMC_ID = 0x454D4301
 CSR_ADDR_WIDTH = 8
 CSR_DATA_WIDTH = 32
@@ -88,18 +90,7 @@ CSR_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
 COUNTERS = ("SEEN", "RECORDED", "DROPPED", "FILTERED", "SKIPPED")
 
 
-def field_value(register_value: int, reg: str, name: str) -> int:
-    """Field ``name`` of register ``reg`` extracted from the register's value."""
-    lsb, width = CSR_FIELDS[reg][name]
-    return (register_value >> lsb) & ((1 << width) - 1)
-
-
-def place_field(value: int, reg: str, name: str) -> int:
-    """``value`` shifted into field ``name`` of register ``reg`` (ValueError if it does not fit)."""
-    lsb, width = CSR_FIELDS[reg][name]
-    if not 0 <= value < 1 << width:
-        raise ValueError(f"{reg}.{name}={value} does not fit in {width} bits")
-    return value << lsb
+field_value, place_field = field_accessors(CSR_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
