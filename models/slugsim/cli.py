@@ -62,6 +62,10 @@ def make_parser() -> argparse.ArgumentParser:
         "--log-requests", type=Path, metavar="FILE",
         help="write one row per completed request to FILE (Parquet)",
     )  # fmt: skip
+    run.add_argument(
+        "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME",
+        help="move device NAME's work to device TARGET at TIME (repeatable; docs/migration.md)",
+    )  # fmt: skip
 
     validate = commands.add_parser("validate", help="check topology files and summarise them")
     validate.add_argument("topologies", nargs="+", metavar="TOPO", help="topology YAML file(s)")
@@ -142,6 +146,10 @@ def _run(args: argparse.Namespace) -> int:
     graph = _load(args.topology)
     if args.seed is not None:
         graph.graph["run"] = dataclasses.replace(graph.graph["run"], seed=args.seed)
+    if args.migrate:
+        from .sim.migration import attach, parse_cli
+
+        attach(graph, [parse_cli(text) for text in args.migrate])
     try:
         from .sim import run_topology
     except ImportError as exc:

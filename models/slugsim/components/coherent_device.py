@@ -252,6 +252,7 @@ class CoherentDevice(Component):
         self.issuing: Pending | None = None
         self.follow_ups: list[Pending] = []  # RMWs whose line was just taken: store now
         self.blocked_snoops: deque[H2DReq] = deque()
+        self.paused = False  # a migration stops it taking new operations (sim/migration.py)
         # statistics
         self.hits = 0
         self.misses = 0
@@ -333,6 +334,8 @@ class CoherentDevice(Component):
             pending = self.waiting.popleft()
             if not self._start(pending):
                 self.waiting.append(pending)
+        if self.paused:
+            return
         limit = self.params.outstanding
         while self.in_flight_ops < limit and not self.waiting:
             op = program.next()

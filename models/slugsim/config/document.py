@@ -37,6 +37,7 @@ TOP_LEVEL = {
     "components": "hosts, switches, type3 / type2 devices and nics; count: N repeats one",
     "links": "explicit links: {between: [a, b], rate, width, latency, flit_bytes, credits}",
     "fabric": "a generated switch fabric: {family: " + " | ".join(FAMILIES) + ", ...}",
+    "migrate": "endpoint migrations: [{endpoint: acc0, to: acc2, at: 2us}] (docs/migration.md)",
 }
 COMPONENT_KEYS = {
     "name": "unique name; with count:, the index is appended (or replaces '{i}')",
@@ -88,7 +89,16 @@ def index_value(expression: str, index: int) -> int:
 
 def load_topology(path: str | Path) -> nx.Graph:
     """Read, validate and route a topology file; raises ``TopologyError`` on any problem."""
-    return builder_from(read_yaml(path)).build()
+    document = read_yaml(path)
+    graph = builder_from(document).build()
+    if isinstance(document.data, dict) and "migrate" in document.data:
+        from ..sim.migration import attach, parse_entries
+
+        specs, issues = parse_entries(document, document.data["migrate"])
+        if issues:
+            raise TopologyError(issues)
+        attach(graph, specs)
+    return graph
 
 
 def builder_from(document: Document) -> SystemBuilder:

@@ -17,14 +17,26 @@ from ..fabric.builder import MAX_COMPONENTS
 from ..fabric.generators import FAMILIES
 from ..fabric.params import LinkParams, RunOptions
 from .document import COMPONENT_KEYS, TOP_LEVEL
-from .schema import model_for
+from .schema import UNITS, model_for
 
 # document.NAME, plus the '{i}' placeholder of counted components
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.{}\-]*$"
 SCHEMA_ID = "https://slugsim.invalid/topology.schema.json"
 
 
+def _unit_schema(unit: str) -> dict[str, Any]:
+    """An integer (ps, bytes ...) or its text with a unit, as the params' unit fields take."""
+    return {
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": UNITS[unit][1]},
+        ]
+    }
+
+
 def topology_schema() -> dict[str, Any]:
+    from ..sim.migration import ENTRY_KEYS as MIGRATE_KEYS
+
     defs: dict[str, Any] = {}
 
     def ref(cls: type) -> dict[str, str]:
@@ -97,6 +109,20 @@ def topology_schema() -> dict[str, Any]:
             },
             "links": {"type": "array", "items": link, "description": TOP_LEVEL["links"]},
             "fabric": {"oneOf": families, "description": TOP_LEVEL["fabric"]},
+            "migrate": {
+                "type": "array",
+                "description": TOP_LEVEL["migrate"],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "endpoint": {"type": "string", "description": MIGRATE_KEYS["endpoint"]},
+                        "to": {"type": "string", "description": MIGRATE_KEYS["to"]},
+                        "at": {**_unit_schema("time"), "description": MIGRATE_KEYS["at"]},
+                    },
+                    "required": ["endpoint", "to", "at"],
+                    "additionalProperties": False,
+                },
+            },
         },
         "patternProperties": {"^x-": {"description": "free: a place for YAML anchors"}},
         "additionalProperties": False,

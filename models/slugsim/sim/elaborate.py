@@ -88,6 +88,7 @@ class System:
     components: dict[str, Component] = field(default_factory=dict)
     links: dict[str, Link] = field(default_factory=dict)
     breakdown: HopBreakdown | None = None  # with run.breakdown
+    migrations: list[Any] = field(default_factory=list)  # migrate: entries (sim/migration.py)
 
     @property
     def pids(self) -> dict[str, int]:
@@ -121,6 +122,10 @@ def elaborate(graph: nx.Graph, seed: int | None = None) -> System:
     if run.breakdown:
         system.breakdown = HopBreakdown()
         system.breakdown.attach(system)
+    if graph.graph.get("migrate"):
+        from .migration import install
+
+        system.migrations = install(system)
     return system
 
 

@@ -77,8 +77,14 @@ def collect(system: Any, info: RunInfo) -> dict[str, Any]:
         }
 
     breakdown = system.breakdown.summary() if system.breakdown is not None else None
+    migration = None
+    if getattr(system, "migrations", None):
+        from ..sim.migration import summary
+
+        migration = summary(system.migrations)
     return {
         **({"breakdown": breakdown} if breakdown is not None else {}),
+        **({"migration": migration} if migration is not None else {}),
         "schema": SCHEMA_ID,
         "run": {
             "seed": info.seed,

@@ -98,6 +98,9 @@ def stats_schema() -> dict[str, Any]:
         sections[spec.section] = _map(entry, description)
     schema = _obj(_run_wide() | sections, "slugsim run statistics")
     schema["properties"]["breakdown"] = BREAKDOWN  # only with run.breakdown: not required
+    from ..sim.migration import stats_schema as migration_schema
+
+    schema["properties"]["migration"] = migration_schema()  # only with migrate: entries
     return schema
 
 

@@ -1,0 +1,577 @@
+"""Endpoint migration (issue 14 item 5): move an accelerator's work to another device mid-run.
+
+A ``migrate:`` entry of the topology (or ``slugsim run --migrate NAME=TARGET@TIME``) names a
+coherent device (``type1``/``type2``) with a workload, a spare coherent device elsewhere in the
+fabric (another switch port, another switch) and a time. At that time the run goes through
+named phases, each timed by the simulation itself:
+
+1. ``QUIESCING``: the source stops taking new operations from its program; operations in
+   flight (their D2H requests, ATC misses, evictions for room) complete normally.
+2. ``WRITING_BACK``: every line the source still caches leaves it through the coherence
+   protocol (``DeviceEvent.EvictNoData``: DirtyEvict from M carries the data home, 64 B over
+   the fabric; CleanEvictNoData from E/S carries none). The host's snoop filter forgets the
+   source line by line, exactly as for evictions for room, so coherence never depends on a
+   side channel: a snoop racing the write-back is answered by the protocol's own rules.
+3. ``TRANSFERRING``: the rest of the device's state — its ATC entries (``params.ats``) and the
+   program's position — goes from the source to the target as CXL.io traffic over the fabric
+   (``StateChunk`` messages routed by DPID through the switches, 64 B of payload each).
+4. ``RESUMED``: when the last chunk has arrived the target installs the ATC entries, the host's
+   IOMMU maps the workload for the target's PID, and the target continues the program where
+   the source stopped. Downtime is quiesce start to this instant.
+
+Re-routing: PBR IDs and switch tables are computed once, when the graph is built
+(``fabric.routing``), and do not change during a run. A migration therefore moves the work
+onto an endpoint that already has its PID and routes (the spare); what changes is which PID
+the work's requests carry, and the host learns it from the requests themselves (its snoop
+filter tracks the target's lines as the target takes them). Bias state: the Type-2 model keeps
+its memory in host bias (``components/type2.py``), so there is no bias table to move.
+
+Host workloads do not migrate yet (see docs/migration.md): a host is also its devices' home
+agent, and its cores' request slots and tags are tied to its own HDM decoders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import networkx as nx
+
+from ..coherence.device import ALL_LINES, DeviceEvent, DeviceState
+from ..coherence.ops import Op as ProtocolOp
+from ..contract import kinds
+from ..cxl import D2HReqOpcode, MessageClass
+from ..fabric.errors import Issue, TopologyError, Where, did_you_mean
+from ..fabric.routing import route_path
+from ..kernel import NS
+from ..kernel.units import parse_time
+
+# The kinds whose state this module knows how to move (a coherent device's cache and ATC).
+MIGRATABLE = ("type1", "type2")
+ENTRY_KEYS = {
+    "endpoint": "the device whose work moves (a type1 or type2 with a workload)",
+    "to": "the device that continues it (same kind family, no workload of its own)",
+    "at": "when the source stops taking new operations, e.g. '2us'",
+}
+
+LINE_BYTES = 64  # a cache line (CXL_REFERENCE.md §1.2: data messages carry 64 B)
+# One ATC entry as a Translation Completion carries it: a 64-bit translated address with its
+# size and permission bits (PCIe Base Spec, ATS chapter, Translation Completion Data Entry).
+ATC_ENTRY_BYTES = 8
+# The program's position: which operation comes next, the counters a program keeps (items,
+# polls, its value checks) and the think-time state. Our model choice, one line's worth; no
+# published figure exists for an accelerator's context record.
+CONTEXT_BYTES = 64
+# Payload of one state chunk: a line, sent as a data message is (CXL_REFERENCE.md §6.1: a 64 B
+# payload with its header occupies 68 B on the wire, 5 of the link's 16 B slots).
+CHUNK_PAYLOAD = 64
+CHUNK_WIRE_BYTES = 68
+POLL = 1 * NS  # how often a phase checks whether it is over (the error of each phase's end)
+
+
+class Phase(Enum):
+    PENDING = "pending"  # before its time
+    QUIESCING = "quiescing"  # no new operations; those in flight finish
+    WRITING_BACK = "writing_back"  # cached lines leave through the protocol
+    TRANSFERRING = "transferring"  # ATC entries and program position cross the fabric
+    RESUMED = "resumed"  # the target runs the program
+    STUCK = "stuck"  # nothing left to happen, yet the phase could not end (a bug or deadlock)
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    """One ``migrate:`` entry: ``endpoint``'s work moves to ``target`` at ``at`` ps."""
+
+    endpoint: str
+    target: str
+    at: int
+    where: Where
+    # where each field was written (for messages); default: the entry's place
+    places: tuple[tuple[str, Where], ...] = ()
+
+    def place(self, key: str) -> Where:
+        return dict(self.places).get(key, self.where)
+
+
+# -- reading and checking entries -------------------------------------------------------------
+
+
+def parse_entries(document: Any, raw: Any) -> tuple[list[MigrationSpec], list[Issue]]:
+    """The ``migrate:`` list of a topology document (``config.yaml_source.Document``)."""
+    issues: list[Issue] = []
+    specs: list[MigrationSpec] = []
+    if raw is None:
+        return specs, issues
+    example = "e.g. migrate: [{endpoint: acc0, to: acc2, at: 2us}]"
+    if not isinstance(raw, list):
+        issues.append(Issue(document.where(("migrate",)), "migrate must be a list", example))
+        return specs, issues
+    for index, item in enumerate(raw):
+        path = ("migrate", index)
+        if not isinstance(item, dict):
+            message = f"migrate[{index}] must be a mapping, got {type(item).__name__}"
+            issues.append(Issue(document.where(path), message, example))
+            continue
+        found = [
+            Issue(
+                document.where((*path, key)),
+                f"unknown field '{key}' in migrate[{index}]",
+                f"known fields: {', '.join(ENTRY_KEYS)}{did_you_mean(str(key), ENTRY_KEYS)}",
+            )
+            for key in item
+            if key not in ENTRY_KEYS
+        ]
+        for key in ENTRY_KEYS:
+            if key not in item:
+                found.append(
+                    Issue(document.where(path), f"migrate[{index}] needs '{key}'", ENTRY_KEYS[key])
+                )
+        for key in ("endpoint", "to"):
+            if key in item and not isinstance(item[key], str):
+                where = document.where((*path, key))
+                found.append(Issue(where, f"migrate[{index}].{key} must be a component name", ""))
+        at = _time(item.get("at"), document.where((*path, "at")), f"migrate[{index}].at", found)
+        if found:
+            issues += found
+            continue
+        places = tuple((key, document.where((*path, key))) for key in ENTRY_KEYS)
+        specs.append(MigrationSpec(item["endpoint"], item["to"], at, document.where(path), places))
+    return specs, issues
+
+
+def _time(value: Any, where: Where, what: str, issues: list[Issue]) -> int:
+    hint = "a time such as '2us' or '1500ns' within the run (run.stop_time)"
+    if value is None:
+        return 0  # reported as missing
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        issues.append(Issue(where, f"{what} must be a time, got {value!r}", hint))
+        return 0
+    if isinstance(value, int | float) and value < 0:
+        issues.append(Issue(where, f"{what} is negative ({value!r}): out of range", hint))
+        return 0
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError) as exc:
+        issues.append(Issue(where, f"{what}: {exc}", hint))
+        return 0
+
+
+CLI_FORM = re.compile(r"^([^=@\s]+)=([^=@\s]+)@(\S+)$")
+
+
+def parse_cli(text: str) -> MigrationSpec:
+    """``NAME=TARGET@TIME`` (``slugsim run --migrate``); raises ``TopologyError``."""
+    where = Where(f"--migrate {text}")
+    match = CLI_FORM.match(text)
+    if match is None:
+        hint = "write NAME=TARGET@TIME, e.g. --migrate acc0=acc2@2us"
+        raise TopologyError([Issue(where, "not of the form NAME=TARGET@TIME", hint)])
+    issues: list[Issue] = []
+    at = _time(match[3], where, "the time", issues)
+    if issues:
+        raise TopologyError(issues)
+    return MigrationSpec(match[1], match[2], at, where)
+
+
+def check_entries(graph: nx.Graph, specs: list[MigrationSpec]) -> list[Issue]:
+    """What is wrong with the entries on this graph: names, kinds, the time, the route."""
+    from ..components.coherent_params import home_host
+
+    issues: list[Issue] = []
+    stop_time = graph.graph["run"].stop_time
+    used: dict[str, Where] = {}
+    endpoints = [n for n, k in graph.nodes(data="kind") if k in MIGRATABLE]
+    for spec in specs:
+        found: list[Issue] = []
+        for role, name in (("endpoint", spec.endpoint), ("target", spec.target)):
+            key = "endpoint" if role == "endpoint" else "to"
+            if name not in graph:
+                found.append(
+                    Issue(
+                        spec.place(key),
+                        f"migrate: unknown {role} '{name}'",
+                        f"name a type1 or type2 device of this topology"
+                        f"{did_you_mean(name, endpoints)}",
+                    )
+                )
+            elif graph.nodes[name]["kind"] not in MIGRATABLE:
+                kind = graph.nodes[name]["kind"]
+                found.append(
+                    Issue(
+                        spec.place(key),
+                        f"migrate: {role} '{name}' is a {kind}; only coherent accelerators "
+                        f"({', '.join(MIGRATABLE)}) migrate",
+                        "host workloads do not migrate yet (docs/migration.md)"
+                        if kinds()[kind].home
+                        else f"name one of {', '.join(sorted(endpoints)) or 'none'}",
+                    )
+                )
+            elif name in used:
+                found.append(
+                    Issue(
+                        spec.place(key),
+                        f"migrate: '{name}' takes part in another migration (at {used[name]})",
+                        "each device is the source or target of one migration",
+                    )
+                )
+        if stop_time is not None and spec.at >= stop_time:
+            found.append(
+                Issue(
+                    spec.place("at"),
+                    f"migrate: time {spec.at / 1000:g} ns is out of range: the run stops at "
+                    f"{stop_time / 1000:g} ns (run.stop_time)",
+                    "choose a time before run.stop_time",
+                )
+            )
+        if found:
+            issues += found
+            continue
+        source, target = graph.nodes[spec.endpoint], graph.nodes[spec.target]
+        problems = []
+        if spec.endpoint == spec.target:
+            problems.append(("to", "moves a device onto itself", "name another device"))
+        if source["params"].workload is None:
+            problems.append(("endpoint", f"'{spec.endpoint}' has no workload to move", ""))
+        if target["params"].workload is not None:
+            problems.append(
+                ("to", f"target '{spec.target}' runs a workload of its own",
+                 "the target must be a spare: remove its workload"),
+            )  # fmt: skip
+        homes = (
+            home_host(graph, spec.endpoint, source["params"]),
+            home_host(graph, spec.target, target["params"]),
+        )
+        if homes[0] != homes[1]:
+            problems.append(
+                ("to", f"'{spec.target}' is served by host {homes[1]!r}, '{spec.endpoint}' by "
+                 f"{homes[0]!r}", "the target needs the same home host (params.host)"),
+            )  # fmt: skip
+        source_ats, target_ats = (_translates(n["params"]) for n in (source, target))
+        if source_ats and not target_ats:
+            problems.append(
+                ("to", f"'{spec.endpoint}' translates (params.ats) but '{spec.target}' has no "
+                 "ATC", "enable params.ats on the target"),
+            )  # fmt: skip
+        if not problems and route_path(graph, spec.endpoint, spec.target) is None:
+            problems.append(("to", f"no route from '{spec.endpoint}' to '{spec.target}'", ""))
+        for key, message, hint in problems:
+            issues.append(Issue(spec.place(key), f"migrate: {message}", hint))
+        used.setdefault(spec.endpoint, spec.where)
+        used.setdefault(spec.target, spec.where)
+    return issues
+
+
+def _translates(params: Any) -> bool:
+    ats = getattr(params, "ats", None)
+    return ats is not None and ats.enabled
+
+
+def attach(graph: nx.Graph, specs: list[MigrationSpec]) -> None:
+    """Check ``specs`` on ``graph`` and record them (``graph.graph['migrate']``), or raise."""
+    issues = check_entries(graph, [*graph.graph.get("migrate", ()), *specs])
+    if issues:
+        raise TopologyError(issues)
+    graph.graph["migrate"] = (*graph.graph.get("migrate", ()), *specs)
+
+
+# -- the timed migration ----------------------------------------------------------------------
+
+
+class StateChunk:
+    """One 64 B piece of a device's state on its way to the target (a CXL.io message: it
+    travels in the IO class, routed by its DPID like ATS traffic)."""
+
+    __slots__ = ("dpid", "index", "last", "spid")
+    VC = int(MessageClass.IO)
+    wire_bytes = CHUNK_WIRE_BYTES
+    CHANNEL = None
+    TAG_FIELD = ADDR_FIELD = OPCODE_FIELD = None
+
+    def __init__(self, spid: int, dpid: int, index: int, last: bool) -> None:
+        self.spid = spid
+        self.dpid = dpid
+        self.index = index
+        self.last = last
+
+
+class DeviceMigration:
+    """Moves one coherent device's program, cache contents and ATC to a spare device."""
+
+    def __init__(self, system: Any, spec: MigrationSpec) -> None:
+        self.spec = spec
+        self.sim = system.sim
+        self.source = system.components[spec.endpoint]
+        self.target = system.components[spec.target]
+        self.host = system.components.get(self.source.home or "")
+        self.port = system.fabric.port_towards(spec.endpoint, spec.target)
+        self.phase = Phase.PENDING
+        self.quiesced_at = self.drained_at = self.written_back_at = self.resumed_at = -1
+        self.ops_at_source = 0
+        self.in_flight_at_quiesce = 0
+        self.dirty_lines = 0  # DirtyEvicts the write-back sent (64 B each)
+        self.clean_lines = 0  # lines dropped without data
+        self.atc_entries = 0
+        self.chunks_sent = 0
+        self.chunks_received = 0
+        self._translations: dict[Any, Any] = {}
+        self._dirty_before = 0
+        # The target takes the chunks; every other message goes to its own handler.
+        for attachment in self.target.attachments:
+            handler = attachment.port.handler
+            attachment.port.handler = self._target_handler(handler)
+
+    def _target_handler(self, handler: Callable[[Any], object]) -> Callable[[Any], object]:
+        def receive(msg: Any) -> object:
+            if msg.__class__ is StateChunk:
+                return self._chunk_arrived(msg)
+            return handler(msg)
+
+        return receive
+
+    def start(self) -> None:
+        self.target.paused = True  # it runs nothing until the program arrives
+        self.sim.schedule_at(self.spec.at, self._quiesce)
+
+    # -- phases -------------------------------------------------------------------------------
+
+    def _quiesce(self) -> None:
+        source = self.source
+        self.phase = Phase.QUIESCING
+        self.quiesced_at = self.sim.now
+        self.in_flight_at_quiesce = source.in_flight_ops
+        source.paused = True
+        self._wait(self._drained, self._write_back)
+
+    def _drained(self) -> bool:
+        s = self.source
+        return not (
+            s.in_flight_ops or s.pending or s.waiting or s.translating or s.untranslated
+        ) and not s.follow_ups
+
+    def _write_back(self) -> None:
+        source = self.source
+        self.phase = Phase.WRITING_BACK
+        self.drained_at = self.sim.now
+        program = source.program
+        self.ops_at_source = program.completed if program is not None else 0
+        self._dirty_before = source.d2h_requests[D2HReqOpcode.DIRTYEVICT]
+        self._evict_all()
+        self._wait(self._evicted_all, self._transfer)
+
+    def _evict_all(self) -> None:
+        """Give every stable line to the protocol's eviction (what evictions for room do)."""
+        from ..components.coherent_device import Pending
+
+        source = self.source
+        cache = source.cache
+        for line in sorted(cache.lines):
+            state = cache.line_state(line)
+            if line == ALL_LINES or state not in _STABLE or cache.busy(line):
+                continue
+            resident = source.sets.get(line % source.nsets)
+            if resident is not None:
+                resident.pop(line, None)
+            evict = ProtocolOp(DeviceEvent.EvictNoData, line)
+            pending = Pending(None, self.sim.now)
+            pending.first = line
+            source.pending[id(evict)] = pending
+            if source._fire_issue(pending, evict):
+                if state is DeviceState.M:
+                    self.dirty_lines += 1
+                else:
+                    self.clean_lines += 1
+            else:
+                del source.pending[id(evict)]  # busy after all: the next poll retries it
+
+    def _evicted_all(self) -> bool:
+        source = self.source
+        cache = source.cache
+        if source.pending:
+            return False
+        if any(cache.line_state(x) in _STABLE for x in cache.lines if x != ALL_LINES):
+            self._evict_all()
+            return False
+        return True
+
+    def _transfer(self) -> None:
+        source = self.source
+        self.phase = Phase.TRANSFERRING
+        self.written_back_at = self.sim.now
+        sent = source.d2h_requests[D2HReqOpcode.DIRTYEVICT] - self._dirty_before
+        # Snoops may have taken some M lines first (their data went home with the snoop
+        # response): count what the write-back itself sent.
+        self.dirty_lines, self.clean_lines = sent, self.dirty_lines + self.clean_lines - sent
+        if source.atc is not None:
+            self._translations = source.atc.translations()
+            self.atc_entries = len(self._translations)
+        state = self.atc_entries * ATC_ENTRY_BYTES + CONTEXT_BYTES
+        chunks = -(-state // CHUNK_PAYLOAD)
+        spid, dpid = source.pid or 0, self.target.pid or 0
+        for index in range(chunks):
+            self.port.send(StateChunk(spid, dpid, index, index == chunks - 1))
+            self.chunks_sent += 1
+
+    def _chunk_arrived(self, chunk: StateChunk) -> None:
+        self.chunks_received += 1
+        if chunk.last:
+            if self.chunks_received != self.chunks_sent:
+                raise AssertionError(f"{self.spec.target}: state chunks arrived out of order")
+            self._resume()
+
+    def _resume(self) -> None:
+        source, target = self.source, self.target
+        if target.atc is not None:
+            _install(target.atc, self._translations)
+            self._map_for_target()
+        target.program, source.program = source.program, None
+        target.think_time = source.think_time
+        target.poll_interval = source.poll_interval
+        target.paused = False
+        self.phase = Phase.RESUMED
+        self.resumed_at = self.sim.now
+        if target.program is not None:
+            target.pump()
+
+    def _map_for_target(self) -> None:
+        """The host's IOMMU translates the moved workload for the target's PID too (the
+        source's mappings, one to one, as ``Host._connect_iommu`` made them)."""
+        from ..ats.iommu import LARGE_SHIFT, PAGE_SHIFT
+
+        iommu = getattr(self.host, "iommu", None)
+        workload = self.source.params.workload
+        if iommu is None or workload is None:
+            return
+        pid = self.target.pid or 0
+        shift = LARGE_SHIFT if self.source.params.ats.large_pages else PAGE_SHIFT
+        first = workload.base >> shift
+        last = (workload.base + workload.footprint - 1) >> shift
+        for page in range(first, last + 1):
+            addr = page << shift
+            iommu.map(pid, addr, addr, large=shift == LARGE_SHIFT)
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def _wait(self, done: Callable[[], bool], then: Callable[[], None]) -> None:
+        """Call ``then`` once ``done()`` holds, checking every ``POLL``; if nothing else is
+        left to happen while it does not hold, the migration is stuck (reported in stats)."""
+        if done():
+            then()
+        elif self.sim.peek() is None:
+            self.phase = Phase.STUCK
+        else:
+            self.sim.schedule(POLL, lambda: self._wait(done, then))
+
+    # -- report -------------------------------------------------------------------------------
+
+    @property
+    def bytes_moved(self) -> dict[str, int]:
+        sent = self.chunks_sent * CHUNK_PAYLOAD
+        written = self.dirty_lines * LINE_BYTES
+        return {"written_back": written, "state": sent, "total": written + sent}
+
+    def stats(self) -> dict[str, Any]:
+        def at(t: int) -> float:
+            return round(t / 1000, 3) if t >= 0 else -1.0
+
+        def span(a: int, b: int) -> float:
+            return round((b - a) / 1000, 3) if a >= 0 and b >= 0 else -1.0
+
+        return {
+            "endpoint": self.spec.endpoint,
+            "target": self.spec.target,
+            "phase": self.phase.value,
+            "at_ns": at(self.spec.at),
+            "drained_ns": at(self.drained_at),
+            "written_back_ns": at(self.written_back_at),
+            "resumed_ns": at(self.resumed_at),
+            "downtime_ns": span(self.quiesced_at, self.resumed_at),
+            "drain_ns": span(self.quiesced_at, self.drained_at),
+            "write_back_ns": span(self.drained_at, self.written_back_at),
+            "transfer_ns": span(self.written_back_at, self.resumed_at),
+            "in_flight_at_quiesce": self.in_flight_at_quiesce,
+            "ops_at_source": self.ops_at_source,
+            "lines_written_back": self.dirty_lines,
+            "lines_dropped": self.clean_lines,
+            "atc_entries": self.atc_entries,
+            "state_chunks": self.chunks_sent,
+            "bytes_moved": self.bytes_moved,
+        }
+
+
+_STABLE = (DeviceState.S, DeviceState.E, DeviceState.M)
+
+
+def _install(atc: Any, translations: dict[tuple[int, bool], Any]) -> None:
+    """Put the moved translations into the target's ATC (as fills of the sets they map to)."""
+    for (key, large), entry in sorted(translations.items()):
+        array = atc._large if large else atc._small[key % atc.sets]
+        array.fill(key, entry)
+
+
+def install(system: Any) -> list[DeviceMigration]:
+    """The migrations of the system's graph, ready to start with the run."""
+    migrations = [DeviceMigration(system, spec) for spec in system.graph.graph.get("migrate", ())]
+    for migration in migrations:
+        migration.start()
+    return migrations
+
+
+def summary(migrations: list[DeviceMigration]) -> dict[str, Any]:
+    """stats.json's ``migration`` section."""
+    entries = [m.stats() for m in migrations]
+    return {
+        "entries": entries,
+        "downtime_ns": round(sum(max(0.0, e["downtime_ns"]) for e in entries), 3),
+        "bytes_moved": sum(e["bytes_moved"]["total"] for e in entries),
+    }
+
+
+def stats_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, NUM, STRING, described, obj
+
+    time = "ns, -1 when the phase was not reached"
+    entry = obj(
+        {
+            "endpoint": described(STRING, "the device whose work moved"),
+            "target": described(STRING, "the device that continued it"),
+            "phase": {
+                **STRING,
+                "enum": [p.value for p in Phase],
+                "description": "where the migration ended: 'resumed' when it completed",
+            },
+            "at_ns": described(NUM, "when the source stopped taking operations (quiesce start)"),
+            "drained_ns": described(NUM, f"when its last operation completed ({time})"),
+            "written_back_ns": described(NUM, f"when its last line had left it ({time})"),
+            "resumed_ns": described(NUM, f"when the target took over the program ({time})"),
+            "downtime_ns": described(NUM, f"quiesce start to resume ({time})"),
+            "drain_ns": described(NUM, f"quiesce start to drained ({time})"),
+            "write_back_ns": described(NUM, f"drained to the last line gone ({time})"),
+            "transfer_ns": described(NUM, f"state transfer over the fabric ({time})"),
+            "in_flight_at_quiesce": described(INT, "operations in flight when quiesce began"),
+            "ops_at_source": described(INT, "program operations the source completed"),
+            "lines_written_back": described(INT, "DirtyEvicts of the write-back (64 B each)"),
+            "lines_dropped": described(INT, "lines given up without data (CleanEvictNoData)"),
+            "atc_entries": described(INT, "ATC entries moved (8 B each)"),
+            "state_chunks": described(INT, "64 B CXL.io chunks of ATC entries and context"),
+            "bytes_moved": obj(
+                {
+                    "written_back": described(INT, "dirty data carried home by the write-back"),
+                    "state": described(INT, "state chunks' payload, source to target"),
+                    "total": described(INT, "written_back + state"),
+                },
+                "bytes the migration put on the fabric",
+            ),
+        },
+        "one migration",
+    )
+    return obj(
+        {
+            "entries": {"type": "array", "items": entry, "description": "in topology order"},
+            "downtime_ns": described(NUM, "sum of the migrations' downtimes"),
+            "bytes_moved": described(INT, "sum of the migrations' bytes moved"),
+        },
+        "endpoint migrations (only with migrate: entries or --migrate)",
+    )
