@@ -480,7 +480,6 @@ class DeviceMigration:
             return round((b - a) / 1000, 3) if a >= 0 and b >= 0 else -1.0
 
         return {
-            "endpoint": self.spec.endpoint,
             "target": self.spec.target,
             "phase": self.phase.value,
             "at_ns": at(self.spec.at),
@@ -521,21 +520,20 @@ def install(system: Any) -> list[DeviceMigration]:
 
 def summary(migrations: list[DeviceMigration]) -> dict[str, Any]:
     """stats.json's ``migration`` section."""
-    entries = [m.stats() for m in migrations]
+    entries = {m.spec.endpoint: m.stats() for m in migrations}
     return {
         "entries": entries,
-        "downtime_ns": round(sum(max(0.0, e["downtime_ns"]) for e in entries), 3),
-        "bytes_moved": sum(e["bytes_moved"]["total"] for e in entries),
+        "downtime_ns": round(sum(max(0.0, e["downtime_ns"]) for e in entries.values()), 3),
+        "bytes_moved": sum(e["bytes_moved"]["total"] for e in entries.values()),
     }
 
 
 def stats_schema() -> dict[str, Any]:
-    from ..stats.schema import INT, NUM, STRING, described, obj
+    from ..stats.schema import INT, NUM, STRING, described, map_of, obj
 
     time = "ns, -1 when the phase was not reached"
     entry = obj(
         {
-            "endpoint": described(STRING, "the device whose work moved"),
             "target": described(STRING, "the device that continued it"),
             "phase": {
                 **STRING,
@@ -569,7 +567,7 @@ def stats_schema() -> dict[str, Any]:
     )
     return obj(
         {
-            "entries": {"type": "array", "items": entry, "description": "in topology order"},
+            "entries": map_of(entry, "by the device whose work moved"),
             "downtime_ns": described(NUM, "sum of the migrations' downtimes"),
             "bytes_moved": described(INT, "sum of the migrations' bytes moved"),
         },

@@ -1,0 +1,276 @@
+"""Endpoint migration (issue 14 item 5): a coherent device's work moves to a spare device
+mid-run; every operation completes exactly once, coherence holds, downtime and bytes moved are
+reported, and bad entries are refused with file:line."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from slugsim.cli import main
+from slugsim.coherence.device import DeviceState
+from slugsim.coherence.migration import blockers, hand_over, run_with_migration
+from slugsim.coherence.monitor import Violation
+from slugsim.coherence.system import CoherentSystem, SystemConfig
+from slugsim.coherence.tester import generate
+from slugsim.components import DeviceWorkloadParams, HostParams, Type1Params
+from slugsim.components.coherent_params import DeviceAtsParams
+from slugsim.config import TopologyError, load_topology
+from slugsim.fabric import LinkParams, RunOptions, SwitchParams, SystemBuilder, Where
+from slugsim.kernel import NS, US
+from slugsim.sim.migration import MigrationSpec, Phase, attach, parse_cli
+from test_coherent_system import BASE, check_consistent, final_value, run
+
+TOPOLOGIES = Path(__file__).resolve().parents[1] / "topologies"
+
+
+def fabric(workloads, *, spare="acc9", device=None, at=5 * US, stop_time=None):
+    """host0 - sw0 - (the devices of ``workloads``); sw0 - sw1 - ``spare`` (no workload): the
+    spare sits at another switch, so the migration moves the work to another attachment point.
+    ``workloads`` maps acc0.. to their workloads; acc0 migrates to the spare at ``at``."""
+    builder = SystemBuilder(RunOptions(seed=1, stop_time=stop_time))
+    builder.host("host0", HostParams()).switch("sw0", SwitchParams(ports=16))
+    builder.switch("sw1", SwitchParams(ports=4)).link("host0", "sw0").link("sw0", "sw1")
+    for name, workload in workloads.items():
+        builder.type1(name, Type1Params(workload=workload, **(device or {})))
+        builder.link("sw0", name, LinkParams())
+    builder.type1(spare, Type1Params(**(device or {}))).link("sw1", spare, LinkParams())
+    graph = builder.build()
+    attach(graph, [MigrationSpec("acc0", spare, at, Where("<test>"))])
+    return graph
+
+
+def migratory(requests=400, footprint=256):
+    return DeviceWorkloadParams(
+        kind="migratory", base=BASE, footprint=footprint, requests=requests
+    )
+
+
+# -- timed runs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("at_us", [1, 3, 8])
+def test_migratory_increments_complete_exactly_once_across_a_migration(at_us):
+    """Three devices increment shared lines; acc0's work moves to acc9 at ``at_us``. Each
+    increment is a read-modify-write, so a lost or repeated one changes the lines' sum."""
+    workloads = {f"acc{i}": migratory() for i in range(3)}
+    system, stats = run(fabric(workloads, device={"outstanding": 4}, at=at_us * US))
+    lines = range(BASE >> 6, (BASE + 256) >> 6)
+    assert sum(final_value(system, line) for line in lines) == 3 * 400
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["phase"] == "resumed"
+    # the program ran partly at the source, partly at the target, each operation once
+    program = system.components["acc9"].program
+    assert program.completed == program.issued == 400
+    assert system.components["acc0"].program is None
+    source_ops = sum(h.count for h in system.components["acc0"].latency_histograms().values())
+    target_ops = sum(h.count for h in system.components["acc9"].latency_histograms().values())
+    assert source_ops == entry["ops_at_source"] > 0
+    assert source_ops + target_ops == 400
+    assert stats["run"]["requests"] == 3 * 400 + stats["hosts"]["host0"]["completed"]
+    # the source left nothing behind: no line, nothing in the host's filter
+    assert not any(
+        system.components["acc0"].cache.line_state(line) is not DeviceState.I for line in lines
+    )
+    check_consistent(stats)  # what the host counted is what the three devices and acc9 did
+
+
+def test_downtime_and_bytes_moved_are_reported():
+    workloads = {f"acc{i}": migratory() for i in range(2)}
+    _, stats = run(fabric(workloads, device={"outstanding": 4}, at=3 * US))
+    section = stats["migration"]
+    entry = section["entries"]["acc0"]
+    # the phases follow each other: quiesce, drained, written back, resumed
+    assert entry["at_ns"] <= entry["drained_ns"] <= entry["written_back_ns"] < entry["resumed_ns"]
+    assert entry["downtime_ns"] == pytest.approx(entry["resumed_ns"] - entry["at_ns"], abs=1e-3)
+    assert entry["downtime_ns"] == pytest.approx(
+        entry["drain_ns"] + entry["write_back_ns"] + entry["transfer_ns"], abs=1e-2
+    )
+    # each dirty line went home with its 64 B; the context crossed in one 64 B chunk
+    moved = entry["bytes_moved"]
+    assert moved["written_back"] == 64 * entry["lines_written_back"]
+    assert moved["state"] == 64 * entry["state_chunks"] == 64
+    assert section["bytes_moved"] == moved["total"] == moved["written_back"] + moved["state"]
+    assert section["downtime_ns"] == entry["downtime_ns"]
+    # the transfer is timed by the fabric: acc0 -> sw0 -> sw1 -> acc9 takes three links
+    assert entry["transfer_ns"] > 3 * LinkParams().latency / NS
+
+
+def test_dirty_lines_are_written_back_before_the_target_resumes():
+    """A device that only writes holds M lines when it stops: the write-back carries them."""
+    workload = DeviceWorkloadParams(
+        kind="read_modify_write", base=BASE, footprint=4096, requests=300
+    )
+    system, stats = run(fabric({"acc0": workload}, at=2 * US))
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["lines_written_back"] > 0
+    assert stats["devices"]["acc0"]["d2h_requests"]["DirtyEvict"] >= entry["lines_written_back"]
+    lines = range(BASE >> 6, (BASE + 4096) >> 6)
+    assert sum(final_value(system, line) for line in lines) == 300
+
+
+def _ats_run():
+    ats = DeviceAtsParams(atc_entries=8, atc_ways=2)
+    workload = DeviceWorkloadParams(
+        kind="stream_read", base=BASE, footprint=64 << 10, requests=600
+    )
+    return run(fabric({"acc0": workload}, device={"ats": ats}, at=2 * US))[1]
+
+
+def test_the_atc_moves_with_the_work(monkeypatch):
+    stats = _ats_run()
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["phase"] == "resumed"
+    assert entry["atc_entries"] > 0
+    assert entry["state_chunks"] == -(-(8 * entry["atc_entries"] + 64) // 64)
+    target = stats["devices"]["acc9"]
+    assert target["completed"] == 600
+    # the moved entries are used: without them the target asks the host for more
+    from slugsim.sim import migration
+
+    monkeypatch.setattr(migration, "_install", lambda atc, translations: None)
+    cold = _ats_run()["devices"]["acc9"]["ats"]
+    assert cold["translation_requests"] > target["ats"]["translation_requests"]
+
+
+def test_a_migration_after_the_workload_ended_moves_only_the_state():
+    workload = DeviceWorkloadParams(kind="stream_read", base=BASE, footprint=1024, requests=20)
+    system, stats = run(fabric({"acc0": workload}, at=200 * US))
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["phase"] == "resumed"
+    assert entry["ops_at_source"] == 20
+    assert entry["in_flight_at_quiesce"] == 0
+    assert system.components["acc9"].program.completed == 20
+
+
+def test_a_run_that_stops_mid_migration_reports_where_it_was():
+    workloads = {f"acc{i}": migratory(requests=100000) for i in range(2)}
+    _, stats = run(fabric(workloads, at=9 * US, stop_time=20 * US))
+    assert stats["migration"]["entries"]["acc0"]["phase"] == Phase.RESUMED.value
+    _, stats = run(fabric(workloads, at=9 * US, stop_time=9 * US + 1000))
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["phase"] in ("quiescing", "writing_back", "transferring")
+    assert entry["downtime_ns"] == -1.0
+
+
+# -- the untimed system: the cache moves as it is to a new device identity ----------------------
+
+CONFIG = SystemConfig(devices=3, cores=1, lines=2, sf_sets=1, sf_ways=4, outstanding=2)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_tester_invariants_hold_across_a_hand_over(seed):
+    """dev0's lines (S, E or M with its dirty data), filter entries and remaining program go
+    to the spare dev2 mid-run; SWMR, data values, filter inclusion and message legality are
+    checked at every step, and every operation completes exactly once."""
+    print(f"seed={seed}  (rerun: run_with_migration(CONFIG, programs, {seed}, at_step=150))")
+    programs = generate(CONFIG, random.Random(seed), 120)
+    programs["dev2"] = ()
+    result = run_with_migration(CONFIG, programs, seed, at_step=150)
+    assert result.failure is None, result.failure
+    assert result.hand_over is not None
+    assert result.ops == result.expected
+
+
+def test_hand_overs_move_modified_lines():
+    """Over the seeds above, some hand-overs move M lines (dirty data) and S lines."""
+    moved: dict[str, int] = {}
+    for seed in range(12):
+        programs = generate(CONFIG, random.Random(seed), 120)
+        programs["dev2"] = ()
+        result = run_with_migration(CONFIG, programs, seed, at_step=150)
+        assert result.hand_over is not None
+        for state, count in result.hand_over.lines.items():
+            moved[state] = moved.get(state, 0) + count
+    assert moved.get("M", 0) > 0 and moved.get("S", 0) > 0
+
+
+def _system_with_dirty_line() -> CoherentSystem:
+    from slugsim.coherence.device import DeviceEvent
+    from slugsim.coherence.ops import Op
+
+    system = CoherentSystem(CONFIG, {"dev0": (Op(DeviceEvent.StoreOwn, 0, 7),)})
+    while system.enabled():
+        system.apply(system.enabled()[0])
+    assert system.devices[0].line_state(0) is DeviceState.M
+    return system
+
+
+def test_a_hand_over_that_forgets_the_filter_is_caught():
+    system = _system_with_dirty_line()
+    hand_over(system, 0, 2)
+    assert system.devices[2].line_state(0) is DeviceState.M
+    system.home.sf.update(0, 1 << 0)  # the filter still names the source
+    with pytest.raises(Violation, match="sf-inclusion"):
+        system.check()
+
+
+def test_a_hand_over_that_drops_dirty_data_is_caught():
+    system = _system_with_dirty_line()
+    hand_over(system, 0, 2)
+    system.devices[2].lines[0].value = 0  # the moved copy lost the store
+    with pytest.raises(Violation, match="stale-copy"):
+        system.check()
+
+
+def test_no_hand_over_while_the_source_has_work_in_flight():
+    from slugsim.coherence.device import DeviceEvent
+    from slugsim.coherence.ops import Op
+
+    system = CoherentSystem(CONFIG, {"dev0": (Op(DeviceEvent.StoreOwn, 0, 7),)})
+    system.apply(system.enabled()[0])  # issued: its RdOwn is in flight
+    assert blockers(system, 0, 2)
+    with pytest.raises(ValueError, match="cannot hand dev0 over"):
+        hand_over(system, 0, 2)
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def test_cli_migrate_runs_and_reports(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        ["run", str(TOPOLOGIES / "coherent_accel_migrate.yaml"), "--out", str(out),
+         "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    import json
+
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["migration"]["entries"]["acc0"]["phase"] == "resumed"
+    assert stats["devices"]["acc2"]["data_errors"] == 0
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("acc0-acc1@1us", "not of the form NAME=TARGET@TIME"),
+        ("acc0=acc2@soon", "the time"),
+        ("accX=acc1@1us", "unknown endpoint 'accX'"),
+        ("acc0=host0@1us", "is a host"),
+        ("acc0=acc1@1us", "runs a workload of its own"),
+    ],
+)
+def test_cli_migrate_bad_arguments_exit_2(arg, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        ["run", str(TOPOLOGIES / "coherent_accel.yaml"), "--out", str(out), "--migrate", arg]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err and "hint:" in err
+    assert not out.exists()
+
+
+def test_parse_cli():
+    spec = parse_cli("acc0=acc2@1.5us")
+    assert (spec.endpoint, spec.target, spec.at) == ("acc0", "acc2", 1_500_000)
+    with pytest.raises(TopologyError):
+        parse_cli("acc0=acc2")
+
+
+def test_shipped_example_validates():
+    graph = load_topology(TOPOLOGIES / "coherent_accel_migrate.yaml")
+    (spec,) = graph.graph["migrate"]
+    assert (spec.endpoint, spec.target) == ("acc0", "acc2")
