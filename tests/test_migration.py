@@ -248,7 +248,8 @@ def test_cli_migrate_runs_and_reports(tmp_path, capsys):
         ("acc0-acc1@1us", "not of the form NAME=TARGET@TIME"),
         ("acc0=acc2@soon", "the time"),
         ("accX=acc1@1us", "unknown endpoint 'accX'"),
-        ("acc0=host0@1us", "is a host"),
+        ("acc0=host0@1us", "moves onto a type1 or type2 device, not a host"),
+        ("acc0=mem0@1us", "is a type3"),
         ("acc0=acc1@1us", "runs a workload of its own"),
     ],
 )
@@ -274,3 +275,77 @@ def test_shipped_example_validates():
     graph = load_topology(TOPOLOGIES / "coherent_accel_migrate.yaml")
     (spec,) = graph.graph["migrate"]
     assert (spec.endpoint, spec.target) == ("acc0", "acc2")
+
+
+# -- host workloads ---------------------------------------------------------------------------
+
+
+def host_fabric(at, *, read_ratio=1.0, requests=3000):
+    """host0 runs a workload on mem0; host1 (same HDM windows, behind another switch) is the
+    spare it migrates to at ``at`` (None: no migration)."""
+    from slugsim.fabric import HdmWindow, WorkloadParams
+    from slugsim.fabric.params import RunOptions as Run
+
+    window = (HdmWindow(base=64 << 30, size=64 << 30, targets=("mem0",)),)
+    workload = WorkloadParams(
+        kind="random", read_ratio=read_ratio, footprint=1 << 30, target="cxl", requests=requests
+    )
+    builder = SystemBuilder(Run(seed=3))
+    builder.host("host0", HostParams(hdm=window, workload=workload))
+    builder.host("host1", HostParams(hdm=window))
+    builder.switch("sw0", SwitchParams(ports=8)).switch("sw1", SwitchParams(ports=8))
+    builder.type3("mem0").link("host0", "sw0").link("sw0", "mem0").link("sw0", "sw1")
+    builder.link("sw1", "host1")
+    graph = builder.build()
+    if at is not None:
+        attach(graph, [MigrationSpec("host0", "host1", at, Where("<test>"))])
+    return graph
+
+
+def _requests(graph, tmp_path, name):
+    """Every completed request of the run: (address, read/write), from the request log."""
+    import io
+
+    import pyarrow.parquet as pq
+    from rich.console import Console
+    from slugsim.sim import run_topology
+
+    log = tmp_path / f"{name}.parquet"
+    stats = run_topology(graph, None, None, False, Console(file=io.StringIO()), log)
+    table = pq.read_table(log).to_pydict()
+    return stats, table
+
+
+def test_a_host_workload_migrates_and_every_request_completes_once(tmp_path):
+    """With loads only, the address streams are the same with or without the migration, so
+    the requests completed over both hosts must be exactly the unmigrated run's."""
+    stats, moved = _requests(host_fabric(3 * US), tmp_path, "moved")
+    _, plain = _requests(host_fabric(None), tmp_path, "plain")
+    assert sorted(moved["address"]) == sorted(plain["address"])
+    assert len(moved["address"]) == 3000
+    hosts = stats["hosts"]
+    entry = stats["migration"]["entries"]["host0"]
+    assert entry["phase"] == "resumed"
+    assert hosts["host0"]["completed"] == hosts["host0"]["issued"] == entry["ops_at_source"] > 0
+    assert hosts["host0"]["completed"] + hosts["host1"]["completed"] == 3000
+    assert hosts["host1"]["issued"] == hosts["host1"]["completed"]
+    # after the resume the target's requests take its own root port and routes
+    assert set(moved["host"]) == {"host0", "host1"}
+    assert min(
+        c for h, c in zip(moved["host"], moved["issue_ps"], strict=True) if h == "host1"
+    ) >= entry["resumed_ns"] * 1000
+    assert max(
+        c for h, c in zip(moved["host"], moved["completion_ps"], strict=True) if h == "host0"
+    ) <= entry["drained_ns"] * 1000
+
+
+def test_a_host_writes_back_its_modified_lines_before_moving():
+    _, stats = run(host_fabric(3 * US, read_ratio=0.5))
+    entry = stats["migration"]["entries"]["host0"]
+    assert entry["lines_written_back"] > 0
+    assert entry["bytes_moved"]["written_back"] == 64 * entry["lines_written_back"]
+    assert entry["written_back_ns"] > entry["drained_ns"]
+    # the MemWr of the write-back reached the device: its writes are the LLC victims' plus these
+    device = stats["devices"]["mem0"]
+    victims = sum(stats["hosts"][h]["llc_writebacks"] for h in ("host0", "host1"))
+    assert device["writes"] == victims + entry["lines_written_back"]

@@ -123,3 +123,7 @@ class Cache:
 
     def lines(self) -> int:
         return sum(len(ways) for ways in self._sets.values())
+
+    def resident(self) -> list[tuple[int, LineState]]:
+        """Every line present and its state, set by set (a migration writes them back)."""
+        return [(line, state) for ways in self._sets.values() for line, state in ways.items()]

@@ -147,11 +147,13 @@ class Target:
 
 
 class Core:
-    """A core's request stream: how many requests it has still to issue, and its addresses."""
+    """A core's request stream: how many requests it has still to issue, and its addresses
+    (``requests``: how many it had at the start; a migrated stream starts part-way)."""
 
-    __slots__ = ("addresses", "remaining")
+    __slots__ = ("addresses", "remaining", "requests")
 
     def __init__(self, requests: int, addresses: Generator) -> None:
+        self.requests = requests
         self.remaining = requests
         self.addresses = addresses
 
@@ -289,6 +291,7 @@ class Host(Component):
         self.home_agent: TimedHomeAgent | None = None
         self.iommu: Iommu | None = None  # a translation agent when a device uses ATS
         self.home_reads: dict[int, Callable[[int], object]] = {}
+        self.paused = False  # a migration stops its cores issuing (sim/migration.py)
 
     # -- elaboration ---------------------------------------------------------------------------
 
@@ -406,7 +409,7 @@ class Host(Component):
     def issue(self, slot: Slot) -> None:
         """Issue the slot's next request (at its core's issue time)."""
         core = slot.core
-        if core.remaining == 0:
+        if core.remaining == 0 or self.paused:
             return
         core.remaining -= 1
         addr = self.space.address(core.addresses.next())
@@ -551,10 +554,7 @@ class Host(Component):
 
     @property
     def issued(self) -> int:
-        workload = self.params.workload
-        if workload is None:
-            return 0
-        return sum(workload.requests - core.remaining for core in self.cores)
+        return sum(core.requests - core.remaining for core in self.cores)
 
     @property
     def completed(self) -> int:

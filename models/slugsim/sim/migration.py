@@ -1,4 +1,4 @@
-"""Endpoint migration (issue 14 item 5): move an accelerator's work to another device mid-run.
+"""Endpoint migration (issue 14 item 5): move an endpoint's work to another endpoint mid-run.
 
 A ``migrate:`` entry of the topology (or ``slugsim run --migrate NAME=TARGET@TIME``) names a
 coherent device (``type1``/``type2``) with a workload, a spare coherent device elsewhere in the
@@ -26,8 +26,11 @@ the work's requests carry, and the host learns it from the requests themselves (
 filter tracks the target's lines as the target takes them). Bias state: the Type-2 model keeps
 its memory in host bias (``components/type2.py``), so there is no bias table to move.
 
-Host workloads do not migrate yet (see docs/migration.md): a host is also its devices' home
-agent, and its cores' request slots and tags are tied to its own HDM decoders.
+A host's workload migrates the same way (``HostMigration``): its cores stop issuing, their
+requests drain, its LLC's modified lines are written back to the devices (MemWr), and the
+cores' request streams — where each stands — cross to a spare host with the same HDM windows,
+whose own root ports and routes then carry the requests. The host's home agent (for coherent
+devices) stays where it is: it is the host's memory, not its workload.
 """
 
 from __future__ import annotations
@@ -49,11 +52,12 @@ from ..fabric.routing import route_path
 from ..kernel import NS
 from ..kernel.units import parse_time
 
-# The kinds whose state this module knows how to move (a coherent device's cache and ATC).
+# The device kinds whose state this module knows how to move (a coherent cache and ATC);
+# hosts (kinds whose ports all face devices) move their workload.
 MIGRATABLE = ("type1", "type2")
 ENTRY_KEYS = {
-    "endpoint": "the device whose work moves (a type1 or type2 with a workload)",
-    "to": "the device that continues it (same kind family, no workload of its own)",
+    "endpoint": "the endpoint whose work moves: a type1/type2 device or a host, with a workload",
+    "to": "the spare that continues it: a device for a device, a host for a host",
     "at": "when the source stops taking new operations, e.g. '2us'",
 }
 
@@ -176,14 +180,20 @@ def parse_cli(text: str) -> MigrationSpec:
     return MigrationSpec(match[1], match[2], at, where)
 
 
+def _family(graph: nx.Graph, name: str) -> str | None:
+    """'device' (its cache and ATC move), 'host' (its workload moves) or None (neither)."""
+    kind = graph.nodes[name]["kind"]
+    if kind in MIGRATABLE:
+        return "device"
+    return "host" if kinds()[kind].home else None
+
+
 def check_entries(graph: nx.Graph, specs: list[MigrationSpec]) -> list[Issue]:
     """What is wrong with the entries on this graph: names, kinds, the time, the route."""
-    from ..components.coherent_params import home_host
-
     issues: list[Issue] = []
     stop_time = graph.graph["run"].stop_time
     used: dict[str, Where] = {}
-    endpoints = [n for n, k in graph.nodes(data="kind") if k in MIGRATABLE]
+    movable = sorted(n for n in graph if _family(graph, n) is not None)
     for spec in specs:
         found: list[Issue] = []
         for role, name in (("endpoint", spec.endpoint), ("target", spec.target)):
@@ -193,20 +203,18 @@ def check_entries(graph: nx.Graph, specs: list[MigrationSpec]) -> list[Issue]:
                     Issue(
                         spec.place(key),
                         f"migrate: unknown {role} '{name}'",
-                        f"name a type1 or type2 device of this topology"
-                        f"{did_you_mean(name, endpoints)}",
+                        f"name a host or a type1/type2 device of this topology"
+                        f"{did_you_mean(name, movable)}",
                     )
                 )
-            elif graph.nodes[name]["kind"] not in MIGRATABLE:
+            elif _family(graph, name) is None:
                 kind = graph.nodes[name]["kind"]
                 found.append(
                     Issue(
                         spec.place(key),
                         f"migrate: {role} '{name}' is a {kind}; only coherent accelerators "
-                        f"({', '.join(MIGRATABLE)}) migrate",
-                        "host workloads do not migrate yet (docs/migration.md)"
-                        if kinds()[kind].home
-                        else f"name one of {', '.join(sorted(endpoints)) or 'none'}",
+                        f"({', '.join(MIGRATABLE)}) and host workloads migrate",
+                        f"name one of {', '.join(movable) or 'none'}",
                     )
                 )
             elif name in used:
@@ -214,7 +222,7 @@ def check_entries(graph: nx.Graph, specs: list[MigrationSpec]) -> list[Issue]:
                     Issue(
                         spec.place(key),
                         f"migrate: '{name}' takes part in another migration (at {used[name]})",
-                        "each device is the source or target of one migration",
+                        "each endpoint is the source or target of one migration",
                     )
                 )
         if stop_time is not None and spec.at >= stop_time:
@@ -229,17 +237,41 @@ def check_entries(graph: nx.Graph, specs: list[MigrationSpec]) -> list[Issue]:
         if found:
             issues += found
             continue
-        source, target = graph.nodes[spec.endpoint], graph.nodes[spec.target]
-        problems = []
-        if spec.endpoint == spec.target:
-            problems.append(("to", "moves a device onto itself", "name another device"))
-        if source["params"].workload is None:
-            problems.append(("endpoint", f"'{spec.endpoint}' has no workload to move", ""))
-        if target["params"].workload is not None:
-            problems.append(
-                ("to", f"target '{spec.target}' runs a workload of its own",
-                 "the target must be a spare: remove its workload"),
-            )  # fmt: skip
+        for key, message, hint in _problems(graph, spec):
+            issues.append(Issue(spec.place(key), f"migrate: {message}", hint))
+        used.setdefault(spec.endpoint, spec.where)
+        used.setdefault(spec.target, spec.where)
+    return issues
+
+
+def _problems(graph: nx.Graph, spec: MigrationSpec) -> list[tuple[str, str, str]]:
+    """(field, message, hint) for an entry whose names are known and of movable kinds."""
+    from ..components.coherent_params import home_host
+
+    source, target = graph.nodes[spec.endpoint], graph.nodes[spec.target]
+    family = _family(graph, spec.endpoint)
+    problems = []
+    if spec.endpoint == spec.target:
+        problems.append(("to", "moves an endpoint onto itself", "name another one"))
+    if _family(graph, spec.target) != family:
+        what = "host" if family == "host" else "type1 or type2 device"
+        message = f"'{spec.endpoint}' moves onto a {what}, not a {target['kind']}"
+        return [("to", message, f"name a spare {what} (one without a workload)")]
+    workload = source["params"].workload
+    if workload is None:
+        problems.append(
+            (
+                "endpoint",
+                f"'{spec.endpoint}' has no workload to move",
+                "give it a workload or migrate another endpoint",
+            )
+        )
+    if target["params"].workload is not None:
+        problems.append(
+            ("to", f"target '{spec.target}' runs a workload of its own",
+             "the target must be a spare: remove its workload"),
+        )  # fmt: skip
+    if family == "device":
         homes = (
             home_host(graph, spec.endpoint, source["params"]),
             home_host(graph, spec.target, target["params"]),
@@ -249,19 +281,36 @@ def check_entries(graph: nx.Graph, specs: list[MigrationSpec]) -> list[Issue]:
                 ("to", f"'{spec.target}' is served by host {homes[1]!r}, '{spec.endpoint}' by "
                  f"{homes[0]!r}", "the target needs the same home host (params.host)"),
             )  # fmt: skip
-        source_ats, target_ats = (_translates(n["params"]) for n in (source, target))
-        if source_ats and not target_ats:
+        if _translates(source["params"]) and not _translates(target["params"]):
             problems.append(
                 ("to", f"'{spec.endpoint}' translates (params.ats) but '{spec.target}' has no "
                  "ATC", "enable params.ats on the target"),
             )  # fmt: skip
-        if not problems and route_path(graph, spec.endpoint, spec.target) is None:
-            problems.append(("to", f"no route from '{spec.endpoint}' to '{spec.target}'", ""))
-        for key, message, hint in problems:
-            issues.append(Issue(spec.place(key), f"migrate: {message}", hint))
-        used.setdefault(spec.endpoint, spec.where)
-        used.setdefault(spec.target, spec.where)
-    return issues
+    else:
+        if workload is not None and workload.target == "local":
+            problems.append(
+                ("endpoint", f"'{spec.endpoint}'s workload uses its own local DRAM",
+                 "only workloads on CXL memory (target: cxl or a device) migrate"),
+            )  # fmt: skip
+        if source["params"].hdm != target["params"].hdm:
+            problems.append(
+                ("to", f"'{spec.target}' has other HDM windows than '{spec.endpoint}'",
+                 "give the target the same hdm: list, so addresses mean the same memory"),
+            )  # fmt: skip
+        served = [
+            n
+            for n, k in graph.nodes(data="kind")
+            if k in MIGRATABLE and home_host(graph, n, graph.nodes[n]["params"]) == spec.target
+        ]
+        if served:
+            problems.append(
+                ("to", f"'{spec.target}' is the home agent of {', '.join(sorted(served))}",
+                 "the spare host must serve no coherent device (their reads share its tags)"),
+            )  # fmt: skip
+    if not problems and route_path(graph, spec.endpoint, spec.target) is None:
+        hint = "link the spare into the same fabric"
+        problems.append(("to", f"no route from '{spec.endpoint}' to '{spec.target}'", hint))
+    return problems
 
 
 def _translates(params: Any) -> bool:
@@ -297,27 +346,26 @@ class StateChunk:
         self.last = last
 
 
-class DeviceMigration:
-    """Moves one coherent device's program, cache contents and ATC to a spare device."""
+class Migration:
+    """The phases every migration goes through; subclasses say what each phase does to their
+    kind of endpoint (``_stop``, ``_drained``, ``_start_write_back``, ``_written_back``,
+    ``_state_bytes``, ``_take_over``)."""
 
     def __init__(self, system: Any, spec: MigrationSpec) -> None:
         self.spec = spec
         self.sim = system.sim
+        self.system = system
         self.source = system.components[spec.endpoint]
         self.target = system.components[spec.target]
-        self.host = system.components.get(self.source.home or "")
         self.port = system.fabric.port_towards(spec.endpoint, spec.target)
         self.phase = Phase.PENDING
         self.quiesced_at = self.drained_at = self.written_back_at = self.resumed_at = -1
         self.ops_at_source = 0
         self.in_flight_at_quiesce = 0
-        self.dirty_lines = 0  # DirtyEvicts the write-back sent (64 B each)
-        self.clean_lines = 0  # lines dropped without data
-        self.atc_entries = 0
+        self.dirty_lines = 0  # lines the write-back carried home (64 B each)
+        self.clean_lines = 0  # lines given up without data
         self.chunks_sent = 0
         self.chunks_received = 0
-        self._translations: dict[Any, Any] = {}
-        self._dirty_before = 0
         # The target takes the chunks; every other message goes to its own handler.
         for attachment in self.target.attachments:
             handler = attachment.port.handler
@@ -332,84 +380,27 @@ class DeviceMigration:
         return receive
 
     def start(self) -> None:
-        self.target.paused = True  # it runs nothing until the program arrives
         self.sim.schedule_at(self.spec.at, self._quiesce)
 
-    # -- phases -------------------------------------------------------------------------------
+    # -- the phases, in order -----------------------------------------------------------------
 
     def _quiesce(self) -> None:
-        source = self.source
         self.phase = Phase.QUIESCING
         self.quiesced_at = self.sim.now
-        self.in_flight_at_quiesce = source.in_flight_ops
-        source.paused = True
+        self._stop()
         self._wait(self._drained, self._write_back)
 
-    def _drained(self) -> bool:
-        s = self.source
-        return not (
-            s.in_flight_ops or s.pending or s.waiting or s.translating or s.untranslated
-        ) and not s.follow_ups
-
     def _write_back(self) -> None:
-        source = self.source
         self.phase = Phase.WRITING_BACK
         self.drained_at = self.sim.now
-        program = source.program
-        self.ops_at_source = program.completed if program is not None else 0
-        self._dirty_before = source.d2h_requests[D2HReqOpcode.DIRTYEVICT]
-        self._evict_all()
-        self._wait(self._evicted_all, self._transfer)
-
-    def _evict_all(self) -> None:
-        """Give every stable line to the protocol's eviction (what evictions for room do)."""
-        from ..components.coherent_device import Pending
-
-        source = self.source
-        cache = source.cache
-        for line in sorted(cache.lines):
-            state = cache.line_state(line)
-            if line == ALL_LINES or state not in _STABLE or cache.busy(line):
-                continue
-            resident = source.sets.get(line % source.nsets)
-            if resident is not None:
-                resident.pop(line, None)
-            evict = ProtocolOp(DeviceEvent.EvictNoData, line)
-            pending = Pending(None, self.sim.now)
-            pending.first = line
-            source.pending[id(evict)] = pending
-            if source._fire_issue(pending, evict):
-                if state is DeviceState.M:
-                    self.dirty_lines += 1
-                else:
-                    self.clean_lines += 1
-            else:
-                del source.pending[id(evict)]  # busy after all: the next poll retries it
-
-    def _evicted_all(self) -> bool:
-        source = self.source
-        cache = source.cache
-        if source.pending:
-            return False
-        if any(cache.line_state(x) in _STABLE for x in cache.lines if x != ALL_LINES):
-            self._evict_all()
-            return False
-        return True
+        self._start_write_back()
+        self._wait(self._written_back, self._transfer)
 
     def _transfer(self) -> None:
-        source = self.source
         self.phase = Phase.TRANSFERRING
         self.written_back_at = self.sim.now
-        sent = source.d2h_requests[D2HReqOpcode.DIRTYEVICT] - self._dirty_before
-        # Snoops may have taken some M lines first (their data went home with the snoop
-        # response): count what the write-back itself sent.
-        self.dirty_lines, self.clean_lines = sent, self.dirty_lines + self.clean_lines - sent
-        if source.atc is not None:
-            self._translations = source.atc.translations()
-            self.atc_entries = len(self._translations)
-        state = self.atc_entries * ATC_ENTRY_BYTES + CONTEXT_BYTES
-        chunks = -(-state // CHUNK_PAYLOAD)
-        spid, dpid = source.pid or 0, self.target.pid or 0
+        chunks = -(-self._state_bytes() // CHUNK_PAYLOAD)
+        spid, dpid = self.source.pid or 0, self.target.pid or 0
         for index in range(chunks):
             self.port.send(StateChunk(spid, dpid, index, index == chunks - 1))
             self.chunks_sent += 1
@@ -419,38 +410,29 @@ class DeviceMigration:
         if chunk.last:
             if self.chunks_received != self.chunks_sent:
                 raise AssertionError(f"{self.spec.target}: state chunks arrived out of order")
-            self._resume()
+            self.phase = Phase.RESUMED
+            self.resumed_at = self.sim.now
+            self._take_over()
 
-    def _resume(self) -> None:
-        source, target = self.source, self.target
-        if target.atc is not None:
-            _install(target.atc, self._translations)
-            self._map_for_target()
-        target.program, source.program = source.program, None
-        target.think_time = source.think_time
-        target.poll_interval = source.poll_interval
-        target.paused = False
-        self.phase = Phase.RESUMED
-        self.resumed_at = self.sim.now
-        if target.program is not None:
-            target.pump()
+    # -- what a kind of endpoint does in each phase ------------------------------------------
 
-    def _map_for_target(self) -> None:
-        """The host's IOMMU translates the moved workload for the target's PID too (the
-        source's mappings, one to one, as ``Host._connect_iommu`` made them)."""
-        from ..ats.iommu import LARGE_SHIFT, PAGE_SHIFT
+    def _stop(self) -> None:
+        raise NotImplementedError
 
-        iommu = getattr(self.host, "iommu", None)
-        workload = self.source.params.workload
-        if iommu is None or workload is None:
-            return
-        pid = self.target.pid or 0
-        shift = LARGE_SHIFT if self.source.params.ats.large_pages else PAGE_SHIFT
-        first = workload.base >> shift
-        last = (workload.base + workload.footprint - 1) >> shift
-        for page in range(first, last + 1):
-            addr = page << shift
-            iommu.map(pid, addr, addr, large=shift == LARGE_SHIFT)
+    def _drained(self) -> bool:
+        raise NotImplementedError
+
+    def _start_write_back(self) -> None:
+        raise NotImplementedError
+
+    def _written_back(self) -> bool:
+        raise NotImplementedError
+
+    def _state_bytes(self) -> int:
+        raise NotImplementedError
+
+    def _take_over(self) -> None:
+        raise NotImplementedError
 
     # -- waiting ------------------------------------------------------------------------------
 
@@ -465,6 +447,10 @@ class DeviceMigration:
             self.sim.schedule(POLL, lambda: self._wait(done, then))
 
     # -- report -------------------------------------------------------------------------------
+
+    @property
+    def atc_entries(self) -> int:
+        return 0
 
     @property
     def bytes_moved(self) -> dict[str, int]:
@@ -500,6 +486,168 @@ class DeviceMigration:
         }
 
 
+class DeviceMigration(Migration):
+    """Moves a coherent device's program, cache contents and ATC to a spare device."""
+
+    def __init__(self, system: Any, spec: MigrationSpec) -> None:
+        super().__init__(system, spec)
+        self.host = system.components.get(self.source.home or "")
+        self._translations: dict[Any, Any] = {}
+        self._dirty_before = 0
+        self.target.paused = True  # it runs nothing until the program arrives
+
+    @property
+    def atc_entries(self) -> int:
+        return len(self._translations)
+
+    def _stop(self) -> None:
+        self.in_flight_at_quiesce = self.source.in_flight_ops
+        self.source.paused = True
+
+    def _drained(self) -> bool:
+        s = self.source
+        return (
+            not (s.in_flight_ops or s.pending or s.waiting or s.translating or s.untranslated)
+            and not s.follow_ups
+        )
+
+    def _start_write_back(self) -> None:
+        source = self.source
+        program = source.program
+        self.ops_at_source = program.completed if program is not None else 0
+        self._dirty_before = source.d2h_requests[D2HReqOpcode.DIRTYEVICT]
+        self._evict_all()
+
+    def _evict_all(self) -> None:
+        """Give every stable line to the protocol's eviction (what evictions for room do)."""
+        from ..components.coherent_device import Pending
+
+        source = self.source
+        cache = source.cache
+        for line in sorted(cache.lines):
+            state = cache.line_state(line)
+            if line == ALL_LINES or state not in _STABLE or cache.busy(line):
+                continue
+            resident = source.sets.get(line % source.nsets)
+            if resident is not None:
+                resident.pop(line, None)
+            evict = ProtocolOp(DeviceEvent.EvictNoData, line)
+            pending = Pending(None, self.sim.now)
+            pending.first = line
+            source.pending[id(evict)] = pending
+            if source._fire_issue(pending, evict):
+                self.clean_lines += 1  # sorted out by _written_back
+            else:
+                del source.pending[id(evict)]  # busy after all: the next poll retries it
+
+    def _written_back(self) -> bool:
+        source = self.source
+        cache = source.cache
+        if source.pending:
+            return False
+        if any(cache.line_state(x) in _STABLE for x in cache.lines if x != ALL_LINES):
+            self._evict_all()
+            return False
+        # Of the lines evicted, those that were M sent DirtyEvict with their data (a snoop may
+        # have taken an M line first: its data went home with the snoop response).
+        self.dirty_lines = source.d2h_requests[D2HReqOpcode.DIRTYEVICT] - self._dirty_before
+        self.clean_lines -= self.dirty_lines
+        return True
+
+    def _state_bytes(self) -> int:
+        atc = self.source.atc
+        if atc is not None:
+            self._translations = atc.translations()
+        return len(self._translations) * ATC_ENTRY_BYTES + CONTEXT_BYTES
+
+    def _take_over(self) -> None:
+        source, target = self.source, self.target
+        if target.atc is not None:
+            _install(target.atc, self._translations)
+            self._map_for_target()
+        target.program, source.program = source.program, None
+        target.think_time = source.think_time
+        target.poll_interval = source.poll_interval
+        target.paused = False
+        if target.program is not None:
+            target.pump()
+
+    def _map_for_target(self) -> None:
+        """The host's IOMMU translates the moved workload for the target's PID too (the
+        source's mappings, one to one, as ``Host._connect_iommu`` made them)."""
+        from ..ats.iommu import LARGE_SHIFT, PAGE_SHIFT
+
+        iommu = getattr(self.host, "iommu", None)
+        workload = self.source.params.workload
+        if iommu is None or workload is None:
+            return
+        pid = self.target.pid or 0
+        shift = LARGE_SHIFT if self.source.params.ats.large_pages else PAGE_SHIFT
+        first = workload.base >> shift
+        last = (workload.base + workload.footprint - 1) >> shift
+        for page in range(first, last + 1):
+            addr = page << shift
+            iommu.map(pid, addr, addr, large=shift == LARGE_SHIFT)
+
+
+class HostMigration(Migration):
+    """Moves a host's workload — its cores' request streams, where each stands — to a spare
+    host with the same HDM windows. The source's LLC is written back first (its modified
+    lines go to the devices as MemWr), so the target starts from memory that holds them."""
+
+    def _stop(self) -> None:
+        source = self.source
+        self.in_flight_at_quiesce = source.issued - source.completed
+        source.paused = True
+
+    def _drained(self) -> bool:
+        return bool(self.source.issued == self.source.completed)
+
+    def _start_write_back(self) -> None:
+        from ..components.cache import LineState
+
+        source = self.source
+        self.ops_at_source = source.completed
+        now = self.sim.now
+        for line, state in source.llc.resident():
+            if state is LineState.MODIFIED:
+                source.write_back(line << 6, now)
+                self.dirty_lines += 1
+            else:
+                self.clean_lines += 1
+            source.llc.invalidate(line)
+
+    def _written_back(self) -> bool:
+        source = self.source
+        tags = source.next_writeback_tag - len(source.slots)  # tags ever taken beyond the slots'
+        busy = tags - len(source.free_writeback_tags) - len(source.home_reads)
+        return not source.waiting_writebacks and busy == 0
+
+    def _state_bytes(self) -> int:
+        return CONTEXT_BYTES * len(self.source.cores)  # one context record per core
+
+    def _take_over(self) -> None:
+        from ..components.host import Core, Slot
+
+        source, target = self.source, self.target
+        if not source.cores:
+            return  # nothing to run (its workload never started)
+        target.space = source.space
+        target.read_ratio = source.read_ratio
+        target.think_time = source.think_time
+        per_core = len(source.slots) // len(source.cores)
+        # The source's cores keep their counts (what they issued); the target's start where
+        # they stopped, drawing from the same address streams.
+        target.cores = [Core(core.remaining, core.addresses) for core in source.cores]
+        target.slots = [
+            Slot(tag, core)
+            for tag, core in enumerate(c for c in target.cores for _ in range(per_core))
+        ]
+        target.next_writeback_tag = len(target.slots)
+        for slot in target.slots:
+            self.sim.schedule(0, target.issue, slot)
+
+
 _STABLE = (DeviceState.S, DeviceState.E, DeviceState.M)
 
 
@@ -510,15 +658,19 @@ def _install(atc: Any, translations: dict[tuple[int, bool], Any]) -> None:
         array.fill(key, entry)
 
 
-def install(system: Any) -> list[DeviceMigration]:
+def install(system: Any) -> list[Migration]:
     """The migrations of the system's graph, ready to start with the run."""
-    migrations = [DeviceMigration(system, spec) for spec in system.graph.graph.get("migrate", ())]
+    migrations: list[Migration] = []
+    for spec in system.graph.graph.get("migrate", ()):
+        kind = system.graph.nodes[spec.endpoint]["kind"]
+        cls = DeviceMigration if kind in MIGRATABLE else HostMigration
+        migrations.append(cls(system, spec))
     for migration in migrations:
         migration.start()
     return migrations
 
 
-def summary(migrations: list[DeviceMigration]) -> dict[str, Any]:
+def summary(migrations: list[Migration]) -> dict[str, Any]:
     """stats.json's ``migration`` section."""
     entries = {m.spec.endpoint: m.stats() for m in migrations}
     return {
