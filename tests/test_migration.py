@@ -42,9 +42,7 @@ def fabric(workloads, *, spare="acc9", device=None, at=5 * US, stop_time=None):
 
 
 def migratory(requests=400, footprint=256):
-    return DeviceWorkloadParams(
-        kind="migratory", base=BASE, footprint=footprint, requests=requests
-    )
+    return DeviceWorkloadParams(kind="migratory", base=BASE, footprint=footprint, requests=requests)
 
 
 # -- timed runs -------------------------------------------------------------------------------
@@ -112,9 +110,7 @@ def test_dirty_lines_are_written_back_before_the_target_resumes():
 
 def _ats_run():
     ats = DeviceAtsParams(atc_entries=8, atc_ways=2)
-    workload = DeviceWorkloadParams(
-        kind="stream_read", base=BASE, footprint=64 << 10, requests=600
-    )
+    workload = DeviceWorkloadParams(kind="stream_read", base=BASE, footprint=64 << 10, requests=600)
     return run(fabric({"acc0": workload}, device={"ats": ats}, at=2 * US))[1]
 
 
@@ -331,12 +327,14 @@ def test_a_host_workload_migrates_and_every_request_completes_once(tmp_path):
     assert hosts["host1"]["issued"] == hosts["host1"]["completed"]
     # after the resume the target's requests take its own root port and routes
     assert set(moved["host"]) == {"host0", "host1"}
-    assert min(
-        c for h, c in zip(moved["host"], moved["issue_ps"], strict=True) if h == "host1"
-    ) >= entry["resumed_ns"] * 1000
-    assert max(
-        c for h, c in zip(moved["host"], moved["completion_ps"], strict=True) if h == "host0"
-    ) <= entry["drained_ns"] * 1000
+    assert (
+        min(c for h, c in zip(moved["host"], moved["issue_ps"], strict=True) if h == "host1")
+        >= entry["resumed_ns"] * 1000
+    )
+    assert (
+        max(c for h, c in zip(moved["host"], moved["completion_ps"], strict=True) if h == "host0")
+        <= entry["drained_ns"] * 1000
+    )
 
 
 def test_a_host_writes_back_its_modified_lines_before_moving():
