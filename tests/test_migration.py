@@ -25,19 +25,22 @@ from test_coherent_system import BASE, check_consistent, final_value, run
 TOPOLOGIES = Path(__file__).resolve().parents[1] / "topologies"
 
 
-def fabric(workloads, *, spare="acc9", device=None, at=5 * US, stop_time=None):
-    """host0 - sw0 - (the devices of ``workloads``); sw0 - sw1 - ``spare`` (no workload): the
-    spare sits at another switch, so the migration moves the work to another attachment point.
-    ``workloads`` maps acc0.. to their workloads; acc0 migrates to the spare at ``at``."""
+def fabric(workloads, *, spare="acc9", device=None, at=5 * US, stop_time=None, moves=None):
+    """host0 - sw0 - (the devices of ``workloads``); sw0 - sw1 - spares (no workload): a spare
+    sits at another switch, so the migration moves the work to another attachment point.
+    ``moves`` maps sources to spares (default: acc0 to ``spare``), all at ``at``."""
+    moves = moves or {"acc0": spare}
     builder = SystemBuilder(RunOptions(seed=1, stop_time=stop_time))
     builder.host("host0", HostParams()).switch("sw0", SwitchParams(ports=16))
     builder.switch("sw1", SwitchParams(ports=4)).link("host0", "sw0").link("sw0", "sw1")
     for name, workload in workloads.items():
         builder.type1(name, Type1Params(workload=workload, **(device or {})))
         builder.link("sw0", name, LinkParams())
-    builder.type1(spare, Type1Params(**(device or {}))).link("sw1", spare, LinkParams())
+    for name in moves.values():
+        builder.type1(name, Type1Params(**(device or {}))).link("sw1", name, LinkParams())
     graph = builder.build()
-    attach(graph, [MigrationSpec("acc0", spare, at, Where("<test>"))])
+    specs = [MigrationSpec(a, b, at, Where("<test>")) for a, b in moves.items()]
+    attach(graph, specs)
     return graph
 
 
@@ -150,6 +153,30 @@ def test_a_run_that_stops_mid_migration_reports_where_it_was():
     assert entry["downtime_ns"] == -1.0
 
 
+def test_two_devices_migrate_at_once():
+    workloads = {f"acc{i}": migratory() for i in range(3)}
+    moves = {"acc0": "acc9", "acc1": "acc8"}
+    system, stats = run(fabric(workloads, device={"outstanding": 4}, at=3 * US, moves=moves))
+    lines = range(BASE >> 6, (BASE + 256) >> 6)
+    assert sum(final_value(system, line) for line in lines) == 3 * 400
+    entries = stats["migration"]["entries"]
+    assert {e["phase"] for e in entries.values()} == {"resumed"}
+    assert stats["migration"]["bytes_moved"] == sum(
+        e["bytes_moved"]["total"] for e in entries.values()
+    )
+
+
+def test_a_migration_that_cannot_end_is_reported_stuck_and_the_run_ends(monkeypatch):
+    from slugsim.sim import migration
+
+    monkeypatch.setattr(migration.DeviceMigration, "_drained", lambda self: False)
+    workloads = {f"acc{i}": migratory(requests=50) for i in range(2)}
+    _, stats = run(fabric(workloads, at=1 * US))
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["phase"] == "stuck"
+    assert entry["downtime_ns"] == -1.0
+
+
 # -- the untimed system: the cache moves as it is to a new device identity ----------------------
 
 CONFIG = SystemConfig(devices=3, cores=1, lines=2, sf_sets=1, sf_ways=4, outstanding=2)
@@ -224,18 +251,35 @@ def test_no_hand_over_while_the_source_has_work_in_flight():
 # -- configuration ----------------------------------------------------------------------------
 
 
-def test_cli_migrate_runs_and_reports(tmp_path, capsys):
+SMALL = """
+run: {seed: 1}
+components:
+  - {name: host0, kind: host}
+  - {name: sw0, kind: switch}
+  - name: acc0
+    kind: type1
+    params:
+      workload: {kind: read_modify_write, base: 4GiB, footprint: 1KiB, requests: 40}
+  - {name: acc1, kind: type1}
+links:
+  - {between: [host0, sw0]}
+  - {between: [sw0, acc0]}
+  - {between: [sw0, acc1]}
+"""
+
+
+def test_cli_migrate_runs_and_reports(tmp_path):
+    topology = tmp_path / "small.yaml"
+    topology.write_text(SMALL)
     out = tmp_path / "out"
-    code = main(
-        ["run", str(TOPOLOGIES / "coherent_accel_migrate.yaml"), "--out", str(out),
-         "--no-progress"]
-    )  # fmt: skip
-    assert code == 0
+    argv = ["run", str(topology), "--out", str(out), "--no-progress", "--migrate", "acc0=acc1@1us"]
+    assert main(argv) == 0
     import json
 
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["migration"]["entries"]["acc0"]["phase"] == "resumed"
-    assert stats["devices"]["acc2"]["data_errors"] == 0
+    entry = stats["migration"]["entries"]["acc0"]
+    assert entry["phase"] == "resumed" and entry["target"] == "acc1"
+    assert stats["devices"]["acc1"]["completed"] == 40
 
 
 @pytest.mark.parametrize(

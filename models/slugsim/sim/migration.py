@@ -351,10 +351,10 @@ class Migration:
     kind of endpoint (``_stop``, ``_drained``, ``_start_write_back``, ``_written_back``,
     ``_state_bytes``, ``_take_over``)."""
 
-    def __init__(self, system: Any, spec: MigrationSpec) -> None:
+    def __init__(self, system: Any, spec: MigrationSpec, poller: Poller) -> None:
         self.spec = spec
         self.sim = system.sim
-        self.system = system
+        self.poller = poller
         self.source = system.components[spec.endpoint]
         self.target = system.components[spec.target]
         self.port = system.fabric.port_towards(spec.endpoint, spec.target)
@@ -437,14 +437,11 @@ class Migration:
     # -- waiting ------------------------------------------------------------------------------
 
     def _wait(self, done: Callable[[], bool], then: Callable[[], None]) -> None:
-        """Call ``then`` once ``done()`` holds, checking every ``POLL``; if nothing else is
-        left to happen while it does not hold, the migration is stuck (reported in stats)."""
+        """Call ``then`` once ``done()`` holds (the poller checks every ``POLL``)."""
         if done():
             then()
-        elif self.sim.peek() is None:
-            self.phase = Phase.STUCK
         else:
-            self.sim.schedule(POLL, lambda: self._wait(done, then))
+            self.poller.add(self, done, then)
 
     # -- report -------------------------------------------------------------------------------
 
@@ -489,8 +486,8 @@ class Migration:
 class DeviceMigration(Migration):
     """Moves a coherent device's program, cache contents and ATC to a spare device."""
 
-    def __init__(self, system: Any, spec: MigrationSpec) -> None:
-        super().__init__(system, spec)
+    def __init__(self, system: Any, spec: MigrationSpec, poller: Poller) -> None:
+        super().__init__(system, spec, poller)
         self.host = system.components.get(self.source.home or "")
         self._translations: dict[Any, Any] = {}
         self._dirty_before = 0
@@ -658,13 +655,55 @@ def _install(atc: Any, translations: dict[tuple[int, bool], Any]) -> None:
         array.fill(key, entry)
 
 
+class Poller:
+    """Checks every waiting phase each ``POLL`` until it may end. One poller serves all the
+    migrations of a run, so that it can tell when nothing else is left to happen: when on two
+    ticks running the event queue holds nothing but the poller's own tick, the phases still
+    waiting can never end and are marked ``STUCK`` instead of polling forever. (Two ticks, as
+    callbacks of the current timestamp are not in the queue ``peek`` reads.)"""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.waiting: list[tuple[Migration, Callable[[], bool], Callable[[], None]]] = []
+        self.scheduled = False  # a tick is in the queue
+        self.idle_ticks = 0  # ticks in a row that found nothing else in the queue
+
+    def add(self, migration: Migration, done: Callable[[], bool], then: Callable[[], None]) -> None:
+        self.waiting.append((migration, done, then))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            self.sim.schedule(POLL, self.tick)
+
+    def tick(self) -> None:
+        self.scheduled = False
+        waiting, self.waiting = self.waiting, []
+        for migration, done, then in waiting:
+            if done():
+                then()  # the next phase may add a wait of its own
+            else:
+                self.waiting.append((migration, done, then))
+        if not self.waiting:
+            return
+        self.idle_ticks = self.idle_ticks + 1 if self.sim.peek() is None else 0
+        if self.idle_ticks >= 2:
+            for migration, _, _ in self.waiting:
+                migration.phase = Phase.STUCK
+            self.waiting = []
+            return
+        self._schedule()
+
+
 def install(system: Any) -> list[Migration]:
     """The migrations of the system's graph, ready to start with the run."""
     migrations: list[Migration] = []
+    poller = Poller(system.sim)
     for spec in system.graph.graph.get("migrate", ()):
         kind = system.graph.nodes[spec.endpoint]["kind"]
         cls = DeviceMigration if kind in MIGRATABLE else HostMigration
-        migrations.append(cls(system, spec))
+        migrations.append(cls(system, spec, poller))
     for migration in migrations:
         migration.start()
     return migrations
