@@ -391,3 +391,22 @@ def test_a_host_writes_back_its_modified_lines_before_moving():
     device = stats["devices"]["mem0"]
     victims = sum(stats["hosts"][h]["llc_writebacks"] for h in ("host0", "host1"))
     assert device["writes"] == victims + entry["lines_written_back"]
+
+
+def test_a_sweep_varies_the_migration_time(tmp_path):
+    """Sweep points carry their migrate: entries; a point whose time is out of range is
+    reported at the sweep file's line."""
+    from slugsim.sim.sweep import load_sweep
+
+    topology = tmp_path / "small.yaml"
+    topology.write_text(SMALL + "migrate: [{endpoint: acc0, to: acc1, at: 1us}]\n")
+    (tmp_path / "ok.yaml").write_text(
+        'topology: small.yaml\ngrid:\n  "migrate[0].at": [1us, 2us]\n'
+    )
+    sweep = load_sweep(tmp_path / "ok.yaml")
+    assert [p.document["migrate"][0]["at"] for p in sweep.points] == ["1us", "2us"]
+    (tmp_path / "bad.yaml").write_text(
+        'topology: small.yaml\nset: {run.stop_time: 5us}\ngrid:\n  "migrate[0].at": [1us, 9us]\n'
+    )
+    with pytest.raises(TopologyError, match="out of range"):
+        load_sweep(tmp_path / "bad.yaml")

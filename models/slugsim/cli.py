@@ -64,7 +64,7 @@ def make_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument(
         "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME",
-        help="move device NAME's work to device TARGET at TIME (repeatable; docs/migration.md)",
+        help="move endpoint NAME's work onto spare TARGET at TIME (repeatable; docs/migration.md)",
     )  # fmt: skip
 
     validate = commands.add_parser("validate", help="check topology files and summarise them")

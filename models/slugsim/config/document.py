@@ -89,7 +89,12 @@ def index_value(expression: str, index: int) -> int:
 
 def load_topology(path: str | Path) -> nx.Graph:
     """Read, validate and route a topology file; raises ``TopologyError`` on any problem."""
-    document = read_yaml(path)
+    return build_graph(read_yaml(path))
+
+
+def build_graph(document: Document) -> nx.Graph:
+    """The validated, routed graph a parsed document describes, with its ``migrate:`` entries
+    (``graph.graph['migrate']``); raises ``TopologyError``."""
     graph = builder_from(document).build()
     if isinstance(document.data, dict) and "migrate" in document.data:
         from ..sim.migration import attach, parse_entries

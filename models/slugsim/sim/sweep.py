@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Document, read_yaml
-from ..config.document import builder_from
+from ..config.document import build_graph, builder_from
 from ..config.yaml_source import YamlPath
 from ..fabric.builder import instance_name
 from ..fabric.errors import Issue, TopologyError, Where, did_you_mean
@@ -42,7 +42,7 @@ SWEEP_KEYS = {
     "grid": "{path: [values]}: one point per combination (cartesian product)",
     "points": "a list of {path: value} mappings, one point each",
 }
-ROOTS = ("run", "components", "links", "fabric")
+ROOTS = ("run", "components", "links", "fabric", "migrate")
 _TOKEN = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\[([^\]\[]+)\]")
 
 
@@ -386,7 +386,7 @@ def expand(
         label = Point(index, params, data, 0, "").label()
         if not problems:
             try:
-                graph = builder_from(document).build()
+                graph = build_graph(document)
             except TopologyError as exc:
                 problems = exc.issues
         for issue in problems:

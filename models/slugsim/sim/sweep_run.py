@@ -40,14 +40,14 @@ def run_point(document: Any, source: str) -> dict[str, Any]:
     """Simulate one point's topology document; the stats dict and each component's read
     latency (all its paths; ``curve`` reads the measuring host's). Runs on a worker."""
     from ..config import Document
-    from ..config.document import builder_from
+    from ..config.document import build_graph
     from ..stats import summarise
     from ..stats.histogram import LatencyHistogram
     from .elaborate import elaborate
     from .runner import run_system
 
     started = time.perf_counter()
-    graph = builder_from(Document(document, source, {})).build()
+    graph = build_graph(Document(document, source, {}))
     system = elaborate(graph)
     stats, _ = run_system(system)
     reads: dict[str, Any] = {}
