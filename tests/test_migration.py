@@ -268,12 +268,13 @@ links:
 """
 
 
-def test_cli_migrate_runs_and_reports(tmp_path):
+def test_cli_migrate_runs_and_reports(tmp_path, capsys):
     topology = tmp_path / "small.yaml"
     topology.write_text(SMALL)
     out = tmp_path / "out"
     argv = ["run", str(topology), "--out", str(out), "--no-progress", "--migrate", "acc0=acc1@1us"]
     assert main(argv) == 0
+    assert "migration acc0 -> acc1" in capsys.readouterr().out  # the summary table
     import json
 
     stats = json.loads((out / "stats.json").read_text())
@@ -410,3 +411,49 @@ def test_a_sweep_varies_the_migration_time(tmp_path):
     )
     with pytest.raises(TopologyError, match="out of range"):
         load_sweep(tmp_path / "bad.yaml")
+
+
+TYPE2 = """
+run: {seed: 1}
+components:
+  - name: host0
+    kind: host
+    params: {hdm: [{base: 128GiB, size: 16GiB, targets: [acc1]}]}
+  - {name: sw0, kind: switch}
+  - {name: sw1, kind: switch}
+  - name: acc0
+    kind: type1
+    params:
+      workload: {kind: producer_consumer, role: producer, partner: acc1, base: 128GiB,
+                 footprint: 1KiB, requests: 30}
+  - name: acc1
+    kind: type2
+    params:
+      capacity: 16GiB
+      workload: {kind: producer_consumer, role: consumer, partner: acc0, base: 128GiB,
+                 footprint: 1KiB, requests: 30}
+  - {name: acc2, kind: type1}
+links:
+  - {between: [host0, sw0]}
+  - {between: [sw0, acc0]}
+  - {between: [sw0, acc1]}
+  - {between: [sw0, sw1]}
+  - {between: [sw1, acc2]}
+migrate: [{endpoint: acc1, to: acc2, at: 3us}]
+"""
+
+
+def test_a_type2_consumer_moves_and_its_memory_stays(tmp_path):
+    """The consumer (a Type-2 whose memory holds the lines) moves to a Type-1 spare: its
+    program and cache move, its device memory keeps serving the host; every value the consumer
+    reads is checked, before and after the move."""
+    topology = tmp_path / "type2.yaml"
+    topology.write_text(TYPE2)
+    system, stats = run(load_topology(topology))
+    devices = stats["devices"]
+    assert stats["migration"]["entries"]["acc1"]["phase"] == "resumed"
+    assert devices["acc2"]["items"] == devices["acc0"]["items"] == 30
+    assert all(d["data_errors"] == 0 for d in devices.values())
+    ops_at_source = stats["migration"]["entries"]["acc1"]["ops_at_source"]
+    assert 0 < ops_at_source < devices["acc2"]["completed"]
+    assert devices["acc1"]["mem_reads"] > 0  # the host still reads the lines from acc1

@@ -129,6 +129,11 @@ def summary_tables(stats: dict[str, Any]) -> list[Table]:
     )
     if queue:
         overview.add_row("longest mean switch queue", f"{queue[1]} ({queue[0]:.1f} ns)")
+    for source, entry in stats.get("migration", {}).get("entries", {}).items():
+        moved = entry["bytes_moved"]["total"]
+        done = f"{entry['downtime_ns']:,.1f} ns down, {moved:,} B moved"
+        value = done if entry["phase"] == "resumed" else entry["phase"]
+        overview.add_row(f"migration {source} -> {entry['target']}", value)
 
     latency = Table(title="latency (ns)")
     for column in ("class", "path", "count", "mean", "p50", "p90", "p99", "p999", "max"):
