@@ -449,7 +449,7 @@ def test_a_type2_consumer_moves_and_its_memory_stays(tmp_path):
     reads is checked, before and after the move."""
     topology = tmp_path / "type2.yaml"
     topology.write_text(TYPE2)
-    system, stats = run(load_topology(topology))
+    _system, stats = run(load_topology(topology))
     devices = stats["devices"]
     assert stats["migration"]["entries"]["acc1"]["phase"] == "resumed"
     assert devices["acc2"]["items"] == devices["acc0"]["items"] == 30
