@@ -77,6 +77,22 @@ def test_migratory_increments_complete_exactly_once_across_a_migration(at_us):
     check_consistent(stats)  # what the host counted is what the three devices and acc9 did
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_random_migration_times_keep_every_increment(seed):
+    """A migration at a random time (0.1 to 12 us) with a random outstanding limit; rerun one
+    with its seed."""
+    rng = random.Random(seed)
+    at = rng.randrange(100, 12_000) * NS
+    outstanding = rng.randrange(1, 9)
+    print(f"seed={seed}: acc0 -> acc9 at {at / NS:g} ns, outstanding {outstanding}")
+    workloads = {f"acc{i}": migratory(requests=300) for i in range(3)}
+    system, stats = run(fabric(workloads, device={"outstanding": outstanding}, at=at))
+    lines = range(BASE >> 6, (BASE + 256) >> 6)
+    assert sum(final_value(system, line) for line in lines) == 3 * 300
+    assert stats["migration"]["entries"]["acc0"]["phase"] == "resumed"
+    check_consistent(stats)
+
+
 def test_downtime_and_bytes_moved_are_reported():
     workloads = {f"acc{i}": migratory() for i in range(2)}
     _, stats = run(fabric(workloads, device={"outstanding": 4}, at=3 * US))
@@ -187,10 +203,11 @@ def test_random_tester_invariants_hold_across_a_hand_over(seed):
     """dev0's lines (S, E or M with its dirty data), filter entries and remaining program go
     to the spare dev2 mid-run; SWMR, data values, filter inclusion and message legality are
     checked at every step, and every operation completes exactly once."""
-    print(f"seed={seed}  (rerun: run_with_migration(CONFIG, programs, {seed}, at_step=150))")
+    at_step = random.Random(seed).randrange(20, 400)
+    print(f"seed={seed}: rerun run_with_migration(CONFIG, programs, {seed}, at_step={at_step})")
     programs = generate(CONFIG, random.Random(seed), 120)
     programs["dev2"] = ()
-    result = run_with_migration(CONFIG, programs, seed, at_step=150)
+    result = run_with_migration(CONFIG, programs, seed, at_step=at_step)
     assert result.failure is None, result.failure
     assert result.hand_over is not None
     assert result.ops == result.expected
