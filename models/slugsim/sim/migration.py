@@ -73,6 +73,7 @@ CONTEXT_BYTES = 64
 # payload with its header occupies 68 B on the wire, 5 of the link's 16 B slots).
 CHUNK_PAYLOAD = 64
 CHUNK_WIRE_BYTES = 68
+MAX_TIME = 2**63 - 1  # ps: the run's times are 64-bit quantities (as config.schema's)
 POLL = 1 * NS  # how often a phase checks whether it is over (the error of each phase's end)
 
 
@@ -157,10 +158,14 @@ def _time(value: Any, where: Where, what: str, issues: list[Issue]) -> int:
         issues.append(Issue(where, f"{what} is negative ({value!r}): out of range", hint))
         return 0
     try:
-        return parse_time(value)
-    except (ValueError, OverflowError) as exc:
+        at = parse_time(value)
+    except (ValueError, OverflowError, TypeError) as exc:
         issues.append(Issue(where, f"{what}: {exc}", hint))
         return 0
+    if at > MAX_TIME:
+        issues.append(Issue(where, f"{what} {value!r} is out of range (beyond 2^63 ps)", hint))
+        return 0
+    return at
 
 
 CLI_FORM = re.compile(r"^([^=@\s]+)=([^=@\s]+)@(\S+)$")
