@@ -9,6 +9,7 @@
    outstanding each) instead of producing: acc0 holds modified lines when it stops, so its
    write-back carries data. Migrated at 2, 5 and 10 us.
 3. The same with ``params.ats`` on both devices (64-entry ATC): the ATC entries move too.
+   And once (at 5 us) with the spare on the source's own switch.
 4. A host workload (random loads and stores on a Type-3 device, 1 core, 16 outstanding) moving
    to a spare host with the same HDM windows behind another switch.
 
@@ -43,8 +44,9 @@ def run(graph):
     return system, stats
 
 
-def devices(at_us: float | None, ats: bool = False):
-    """host0 - sw0 - acc0..acc2 (migratory on 256 B), sw0 - sw1 - acc9 (spare)."""
+def devices(at_us: float | None, ats: bool = False, near: bool = False):
+    """host0 - sw0 - acc0..acc2 (migratory on 256 B), sw0 - sw1 - acc9 (spare); ``near``: the
+    spare on sw0 beside the source."""
     params = {"outstanding": 4}
     if ats:
         params["ats"] = DeviceAtsParams(atc_entries=64, atc_ways=4)
@@ -55,7 +57,7 @@ def devices(at_us: float | None, ats: bool = False):
     for i in range(3):
         builder.type1(f"acc{i}", Type1Params(workload=workload, **params))
         builder.link("sw0", f"acc{i}", LinkParams())
-    builder.type1("acc9", Type1Params(**params)).link("sw1", "acc9", LinkParams())
+    builder.type1("acc9", Type1Params(**params)).link("sw0" if near else "sw1", "acc9")
     graph = builder.build()
     if at_us is not None:
         attach(graph, [MigrationSpec("acc0", "acc9", int(at_us * US), Where("<demo>"))])
@@ -111,6 +113,11 @@ def main() -> None:
             check_increments(system)
             label = f"migratory x3{' + ATS' if ats else ''}: acc0 -> acc9 at {at} us"
             rows.append((label, stats, base))
+
+    _, base = run(devices(None))
+    system, stats = run(devices(5, near=True))
+    check_increments(system)
+    rows.append(("migratory x3: acc0 -> acc9 on the same switch at 5 us", stats, base))
 
     _, base = run(host(None))
     system, stats = run(host(5))
