@@ -61,7 +61,7 @@ ENTRY_KEYS = {
     "at": "when the source stops taking new operations, e.g. '2us'",
 }
 
-LINE_BYTES = 64  # a cache line (CXL_REFERENCE.md §1.2: data messages carry 64 B)
+LINE_BYTES = 64  # a cache line (CXL_REFERENCE.md §1.1: D2H Data is always a full 64 B line)
 # One ATC entry as a Translation Completion carries it: a 64-bit translated address with its
 # size and permission bits (PCIe Base Spec, ATS chapter, Translation Completion Data Entry).
 ATC_ENTRY_BYTES = 8
