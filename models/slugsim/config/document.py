@@ -37,6 +37,7 @@ TOP_LEVEL = {
     "components": "hosts, switches, type3 / type2 devices and nics; count: N repeats one",
     "links": "explicit links: {between: [a, b], rate, width, latency, flit_bytes, credits}",
     "fabric": "a generated switch fabric: {family: " + " | ".join(FAMILIES) + ", ...}",
+    "emc": "EMC monitors: {at: [endpoints | switch_ports | names], filters, sampling}",
 }
 COMPONENT_KEYS = {
     "name": "unique name; with count:, the index is appended (or replaces '{i}')",
@@ -88,7 +89,10 @@ def index_value(expression: str, index: int) -> int:
 
 def load_topology(path: str | Path) -> nx.Graph:
     """Read, validate and route a topology file; raises ``TopologyError`` on any problem."""
-    return builder_from(read_yaml(path)).build()
+    builder = builder_from(read_yaml(path))
+    graph = builder.build()
+    graph.graph["emc"] = getattr(builder, "emc", None)  # the emc: section (slugsim.emc.config)
+    return graph
 
 
 def builder_from(document: Document) -> SystemBuilder:
@@ -111,6 +115,11 @@ def builder_from(document: Document) -> SystemBuilder:
     groups = _add_components(document, data.get("components"), builder, issues)
     _add_links(document, data.get("links"), builder, groups, issues)
     _add_fabric(document, data.get("fabric"), builder, issues)
+    if "emc" in data:
+        from ..emc.config import emc_section
+
+        builder.emc, found = emc_section(document, data["emc"], groups, builder)  # type: ignore[attr-defined]
+        issues += found
     if not issues and not builder.names and data.get("fabric") is None:
         hint = "add components: (see topologies/quickstart.yaml)"
         issues.append(Issue(document.where(()), "the topology has no components", hint))
