@@ -92,6 +92,12 @@ def load_topology(path: str | Path) -> nx.Graph:
     builder = builder_from(read_yaml(path))
     graph = builder.build()
     graph.graph["emc"] = getattr(builder, "emc", None)  # the emc: section (slugsim.emc.config)
+    if graph.graph["emc"] is not None:
+        from ..emc.config import check_names
+
+        issues = check_names(graph, builder.emc_pending)
+        if issues:
+            raise TopologyError(issues)
     return graph
 
 

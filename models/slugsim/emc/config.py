@@ -89,16 +89,29 @@ def emc_section(
         issues.append(Issue(document.where(("emc", name)), f"emc: {name} {message}", ""))
     names = set(builder.names) | set(groups)
     generated = getattr(builder, "_fabric", None) is not None  # switch names come later
+    pending = []
     for index, item in enumerate(config.at):
-        if item in GROUPS or item in names or generated:
+        if item in GROUPS or item in names:
             continue
-        issues.append(
-            Issue(
-                document.where(("emc", "at", index)),
-                f"emc: at: no component or group named '{item}'",
-                f"use {', '.join(GROUPS)} or a component name{did_you_mean(item, sorted(names))}",
-            )
-        )
+        if generated:
+            pending.append((item, document.where(("emc", "at", index))))
+            continue
+        issues.append(unknown_name(item, names, document.where(("emc", "at", index))))
+    builder.emc_pending = pending  # names a generated fabric may define: check_names
     if not config.at:
         issues.append(Issue(document.where(("emc", "at")), "emc: at: is empty", "e.g. [endpoints]"))
     return (None if issues else config), issues
+
+
+def unknown_name(item: str, names: set[str], where: Any) -> Issue:
+    return Issue(
+        where,
+        f"emc: at: no component or group named '{item}'",
+        f"use {', '.join(GROUPS)} or a component name{did_you_mean(item, sorted(names))}",
+    )
+
+
+def check_names(graph: Any, pending: list[tuple[str, Any]]) -> list[Issue]:
+    """``emc.at`` names left for the built graph (a generated fabric's switches) that it lacks."""
+    known = set(graph.nodes) | {g for _, g in graph.nodes(data="group")}
+    return [unknown_name(item, known, where) for item, where in pending if item not in known]

@@ -256,9 +256,7 @@ def _read_header(path: Path, f: BinaryIO) -> TraceHeader:
         )
     except (ValueError, KeyError, TypeError) as err:
         raise _fail(path, _PREFIX.size, f"header metadata unreadable ({err})", "corrupt") from None
-    if header.layout != record_layout(version) or header.record_bytes != record_bytes_for(
-        version
-    ):
+    if header.layout != record_layout(version) or header.record_bytes != record_bytes_for(version):
         raise _fail(
             path,
             _PREFIX.size,

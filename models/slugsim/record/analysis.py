@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def order_writes(
             by_number[host, n] = r
     count = 0
     for writes in history.values():
-        for (prev_host, prev_n), (host, n) in zip(writes, writes[1:], strict=False):
+        for (prev_host, prev_n), (host, n) in pairwise(writes):
             if prev_host == host:
                 continue
             r, before = by_number.get((host, n)), by_number.get((prev_host, prev_n))
@@ -155,11 +156,10 @@ def first_difference(
     a, b = kept(recorded), kept(replayed)
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
-            return (
-                f"record {i} differs: recorded {_show(x)}, replayed {_show(y)}"
-            )
+            return f"record {i} differs: recorded {_show(x)}, replayed {_show(y)}"
     if len(a) != len(b):
-        return f"recorded {len(a):,} records, replayed {len(b):,} (the first {min(len(a), len(b)):,} agree)"
+        agree = min(len(a), len(b))
+        return f"recorded {len(a):,} records, replayed {len(b):,} (the first {agree:,} agree)"
     return None
 
 

@@ -113,7 +113,8 @@ def replay_command(args: argparse.Namespace) -> int:
     for note in result.notes:
         console.print(f"note: {note}")
     if result.paths and args.mode != "validate":
-        console.print(format_report(result, SHOWN_PATHS), end="", markup=False, highlight=False)
+        sys.stdout.write(format_report(result, SHOWN_PATHS))
+        sys.stdout.flush()
     if result.same_writes is not None:
         verdict = "the same" if result.same_writes else "DIFFERENT"
         console.print(f"per-address write order and final memory image: {verdict}")
@@ -129,6 +130,8 @@ def replay_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        console.print(f"validate: every one of {len(recording.traces)} traces reproduced byte for byte")
+        console.print(
+            f"validate: every one of {len(recording.traces)} traces reproduced byte for byte"
+        )
     console.print(f"replay written to {args.out}/")
     return EXIT_OK

@@ -84,7 +84,13 @@ def requests_of(
                 continue
             device = names_by_pid.get(trace.dpid(index), f"pid{trace.dpid(index)}")
             request = Request(
-                len(found), time, write, record.tag, record.addr, device, -1 if write else record.tag
+                len(found),
+                time,
+                write,
+                record.tag,
+                record.addr,
+                device,
+                -1 if write else record.tag,
             )
             found.append(request)
             open_tags[record.tag] = request

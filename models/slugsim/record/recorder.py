@@ -19,6 +19,7 @@ the FIFO fill and the model drop and count records, as the RTL monitor does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -264,10 +265,8 @@ class Recorder:
 
     def abort(self) -> None:
         for emc in self.emcs.values():
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 emc.writer.close()
-            except (OSError, ValueError):
-                pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -335,4 +334,3 @@ def record_run(
     total = sum(e.written for e in recorder.emcs.values())
     console.print(f"recorded {total:,} records from {len(recorder.emcs)} EMCs to {out_dir}/")
     return stats
-

@@ -68,7 +68,7 @@ def load_recording(path: str | Path, salvage: bool = False) -> Recording:
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError("not a slugsim recording manifest")
         emcs = manifest["emcs"]
-        manifest["emc"]["cycle"], manifest["pids"], manifest["run"]  # noqa: B018 - present?
+        manifest["emc"]["cycle"], manifest["pids"], manifest["run"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise _bad(manifest_path, f"unreadable manifest ({err})", "the file is damaged") from None
     if manifest.get("format_version") != FORMAT_VERSION:

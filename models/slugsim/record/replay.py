@@ -86,12 +86,15 @@ def replay(
     mapping = dict(mapping or {})
     manifest = recording.manifest
     topo = topology or recording.topology_file
-    if mode == "validate" and topology is not None:
-        if sha256_of(topology) != manifest["topology"]["sha256"]:
-            raise RecordingError(
-                f"{topology}: validate replays on the recorded topology, and this is another "
-                "one\n  hint: drop --topo, or use --mode dependency / timing"
-            )
+    if (
+        mode == "validate"
+        and topology is not None
+        and (sha256_of(topology) != manifest["topology"]["sha256"])
+    ):
+        raise RecordingError(
+            f"{topology}: validate replays on the recorded topology, and this is another "
+            "one\n  hint: drop --topo, or use --mode dependency / timing"
+        )
     graph = load_topology(topo)
     result = ReplayResult(Path(out_dir), mode, losses=list(recording.losses))
     slots = {name: int(v["slots"]) for name, v in manifest["hosts"].items()}
@@ -102,7 +105,7 @@ def replay(
     if mode == "dependency":
         ordered = order_writes(requests, history)
         result.notes.append(f"{ordered} writes wait for another endpoint's write to their line")
-    for recorded, new in targets.items():
+    for new in targets.values():
         data = graph.nodes[new]
         data["params"] = dataclasses.replace(data["params"], workload=None)
     for host in slots:
@@ -210,9 +213,7 @@ def _compare(
 ) -> None:
     if result.mode == "validate":
         for name, trace in sorted(recording.traces.items()):
-            diff = first_difference(
-                trace, replayed.traces.get(name), cutoff, recording.cycle_ps
-            )
+            diff = first_difference(trace, replayed.traces.get(name), cutoff, recording.cycle_ps)
             if diff is not None:
                 result.mismatches[name] = diff
     inverse = {new: old for old, new in mapping.items()}
@@ -236,9 +237,7 @@ def _compare(
             }
         )
     if history:
-        replayed_history = write_history(
-            replayed.traces, replayed.manifest, rep_requests, inverse
-        )
+        replayed_history = write_history(replayed.traces, replayed.manifest, rep_requests, inverse)
         result.same_writes = replayed_history == history and final_image(
             replayed_history
         ) == final_image(history)
@@ -255,6 +254,7 @@ def _write_report(result: ReplayResult, stage: Path, recording: Recording, topo:
         "same_write_order": result.same_writes,
         "losses": result.losses,
         "notes": result.notes,
+        "summary": summary(result.paths),
         "paths": result.paths,
     }
     (stage / "replay.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -269,6 +269,7 @@ def format_report(result: ReplayResult, limit: int | None = None) -> str:
         f"{'rep':>8} {'GB/s rec':>8} {'rep':>7}"
     ]
     rows = result.paths if limit is None else result.paths[:limit]
+    totals = summary(result.paths)
     for row in rows:
         b, a = row["recorded"], row["replayed"]
         nb = b["requests"] if b else 0
@@ -277,10 +278,41 @@ def format_report(result: ReplayResult, limit: int | None = None) -> str:
         def f(d: dict[str, Any] | None, key: str) -> str:
             return f"{d[key]:.1f}" if d else "-"
 
+        def g(d: dict[str, Any] | None) -> str:
+            return f"{d['gbps']:.3f}" if d else "-"
+
         lines.append(
             f"{row['path']:<22} {f'{nb}/{na}':>13} {f(b, 'mean_ns'):>11} {f(a, 'mean_ns'):>8} "
-            f"{f(b, 'p99_ns'):>8} {f(a, 'p99_ns'):>8} {f(b, 'gbps'):>8} {f(a, 'gbps'):>7}"
+            f"{f(b, 'p99_ns'):>8} {f(a, 'p99_ns'):>8} {g(b):>8} {g(a):>7}"
         )
     if limit is not None and len(result.paths) > limit:
         lines.append(f"... {len(result.paths) - limit} more paths in replay.txt")
+    if totals:
+        lines.append(
+            f"all paths: {totals['recorded_requests']:,} / {totals['replayed_requests']:,} "
+            f"requests, mean latency {totals['recorded_mean_ns']:.1f} -> "
+            f"{totals['replayed_mean_ns']:.1f} ns ({totals['latency_change_pct']:+.1f} %)"
+        )
     return "\n".join(lines) + "\n"
+
+
+def summary(paths: list[dict[str, Any]]) -> dict[str, float]:
+    """Request-weighted mean latency over every path, recorded and replayed."""
+    sums = {"recorded": [0.0, 0], "replayed": [0.0, 0]}
+    for row in paths:
+        for side in sums:
+            stats = row[side]
+            if stats:
+                sums[side][0] += stats["mean_ns"] * stats["requests"]
+                sums[side][1] += stats["requests"]
+    if not sums["recorded"][1] or not sums["replayed"][1]:
+        return {}
+    before = sums["recorded"][0] / sums["recorded"][1]
+    after = sums["replayed"][0] / sums["replayed"][1]
+    return {
+        "recorded_requests": sums["recorded"][1],
+        "replayed_requests": sums["replayed"][1],
+        "recorded_mean_ns": before,
+        "replayed_mean_ns": after,
+        "latency_change_pct": (after / before - 1) * 100,
+    }
