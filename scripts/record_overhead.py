@@ -57,7 +57,9 @@ def main() -> None:
             )
             rows.append((topo.stem, base, ends, every))
     print()
-    print("| workload | plain s | recorded (endpoints) s | overhead | + switch ports s | overhead |")
+    print(
+        "| workload | plain s | recorded (endpoints) s | overhead | + switch ports s | overhead |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, base, ends, every in rows:
         print(

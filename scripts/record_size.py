@@ -41,9 +41,7 @@ def measure(topo: Path, work: Path) -> dict[str, float]:
         records += len(trace.records)
         file_bytes += path.stat().st_size
         requests += sum(
-            1
-            for r in trace.records
-            if r.direction == Direction.EGRESS and r.channel in REQUESTS
+            1 for r in trace.records if r.direction == Direction.EGRESS and r.channel in REQUESTS
         )
         data = encode(zip(trace.records, trace.pids, strict=True))
         compact += len(data)

@@ -51,7 +51,7 @@ def validate_all(work: Path) -> list[tuple[str, int, int, str]]:
         assert code == 0, err
         manifest = json.loads((work / name / "manifest.json").read_text())
         records = sum(e["records"] for e in manifest["emcs"])
-        code, out, err = cli(
+        code, _, err = cli(
             "replay", work / name, "--mode", "validate", "--out", work / f"{name}.val",
             "--no-progress",
         )  # fmt: skip

@@ -308,3 +308,79 @@ def test_map_replays_an_endpoint_under_another_name(tmp_path):
     assert (
         paths["host0->mem0"]["recorded"]["requests"] == paths["host0->mem0"]["replayed"]["requests"]
     )
+
+
+# -- shipping records into a memory device ---------------------------------------------------
+
+
+def test_shipped_records_load_the_fabric_but_stay_out_of_the_recording(tmp_path):
+    from slugsim.record.ship import LINE_BYTES
+
+    plain, shipped = tmp_path / "plain.yaml", tmp_path / "ship.yaml"
+    plain.write_text(SHARED.format(fabric=ONE_SWITCH))
+    shipped.write_text(
+        SHARED.format(fabric=ONE_SWITCH).replace(
+            "emc: {at: [endpoints]}", "emc: {at: [endpoints], ship_to: mem0}"
+        )
+    )
+    for topo, rec in ((plain, "rec_plain"), (shipped, "rec_ship")):
+        code, _, err = run_cli("run", topo, "--record", tmp_path / rec, "--out",
+                               tmp_path / f"{rec}.out", "--no-progress")  # fmt: skip
+        assert code == 0, err
+    manifest = json.loads((tmp_path / "rec_ship" / "manifest.json").read_text())
+    ships = {e["component"]: e.get("shipped") for e in manifest["emcs"]}
+    assert ships["mem0"] is None  # the device keeps its own records
+    for host in ("host0", "host1"):
+        s = ships[host]
+        assert s["lines"] == s["record_bytes"] // LINE_BYTES > 0
+        assert s["completed"] == s["lines"]
+    # The device wrote the log lines besides the workload's writebacks...
+    writes = {
+        rec: json.loads((tmp_path / f"{rec}.out" / "stats.json").read_text())["devices"]["mem0"][
+            "writes"
+        ]
+        for rec in ("rec_plain", "rec_ship")
+    }
+    logged = sum(ships[h]["lines"] for h in ("host0", "host1"))
+    plain_recording = load_recording(tmp_path / "rec_plain")
+    shipped_recording = load_recording(tmp_path / "rec_ship")
+    wb = sum(r.channel == Channel.M2S_RWD for r in shipped_recording.traces["mem0"].records)
+    assert writes["rec_ship"] == wb + logged
+    # ... and no EMC recorded a log write or its completion.
+    for trace in shipped_recording.traces.values():
+        assert all(r.addr < (1 << 40) for r in trace.records)
+        assert all(not 0xD000 <= r.tag < 0xE000 for r in trace.records)
+    assert len(plain_recording.traces["host0"].records) > 0
+    # A recording that shipped replays byte for byte too (the replay ships alike).
+    code, _, err = run_cli("replay", tmp_path / "rec_ship", "--mode", "validate", "--out",
+                           tmp_path / "val", "--no-progress")  # fmt: skip
+    assert code == 0, err
+
+
+def test_ship_to_must_be_a_memory_device(tmp_path):
+    topo = tmp_path / "t.yaml"
+    topo.write_text(
+        SHARED.format(fabric=ONE_SWITCH).replace(
+            "emc: {at: [endpoints]}", "emc: {at: [endpoints], ship_to: host1}"
+        )
+    )
+    code, _, err = run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")
+    assert code == 2 and f"{topo}:3:" in err and "not a memory device" in err
+    assert not (tmp_path / "rec").exists()
+
+
+def test_a_replay_ends_quiescent_not_in_deadlock(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(SHARED.format(fabric=ONE_SWITCH))
+    b.write_text(SHARED.format(fabric=TREE))
+    assert run_cli("run", a, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    assert run_cli("replay", tmp_path / "rec", "--topo", b, "--out", tmp_path / "o",
+                   "--no-progress")[0] == 0  # fmt: skip
+    run = json.loads((tmp_path / "o" / "stats.json").read_text())["run"]
+    assert run["stop"] == "quiescent"
+    recorded = load_recording(tmp_path / "rec")
+    replayed = load_recording(tmp_path / "o" / "recording")
+    last = max(r.timestamp for t in replayed.traces.values() for r in t.records)
+    # The run's time is its last completed read; only writebacks' completions may come later.
+    assert 0.95 * last <= run["sim_time_ns"] * 1000 <= last
+    assert recorded.manifest["run"]["stop"] == "quiescent"

@@ -93,9 +93,10 @@ def load_topology(path: str | Path) -> nx.Graph:
     graph = builder.build()
     graph.graph["emc"] = getattr(builder, "emc", None)  # the emc: section (slugsim.emc.config)
     if graph.graph["emc"] is not None:
-        from ..emc.config import check_names
+        from ..emc.config import check_names, check_ship_to
 
         issues = check_names(graph, builder.emc_pending)
+        issues += check_ship_to(graph, graph.graph["emc"], builder.emc_ship_where)
         if issues:
             raise TopologyError(issues)
     return graph

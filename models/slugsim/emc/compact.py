@@ -40,14 +40,17 @@ def _unzigzag(value: int) -> int:
     return value >> 1 if not value & 1 else -((value + 1) >> 1)
 
 
-def encode(records: Iterable[tuple[EmcRecord, int]]) -> bytes:
-    """(record, pids) pairs -> bytes."""
-    out = bytearray()
-    time = line = port = pids = 0
-    for record, record_pids in records:
+class Encoder:
+    """Encodes one stream of records incrementally (each against the previous one)."""
+
+    def __init__(self) -> None:
+        self.time = self.line = self.port = self.pids = 0
+
+    def add(self, record: EmcRecord, pids: int, out: bytearray) -> None:
+        """Append ``record`` (with its PID extension ``pids``) to ``out``."""
         has_addr = record.addr != 0
-        same_pids = record_pids == pids
-        same_port = record.port == port
+        same_pids = pids == self.pids
+        same_port = record.port == self.port
         out.append(
             int(record.channel)
             | int(record.direction) << 4
@@ -56,16 +59,24 @@ def encode(records: Iterable[tuple[EmcRecord, int]]) -> bytes:
             | same_port << 7
         )
         out.append(record.opcode)
-        _varint(_zigzag(record.timestamp - time), out)
+        _varint(_zigzag(record.timestamp - self.time), out)
         _varint(record.tag, out)
         if has_addr:
-            _varint(_zigzag((record.addr >> 6) - line), out)
-            line = record.addr >> 6
+            _varint(_zigzag((record.addr >> 6) - self.line), out)
+            self.line = record.addr >> 6
         if not same_port:
             _varint(record.port, out)
         if not same_pids:
-            _varint(record_pids, out)
-        time, port, pids = record.timestamp, record.port, record_pids
+            _varint(pids, out)
+        self.time, self.port, self.pids = record.timestamp, record.port, pids
+
+
+def encode(records: Iterable[tuple[EmcRecord, int]]) -> bytes:
+    """(record, pids) pairs -> bytes."""
+    out = bytearray()
+    encoder = Encoder()
+    for record, pids in records:
+        encoder.add(record, pids, out)
     return bytes(out)
 
 

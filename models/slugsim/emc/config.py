@@ -9,6 +9,8 @@
       fifo_depth: 4096
       drain: 0ps                 # one record leaves the FIFO per this time (0: at once)
       cycle: 1ps                 # the monitor's timestamp clock
+      ship_to: log0              # optional: write the records into this memory device
+      ship_format: raw           # raw (19 B records) or compact (slugsim.emc.compact)
 
 One monitor model (``EmcMonitorModel`` with ``taps_every_channel``) per chosen component taps
 every port of it; each record carries the index of the port that saw it. The CSR fields mean
@@ -64,6 +66,18 @@ class EmcConfig:
         metadata=doc("timestamp clock period; 1ps keeps replay exact", unit="time", ge=1),
     )
 
+    ship_to: str | None = field(
+        default=None,
+        metadata=doc("a memory device every endpoint EMC writes its records into (MemWr)"),
+    )
+    ship_format: str = field(
+        default="raw", metadata=doc("shipped records: raw (19 B each) or compact (delta/varint)")
+    )
+    ship_base: int = field(
+        default=1 << 40,
+        metadata=doc("device address of the shipped-record region (1 GiB per EMC)", unit="size"),
+    )
+
     def problems(self) -> list[tuple[str, str]]:
         """(field, what is wrong) for combinations the field bounds cannot express."""
         found = []
@@ -71,6 +85,8 @@ class EmcConfig:
             found.append(("fifo_depth", f"must be a power of two, got {self.fifo_depth}"))
         if self.addr_limit < self.addr_base:
             found.append(("addr_limit", "is below addr_base: nothing would be recorded"))
+        if self.ship_format not in ("raw", "compact"):
+            found.append(("ship_format", f"must be raw or compact, got {self.ship_format!r}"))
         return found
 
 
@@ -98,6 +114,7 @@ def emc_section(
             continue
         issues.append(unknown_name(item, names, document.where(("emc", "at", index))))
     builder.emc_pending = pending  # names a generated fabric may define: check_names
+    builder.emc_ship_where = document.where(("emc", "ship_to"))
     if not config.at:
         issues.append(Issue(document.where(("emc", "at")), "emc: at: is empty", "e.g. [endpoints]"))
     return (None if issues else config), issues
@@ -115,3 +132,23 @@ def check_names(graph: Any, pending: list[tuple[str, Any]]) -> list[Issue]:
     """``emc.at`` names left for the built graph (a generated fabric's switches) that it lacks."""
     known = set(graph.nodes) | {g for _, g in graph.nodes(data="group")}
     return [unknown_name(item, known, where) for item, where in pending if item not in known]
+
+
+def check_ship_to(graph: Any, config: EmcConfig, where: Any) -> list[Issue]:
+    """``ship_to`` must name a memory device of the graph."""
+    from ..contract import kinds
+
+    target = config.ship_to
+    if target is None:
+        return []
+    memories = sorted(n for n, k in graph.nodes(data="kind") if kinds()[k].memory)
+    if target not in memories:
+        return [
+            Issue(
+                where,
+                f"emc: ship_to: '{target}' is not a memory device of this topology",
+                f"name one of {', '.join(memories[:8]) or '(none)'}"
+                f"{did_you_mean(target, memories)}",
+            )
+        ]
+    return []

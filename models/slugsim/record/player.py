@@ -170,6 +170,8 @@ class HostPlayer:
                 attachment.port.handler = self.on_response
         host.on_response = self.on_response  # type: ignore[method-assign]
         host.start = self.start  # type: ignore[method-assign]
+        host.in_flight = self.in_flight  # type: ignore[method-assign]
+        host.expected_requests = self.expected_requests  # type: ignore[method-assign]
 
     def start(self) -> None:
         Host.start(self.host)
@@ -271,6 +273,17 @@ class HostPlayer:
             self.order.complete((self.recorded_name, r.index), now)
         if self.dependency:
             self.pump()
+
+    def in_flight(self) -> int:
+        """Replayed requests not yet answered, and the home agent's (what the run's deadlock
+        check asks a host)."""
+        home = self.host.home_agent
+        return len(self.reads) + len(self.writes) + (0 if home is None else home.in_flight())
+
+    def expected_requests(self) -> int:
+        home = self.host.home_agent
+        reads = sum(1 for r in self.requests if not r.write)
+        return reads + (0 if home is None else home.expected_requests())
 
     @property
     def finished(self) -> bool:

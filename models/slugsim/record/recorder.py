@@ -39,6 +39,7 @@ from ..emc.model import EmcMonitorModel
 from ..emc.probe import EmcProbe
 from ..emc.trace import TraceWriter, pids_of
 from ..kernel import ConfigurationError
+from .ship import Shipper, is_log_traffic
 
 FORMAT = "slugsim-recording"
 FORMAT_VERSION = 1
@@ -78,6 +79,9 @@ class ComponentEmc:
         self.drained_at = 0  # time up to which the drain has run
         self.probes: list[EmcProbe] = []
         self.written = 0
+        self.shipper: Any = None  # a slugsim.record.ship.Shipper with emc.ship_to
+        self.unshipped: str | None = None  # why an endpoint EMC with ship_to cannot ship
+        self.log_filter = config.ship_to is not None
 
     def tap(self, port: Any, number: int) -> None:
         probe = EmcProbe(self.model, number, self.config.cycle)
@@ -86,6 +90,8 @@ class ComponentEmc:
 
     def _observer(self, probe: EmcProbe) -> Callable[[Any, Message, int, int], None]:
         def observe(port: Any, msg: Message, direction: int, time: int) -> None:
+            if self.log_filter and is_log_traffic(msg, self.config):
+                return  # the EMCs' own log writes (slugsim.record.ship) are not recorded
             if self.config.drain:
                 self.drain(time)
             record = probe(port, msg, direction, time)
@@ -114,15 +120,23 @@ class ComponentEmc:
             self._write(self.model.pop())
 
     def _write(self, record: EmcRecord) -> None:
-        self.writer.write(record, self.fifo_pids.popleft())
+        pids = self.fifo_pids.popleft()
+        self.writer.write(record, pids)
         self.written += 1
+        if self.shipper is not None:
+            self.shipper.add(record, pids)
 
     def summary(self) -> dict[str, Any]:
-        return {
+        found = {
             "records": self.written,
             "counters": dict(self.model.counters),
             "unrecordable": sum(p.unrecordable for p in self.probes),
         }
+        if self.shipper is not None:
+            found["shipped"] = self.shipper.summary()
+        if self.unshipped is not None:
+            found["unshipped"] = self.unshipped
+        return found
 
 
 def chosen_components(graph: Any, config: EmcConfig) -> list[str]:
@@ -217,6 +231,14 @@ class Recorder:
         emc = ComponentEmc(name, self.config, writer)
         for attachment in component.attachments:
             emc.tap(attachment.port, int(attachment.port.name.lstrip("p")))
+        target = self.config.ship_to
+        if target is not None and component.pid is not None and name != target:
+            if target not in self.system.components:
+                raise ConfigurationError(f"emc: ship_to: no memory device named '{target}'")
+            try:
+                emc.shipper = Shipper(component, self.config)
+            except ConfigurationError as exc:  # no route from it to the device: not shipped
+                emc.unshipped = str(exc)
         self.emcs[name] = emc
 
     def finish(self, run: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:

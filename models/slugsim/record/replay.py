@@ -117,10 +117,12 @@ def replay(
         run, seed=int(manifest["seed"]), requests=None, stop_time=cutoff
     )
     config = _config(manifest)
+    if config.ship_to is not None and config.ship_to not in graph.nodes:
+        result.notes.append(f"records are not shipped: {topo} has no '{config.ship_to}'")
+        config = dataclasses.replace(config, ship_to=None)
     system = elaborate(graph)
     stage = Path(tempfile.mkdtemp(prefix=f".{result.out_dir.name}.", dir=_parent(out_dir)))
     try:
-        recorder = Recorder(stage / "recording", system, config, Path(topo), strict_names=False)
         order = WriteOrder()
         players = {
             recorded: HostPlayer(
@@ -133,6 +135,7 @@ def replay(
             )
             for recorded, new in targets.items()
         }
+        recorder = Recorder(stage / "recording", system, config, Path(topo), strict_names=False)
         try:
             stats, _ = run_system(system, progress, Console(stderr=True) if progress else None)
         except BaseException:
