@@ -57,6 +57,11 @@ def run_recorded(args: argparse.Namespace, graph: Any) -> int:
     from .recorder import MANIFEST, record_run
 
     record: Path = args.record
+    if args.log_requests is not None:
+        return _bad(
+            "slugsim: --log-requests and --record cannot be combined yet\n"
+            "  hint: run twice (the same seed gives the same run)"
+        )
     problem = _usable_dir(record, "--record")
     if problem:
         return _bad(problem)

@@ -182,14 +182,13 @@ class HostPlayer:
     def desired_start(self, r: Request) -> int | None:
         """When ``r``'s first flit should go on the wire, or None while it waits for a
         completion (whose handler calls ``pump``)."""
-        if not self.dependency or r.prev < 0:
-            if r.after is not None and self.dependency and r.after not in self.order.done:
-                self.order.wait(r.after, self.pump)
-                return None
+        if not self.dependency:
             return r.time
         if r.after is not None and r.after not in self.order.done:
             self.order.wait(r.after, self.pump)
             return None
+        if r.prev < 0:
+            return r.time
         done = self.done[r.prev]
         if done is None:
             return None
@@ -227,7 +226,7 @@ class HostPlayer:
         host = self.host
         if target is None:
             self.undecodable += 1  # another topology's host does not map this address
-            self.done[r.index] = self.sim.now
+            self._skipped(r)
             return
         self.sent += 1
         if r.write:
@@ -238,7 +237,7 @@ class HostPlayer:
                 host.next_writeback_tag += 1
             else:
                 host.waiting_writebacks.append(r.addr)  # sent when a tag frees; untracked
-                self.done[r.index] = self.sim.now
+                self._skipped(r)
                 return
             self.writes[tag] = r
             host.send_write_back(tag, r.addr, target)
@@ -266,6 +265,12 @@ class HostPlayer:
         if write is not None:
             self._completed(write, now)
 
+    def _skipped(self, r: Request) -> None:
+        """``r`` is not tracked: count it done now so nothing waits for it forever."""
+        self.done[r.index] = self.sim.now
+        if r.write:
+            self.order.complete((self.recorded_name, r.index), self.sim.now)
+
     def _completed(self, r: Request, now: int) -> None:
         self.completed += 1
         self.done[r.index] = now
@@ -286,5 +291,6 @@ class HostPlayer:
         return reads + (0 if home is None else home.expected_requests())
 
     @property
-    def finished(self) -> bool:
-        return self.next == len(self.requests) and not self.reads and not self.writes
+    def unsent(self) -> int:
+        """Requests never sent (the run ended while they waited)."""
+        return len(self.requests) - self.next

@@ -143,6 +143,9 @@ def replay(
             raise
         extra = {"replay_of": str(recording.path), "mode": mode, "map": mapping}
         recorder.finish(run_info(stats, system), extra)
+        unsent = sum(p.unsent for p in players.values())
+        if unsent and cutoff is None:
+            result.notes.append(f"{unsent} recorded requests were never sent (still waiting)")
         undecodable = sum(p.undecodable for p in players.values())
         if undecodable:
             result.notes.append(
