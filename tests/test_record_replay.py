@@ -384,3 +384,28 @@ def test_a_replay_ends_quiescent_not_in_deadlock(tmp_path):
     # The run's time is its last completed read; only writebacks' completions may come later.
     assert 0.95 * last <= run["sim_time_ns"] * 1000 <= last
     assert recorded.manifest["run"]["stop"] == "quiescent"
+
+
+def test_the_fast_recording_path_writes_what_the_model_would(tmp_path, monkeypatch):
+    from slugsim.record import recorder
+
+    topo = tmp_path / "t.yaml"
+    topo.write_text(SHARED.format(fabric=TREE).replace("[endpoints]", "[endpoints, switch_ports]"))
+    assert run_cli("run", topo, "--record", tmp_path / "fast", "--no-progress")[0] == 0
+    made = []
+    original = recorder.ComponentEmc.__init__
+
+    def slow(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.fast = False
+        made.append(self)
+
+    monkeypatch.setattr(recorder.ComponentEmc, "__init__", slow)
+    assert run_cli("run", topo, "--record", tmp_path / "slow", "--no-progress")[0] == 0
+    assert made  # the slow path ran
+    fast = json.loads((tmp_path / "fast" / "manifest.json").read_text())["emcs"]
+    slow_ = json.loads((tmp_path / "slow" / "manifest.json").read_text())["emcs"]
+    assert fast == slow_
+    for entry in fast:
+        a = (tmp_path / "fast" / entry["trace"]).read_bytes()
+        assert a == (tmp_path / "slow" / entry["trace"]).read_bytes(), entry["component"]
