@@ -66,6 +66,10 @@ def make_parser() -> argparse.ArgumentParser:
         "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME",
         help="move endpoint NAME's work onto spare TARGET at TIME (repeatable; docs/migration.md)",
     )  # fmt: skip
+    run.add_argument(
+        "--record", type=Path, metavar="DIR",
+        help="record the run with the topology's emc: monitors into DIR (docs/record_replay.md)",
+    )  # fmt: skip
 
     validate = commands.add_parser("validate", help="check topology files and summarise them")
     validate.add_argument("topologies", nargs="+", metavar="TOPO", help="topology YAML file(s)")
@@ -83,6 +87,9 @@ def make_parser() -> argparse.ArgumentParser:
     commands.add_parser("calibrate", help="compare model latencies with published measurements")
     commands.add_parser("kinds", help="list the component kinds, their ports and parameters")
     _add_sweep_commands(commands)
+    from .record.cli import add_replay_command
+
+    add_replay_command(commands)
     return parser
 
 
@@ -101,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "kinds": _kinds,
         "sweep": _sweep,
         "curve": _curve,
+        "replay": _replay,
     }[args.command]
     try:
         return handler(args)
@@ -164,6 +172,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from .kernel.errors import ConfigurationError
 
+    if args.record is not None:
+        from .record.cli import run_recorded
+
+        return run_recorded(args, graph)
     try:
         extra = {} if log is None else {"log_requests": log}
         stats = run_topology(graph, out, args.seed, not args.no_progress, **extra)
@@ -181,6 +193,12 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .record.cli import replay_command
+
+    return replay_command(args)
 
 
 def _validate(args: argparse.Namespace) -> int:

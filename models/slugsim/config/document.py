@@ -38,6 +38,7 @@ TOP_LEVEL = {
     "links": "explicit links: {between: [a, b], rate, width, latency, flit_bytes, credits}",
     "fabric": "a generated switch fabric: {family: " + " | ".join(FAMILIES) + ", ...}",
     "migrate": "endpoint migrations: [{endpoint: acc0, to: acc2, at: 2us}] (docs/migration.md)",
+    "emc": "EMC monitors: {at: [endpoints | switch_ports | names], filters, sampling}",
 }
 COMPONENT_KEYS = {
     "name": "unique name; with count:, the index is appended (or replaces '{i}')",
@@ -93,9 +94,19 @@ def load_topology(path: str | Path) -> nx.Graph:
 
 
 def build_graph(document: Document) -> nx.Graph:
-    """The validated, routed graph a parsed document describes, with its ``migrate:`` entries
-    (``graph.graph['migrate']``); raises ``TopologyError``."""
-    graph = builder_from(document).build()
+    """The validated, routed graph a parsed document describes, with its ``emc:`` section
+    (``graph.graph['emc']``) and ``migrate:`` entries (``graph.graph['migrate']``); raises
+    ``TopologyError``."""
+    builder = builder_from(document)
+    graph = builder.build()
+    graph.graph["emc"] = getattr(builder, "emc", None)  # the emc: section (slugsim.emc.config)
+    if graph.graph["emc"] is not None:
+        from ..emc.config import check_names, check_ship_to
+
+        issues = check_names(graph, builder.emc_pending)
+        issues += check_ship_to(graph, graph.graph["emc"], builder.emc_ship_where)
+        if issues:
+            raise TopologyError(issues)
     if isinstance(document.data, dict) and "migrate" in document.data:
         from ..sim.migration import attach, parse_entries
 
@@ -126,6 +137,11 @@ def builder_from(document: Document) -> SystemBuilder:
     groups = _add_components(document, data.get("components"), builder, issues)
     _add_links(document, data.get("links"), builder, groups, issues)
     _add_fabric(document, data.get("fabric"), builder, issues)
+    if "emc" in data:
+        from ..emc.config import emc_section
+
+        builder.emc, found = emc_section(document, data["emc"], groups, builder)  # type: ignore[attr-defined]
+        issues += found
     if not issues and not builder.names and data.get("fabric") is None:
         hint = "add components: (see topologies/quickstart.yaml)"
         issues.append(Issue(document.where(()), "the topology has no components", hint))

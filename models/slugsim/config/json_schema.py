@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..contract import kinds
+from ..emc.config import EmcConfig
 from ..fabric.builder import MAX_COMPONENTS
 from ..fabric.generators import FAMILIES
 from ..fabric.params import LinkParams, RunOptions
@@ -123,6 +124,7 @@ def topology_schema() -> dict[str, Any]:
                     "additionalProperties": False,
                 },
             },
+            "emc": {**ref(EmcConfig), "description": TOP_LEVEL["emc"]},
         },
         "patternProperties": {"^x-": {"description": "free: a place for YAML anchors"}},
         "additionalProperties": False,

@@ -9,7 +9,13 @@ Layout (all integers little-endian)::
 
 ``meta`` names the source endpoint, the time unit of the timestamps, the record layout (the
 ``EmcRecord`` fields with their bit positions) and free-form run metadata (topology, seed).
-Each record is ``EmcRecord.pack()`` in ``EmcRecord.wire_bytes`` bytes.
+
+Version 2 (written now): each record is ``EmcRecord.pack()`` in ``EmcRecord.wire_bytes`` (16)
+bytes followed by 3 bytes of PBR IDs, ``spid | dpid << 12`` (12 bits each, CXL_REFERENCE.md
+§6.2; 0 where the message has no such field). The 128-bit ``EmcRecord`` is what the RTL monitor
+emits and is full, so the PIDs are a software extension the simulator's EMC adds rather than a
+wider RTL record (the RTL/model equivalence tests keep comparing the 16-byte record).
+Version 1 files (16-byte records, no PIDs) are still read; their PIDs read as 0.
 
 The writer appends whole chunks with one ``write`` each and writes the end marker only on
 ``close()``; nothing in the file ever claims records that are not there, so a cut-off file is a
@@ -33,10 +39,14 @@ from typing import Any, BinaryIO
 from ..cxl import EmcRecord
 
 MAGIC = b"SLUGEMC1"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
-RECORD_BYTES = EmcRecord.wire_bytes
+RTL_RECORD_BYTES = EmcRecord.wire_bytes  # the RTL monitor's 128-bit record
+PID_BYTES = 3  # spid | dpid << 12: two 12-bit PBR IDs (CXL_REFERENCE.md §6.2)
+PID_BITS = 12
+RECORD_BYTES = RTL_RECORD_BYTES + PID_BYTES  # a version-2 record
 DEFAULT_CHUNK_RECORDS = 4096
 MAX_META_BYTES = 1 << 20  # a header bigger than this is corrupt, not ambitious
 
@@ -54,10 +64,26 @@ class TraceWarning(UserWarning):
     """The trace was cut off or damaged; the records before the damage were returned."""
 
 
-def record_layout() -> list[dict[str, int | str]]:
-    return [
+def record_layout(version: int = VERSION) -> list[dict[str, int | str]]:
+    fields: list[dict[str, int | str]] = [
         {"name": f.name, "lsb": f.lsb, "width": f.width, "shift": f.shift} for f in EmcRecord.FIELDS
     ]
+    if version >= 2:
+        lsb = RTL_RECORD_BYTES * 8
+        fields += [
+            {"name": "spid", "lsb": lsb, "width": PID_BITS, "shift": 0},
+            {"name": "dpid", "lsb": lsb + PID_BITS, "width": PID_BITS, "shift": 0},
+        ]
+    return fields
+
+
+def record_bytes_for(version: int) -> int:
+    return RTL_RECORD_BYTES if version == 1 else RECORD_BYTES
+
+
+def pids_of(spid: int, dpid: int) -> int:
+    """The packed PID extension of a version-2 record."""
+    return spid | dpid << PID_BITS
 
 
 @dataclass(frozen=True)
@@ -119,9 +145,12 @@ class TraceWriter:
         """Records in complete chunks on disk (pending records are not counted)."""
         return self._written
 
-    def write(self, record: EmcRecord | int) -> None:
+    def write(self, record: EmcRecord | int, pids: int = 0) -> None:
+        """Append one record; ``pids`` is its PID extension (``pids_of(spid, dpid)``)."""
         word = record if isinstance(record, int) else record.pack()
-        self._pending.append(word.to_bytes(RECORD_BYTES, "little"))
+        self._pending.append(
+            word.to_bytes(RTL_RECORD_BYTES, "little") + pids.to_bytes(PID_BYTES, "little")
+        )
         if len(self._pending) >= self._chunk_records:
             self.flush()
 
@@ -179,6 +208,13 @@ class Trace:
     records: list[EmcRecord]
     complete: bool
     problems: list[str]
+    pids: list[int] = field(default_factory=list)  # per record: spid | dpid << 12 (v1: 0)
+
+    def spid(self, index: int) -> int:
+        return self.pids[index] & ((1 << PID_BITS) - 1)
+
+    def dpid(self, index: int) -> int:
+        return self.pids[index] >> PID_BITS
 
 
 def _fail(path: Path, offset: int, what: str, hint: str) -> TraceError:
@@ -192,11 +228,12 @@ def _read_header(path: Path, f: BinaryIO) -> TraceHeader:
             path, 0, "not an EMC trace (bad magic number)", "pass a file written by TraceWriter"
         )
     _, version, meta_len = _PREFIX.unpack(prefix)
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = ", ".join(str(v) for v in READABLE_VERSIONS)
         raise _fail(
             path,
             8,
-            f"trace format version {version} is not supported (this slugsim reads {VERSION})",
+            f"trace format version {version} is not supported (this slugsim reads {readable})",
             "read it with the slugsim version that wrote it",
         )
     if meta_len > MAX_META_BYTES:
@@ -219,7 +256,7 @@ def _read_header(path: Path, f: BinaryIO) -> TraceHeader:
         )
     except (ValueError, KeyError, TypeError) as err:
         raise _fail(path, _PREFIX.size, f"header metadata unreadable ({err})", "corrupt") from None
-    if header.layout != record_layout() or header.record_bytes != RECORD_BYTES:
+    if header.layout != record_layout(version) or header.record_bytes != record_bytes_for(version):
         raise _fail(
             path,
             _PREFIX.size,
@@ -229,7 +266,9 @@ def _read_header(path: Path, f: BinaryIO) -> TraceHeader:
     return header
 
 
-def iter_chunks(path: Path, f: BinaryIO, problems: list[str]) -> Iterator[bytes]:
+def iter_chunks(
+    path: Path, f: BinaryIO, problems: list[str], record_bytes: int = RECORD_BYTES
+) -> Iterator[bytes]:
     """Yield valid chunk payloads; on damage, note it in ``problems`` and stop."""
     expected_index = 0
     while True:
@@ -265,11 +304,11 @@ def iter_chunks(path: Path, f: BinaryIO, problems: list[str]) -> Iterator[bytes]
                 f"record {expected_index})"
             )
             return
-        payload = f.read(count * RECORD_BYTES)
-        if len(payload) < count * RECORD_BYTES:
+        payload = f.read(count * record_bytes)
+        if len(payload) < count * record_bytes:
             problems.append(
                 f"{path}: byte {offset}: truncated: chunk claims {count} records but only "
-                f"{len(payload) // RECORD_BYTES} are present"
+                f"{len(payload) // record_bytes} are present"
             )
             return
         if zlib.crc32(payload) != crc:
@@ -287,17 +326,20 @@ def read_trace(path: str | Path, warn: bool = True) -> Trace:
     path = Path(path)
     problems: list[str] = []
     records: list[EmcRecord] = []
+    pids: list[int] = []
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as err:
         raise TraceError(f"{path}: cannot open: {err.strerror}") from None
     with f:
         header = _read_header(path, f)
-        for payload in iter_chunks(path, f, problems):
-            for i in range(0, len(payload), RECORD_BYTES):
-                word = int.from_bytes(payload[i : i + RECORD_BYTES], "little")
+        size = header.record_bytes
+        for payload in iter_chunks(path, f, problems, size):
+            for i in range(0, len(payload), size):
+                word = int.from_bytes(payload[i : i + RTL_RECORD_BYTES], "little")
                 try:
                     records.append(EmcRecord.unpack(word))
+                    pids.append(int.from_bytes(payload[i + RTL_RECORD_BYTES : i + size], "little"))
                 except ValueError as err:
                     # A CRC-valid record that does not decode was written by a buggy writer.
                     problems.append(f"{path}: record {len(records)}: {err}")
@@ -311,4 +353,4 @@ def read_trace(path: str | Path, warn: bool = True) -> Trace:
             TraceWarning,
             stacklevel=2,
         )
-    return Trace(path, header, records, complete=not problems, problems=problems)
+    return Trace(path, header, records, complete=not problems, problems=problems, pids=pids)

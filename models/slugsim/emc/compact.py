@@ -1,0 +1,121 @@
+"""A compact encoding of EMC records: deltas and LEB128 varints, for storage and shipping.
+
+The trace file keeps fixed 19-byte records (``slugsim.emc.trace``) because a fixed size makes
+a cut-off or damaged chunk easy to find and skip; this encoding is what a recording costs
+when it is stored or shipped compactly (``scripts/record_size.py`` measures both). Records
+are encoded in order, each against the previous one of the same stream:
+
+    flags      1 byte: channel (4 bits) | direction << 4 | has address << 5
+                       | same PIDs as the previous record << 6 | same port << 7
+    opcode     1 byte
+    time       zigzag varint: timestamp minus the previous record's (records are in crossing
+               order, and an egress record is stamped when its first flit leaves, so a
+               delta can be negative)
+    tag        varint
+    address    zigzag varint of the line-address delta against the previous record that had
+               one (only when it has an address: responses carry none)
+    port       varint, unless same as the previous record's
+    PIDs       varint of spid | dpid << 12, unless same as the previous record's
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ..cxl import Channel, Direction, EmcRecord
+
+
+def _varint(value: int, out: bytearray) -> None:
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _zigzag(value: int) -> int:
+    return value << 1 if value >= 0 else (-value << 1) - 1
+
+
+def _unzigzag(value: int) -> int:
+    return value >> 1 if not value & 1 else -((value + 1) >> 1)
+
+
+class Encoder:
+    """Encodes one stream of records incrementally (each against the previous one)."""
+
+    def __init__(self) -> None:
+        self.time = self.line = self.port = self.pids = 0
+
+    def add(self, record: EmcRecord, pids: int, out: bytearray) -> None:
+        """Append ``record`` (with its PID extension ``pids``) to ``out``."""
+        has_addr = record.addr != 0
+        same_pids = pids == self.pids
+        same_port = record.port == self.port
+        out.append(
+            int(record.channel)
+            | int(record.direction) << 4
+            | has_addr << 5
+            | same_pids << 6
+            | same_port << 7
+        )
+        out.append(record.opcode)
+        _varint(_zigzag(record.timestamp - self.time), out)
+        _varint(record.tag, out)
+        if has_addr:
+            _varint(_zigzag((record.addr >> 6) - self.line), out)
+            self.line = record.addr >> 6
+        if not same_port:
+            _varint(record.port, out)
+        if not same_pids:
+            _varint(pids, out)
+        self.time, self.port, self.pids = record.timestamp, record.port, pids
+
+
+def encode(records: Iterable[tuple[EmcRecord, int]]) -> bytes:
+    """(record, pids) pairs -> bytes."""
+    out = bytearray()
+    encoder = Encoder()
+    for record, pids in records:
+        encoder.add(record, pids, out)
+    return bytes(out)
+
+
+def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
+    """The inverse of ``encode``."""
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    time = line = port = pids = 0
+    while pos < len(data):
+        flags, opcode = data[pos], data[pos + 1]
+        pos += 2
+        time += _unzigzag(varint())
+        tag = varint()
+        addr = 0
+        if flags >> 5 & 1:
+            line += _unzigzag(varint())
+            addr = line << 6
+        if not flags >> 7 & 1:
+            port = varint()
+        if not flags >> 6 & 1:
+            pids = varint()
+        record = EmcRecord(
+            timestamp=time,
+            channel=Channel(flags & 0xF),
+            opcode=opcode,
+            direction=Direction(flags >> 4 & 1),
+            tag=tag,
+            addr=addr,
+            port=port,
+        )
+        yield record, pids

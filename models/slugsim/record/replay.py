@@ -1,0 +1,324 @@
+"""``slugsim replay``: drive the recorded or another topology from a recording.
+
+The hosts whose traces hold CXL.mem requests lose their workload and get a ``HostPlayer``
+(``slugsim.record.player``); every other component runs as the topology says (a coherent
+accelerator runs its own workload: its CXL.cache requests are not re-driven from its trace,
+see docs/record_replay.md). The replay is recorded with the recording's EMC configuration, so
+its traces can be compared with the recorded ones:
+
+- ``validate``: on the recorded topology, every EMC's trace must come out byte for byte (up to
+  the instant the recorded run stopped at, when it stopped mid-instant);
+- ``timing`` / ``dependency``: a diff report per path (host -> device): recorded vs replayed
+  latency and bandwidth, as JSON, text and a plot.
+
+The output directory is written atomically: stats.json, stats.txt, latency.png, replay.json,
+replay.txt, paths.png and recording/ (the replay's own recording).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ..emc.config import EmcConfig
+from .analysis import (
+    final_image,
+    first_difference,
+    host_requests,
+    order_writes,
+    path_stats,
+    plot_paths,
+    write_history,
+)
+from .player import HostPlayer, WriteOrder
+from .recorder import Recorder, run_info, sha256_of
+from .recording import Recording, RecordingError, load_recording
+
+MODES = ("timing", "dependency", "validate")
+
+
+@dataclass
+class ReplayResult:
+    out_dir: Path
+    mode: str
+    mismatches: dict[str, str] = field(default_factory=dict)  # validate: EMC -> first diff
+    paths: list[dict[str, Any]] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    same_writes: bool | None = None  # per-address write order and final image agree
+
+
+def parse_map(items: list[str]) -> dict[str, str]:
+    """``["a=b", "c=d,e=f"]`` -> {a: b, c: d, e: f}; raises ValueError naming the bad item."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        for pair in filter(None, item.split(",")):
+            old, sep, new = pair.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise ValueError(f"--map {pair!r}: expected OLD=NEW")
+            mapping[old.strip()] = new.strip()
+    return mapping
+
+
+def replay(
+    recording: Recording,
+    mode: str,
+    out_dir: Path,
+    topology: Path | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: bool = False,
+    console: Console | None = None,
+) -> ReplayResult:
+    from ..config import load_topology
+    from ..sim import elaborate, run_system
+    from ..stats import latency_histograms, plot_latency, write_json, write_text
+
+    if mode not in MODES:
+        raise RecordingError(f"replay mode {mode!r}: use one of {', '.join(MODES)}")
+    mapping = dict(mapping or {})
+    manifest = recording.manifest
+    topo = topology or recording.topology_file
+    if (
+        mode == "validate"
+        and topology is not None
+        and (sha256_of(topology) != manifest["topology"]["sha256"])
+    ):
+        raise RecordingError(
+            f"{topology}: validate replays on the recorded topology, and this is another "
+            "one\n  hint: drop --topo, or use --mode dependency / timing"
+        )
+    graph = load_topology(topo)
+    result = ReplayResult(Path(out_dir), mode, losses=list(recording.losses))
+    slots = {name: int(v["slots"]) for name, v in manifest["hosts"].items()}
+    requests = host_requests(recording.traces, manifest, slots)
+    targets = _endpoints(graph, requests, mapping, topo)
+    # Writes to a line follow each other across endpoints as they did in the recording.
+    history = write_history(recording.traces, manifest, requests)
+    if mode == "dependency":
+        ordered = order_writes(requests, history)
+        result.notes.append(f"{ordered} writes wait for another endpoint's write to their line")
+    for new in targets.values():
+        data = graph.nodes[new]
+        data["params"] = dataclasses.replace(data["params"], workload=None)
+    for host in slots:
+        if host not in recording.traces and slots[host]:
+            result.notes.append(f"{host} has no trace: it is not replayed (no EMC on it)")
+    run = graph.graph["run"]
+    cutoff = recording.complete_before_ps if mode == "validate" else None
+    graph.graph["run"] = dataclasses.replace(
+        run, seed=int(manifest["seed"]), requests=None, stop_time=cutoff
+    )
+    config = _config(manifest)
+    if config.ship_to is not None and config.ship_to not in graph.nodes:
+        result.notes.append(f"records are not shipped: {topo} has no '{config.ship_to}'")
+        config = dataclasses.replace(config, ship_to=None)
+    system = elaborate(graph)
+    stage = Path(tempfile.mkdtemp(prefix=f".{result.out_dir.name}.", dir=_parent(out_dir)))
+    try:
+        order = WriteOrder()
+        players = {
+            recorded: HostPlayer(
+                system.components[new],  # type: ignore[arg-type]
+                recorded,
+                requests[recorded],
+                mode,
+                slots[recorded],
+                order,
+            )
+            for recorded, new in targets.items()
+        }
+        recorder = Recorder(stage / "recording", system, config, Path(topo), strict_names=False)
+        try:
+            stats, _ = run_system(system, progress, Console(stderr=True) if progress else None)
+        except BaseException:
+            recorder.abort()
+            raise
+        extra = {"replay_of": str(recording.path), "mode": mode, "map": mapping}
+        recorder.finish(run_info(stats, system), extra)
+        unsent = sum(p.unsent for p in players.values())
+        if unsent and cutoff is None:
+            result.notes.append(f"{unsent} recorded requests were never sent (still waiting)")
+        undecodable = sum(p.undecodable for p in players.values())
+        if undecodable:
+            result.notes.append(
+                f"{undecodable} recorded requests have addresses the new hosts do not map"
+            )
+        replayed = load_recording(stage / "recording")
+        _compare(recording, replayed, result, mapping, history, cutoff)
+        write_json(stats, stage / "stats.json")
+        write_text(stats, stage / "stats.txt")
+        plot_latency(latency_histograms(system), stage / "latency.png")
+        _write_report(result, stage, recording, topo)
+        _swap(stage, Path(out_dir))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return result
+
+
+def _parent(out_dir: Path) -> Path:
+    parent = Path(out_dir).resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _swap(stage: Path, out_dir: Path) -> None:
+    from ..sim.runner import _swap_in
+
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)
+    _swap_in(stage, out_dir.resolve())
+
+
+def _config(manifest: dict[str, Any]) -> EmcConfig:
+    values = dict(manifest["emc"])
+    values["at"] = tuple(values["at"])
+    return EmcConfig(**values)
+
+
+def _endpoints(
+    graph: Any, requests: dict[str, Any], mapping: dict[str, str], topo: Path
+) -> dict[str, str]:
+    """Recorded host -> the host that replays it (by name, or ``--map``)."""
+    targets = {}
+    for recorded, found in requests.items():
+        if not found:
+            continue
+        new = mapping.get(recorded, recorded)
+        if new not in graph.nodes:
+            raise RecordingError(
+                f"{topo}: the recording's endpoint '{recorded}' has no counterpart here"
+                + (f" (--map gave '{new}')" if new != recorded else "")
+                + f"\n  hint: pass --map {recorded}=NAME with a host of {topo}"
+            )
+        if graph.nodes[new]["kind"] != "host":
+            raise RecordingError(
+                f"{topo}: '{new}' is a {graph.nodes[new]['kind']}, but it replays the "
+                f"recorded host '{recorded}'\n  hint: map it onto a host with --map"
+            )
+        targets[recorded] = new
+    return targets
+
+
+def _compare(
+    recording: Recording,
+    replayed: Recording,
+    result: ReplayResult,
+    mapping: dict[str, str],
+    history: dict[int, list[tuple[str, int]]],
+    cutoff: int | None,
+) -> None:
+    if result.mode == "validate":
+        for name, trace in sorted(recording.traces.items()):
+            diff = first_difference(trace, replayed.traces.get(name), cutoff, recording.cycle_ps)
+            if diff is not None:
+                result.mismatches[name] = diff
+    inverse = {new: old for old, new in mapping.items()}
+    slots = {name: int(v["slots"]) for name, v in recording.manifest["hosts"].items()}
+    mapped_slots = {mapping.get(h, h): s for h, s in slots.items()}
+    rec_requests = host_requests(recording.traces, recording.manifest, slots)
+    rep_requests = host_requests(
+        replayed.traces,
+        replayed.manifest,
+        {h: s for h, s in mapped_slots.items() if h in replayed.traces},
+    )
+    before = path_stats(rec_requests, {})
+    after = path_stats(rep_requests, inverse)
+    for key in sorted(set(before) | set(after)):
+        b, a = before.get(key), after.get(key)
+        result.paths.append(
+            {
+                "path": key,
+                "recorded": dataclasses.asdict(b) if b else None,
+                "replayed": dataclasses.asdict(a) if a else None,
+            }
+        )
+    if history:
+        replayed_history = write_history(replayed.traces, replayed.manifest, rep_requests, inverse)
+        result.same_writes = replayed_history == history and final_image(
+            replayed_history
+        ) == final_image(history)
+
+
+def _write_report(result: ReplayResult, stage: Path, recording: Recording, topo: Path) -> None:
+    report = {
+        "mode": result.mode,
+        "recording": str(recording.path),
+        "topology": str(topo),
+        "validate": {"passed": not result.mismatches, "mismatches": result.mismatches}
+        if result.mode == "validate"
+        else None,
+        "same_write_order": result.same_writes,
+        "losses": result.losses,
+        "notes": result.notes,
+        "summary": summary(result.paths),
+        "paths": result.paths,
+    }
+    (stage / "replay.json").write_text(json.dumps(report, indent=1) + "\n")
+    (stage / "replay.txt").write_text(format_report(result))
+    if result.paths:
+        plot_paths(result.paths, stage / "paths.png", f"replay ({result.mode}) vs recording")
+
+
+def format_report(result: ReplayResult, limit: int | None = None) -> str:
+    lines = [
+        f"{'path':<22} {'reqs rec/rep':>13} {'mean ns rec':>11} {'rep':>8} {'p99 rec':>8} "
+        f"{'rep':>8} {'GB/s rec':>8} {'rep':>7}"
+    ]
+    rows = result.paths if limit is None else result.paths[:limit]
+    totals = summary(result.paths)
+    for row in rows:
+        b, a = row["recorded"], row["replayed"]
+        nb = b["requests"] if b else 0
+        na = a["requests"] if a else 0
+
+        def f(d: dict[str, Any] | None, key: str) -> str:
+            return f"{d[key]:.1f}" if d else "-"
+
+        def g(d: dict[str, Any] | None) -> str:
+            return f"{d['gbps']:.3f}" if d else "-"
+
+        lines.append(
+            f"{row['path']:<22} {f'{nb}/{na}':>13} {f(b, 'mean_ns'):>11} {f(a, 'mean_ns'):>8} "
+            f"{f(b, 'p99_ns'):>8} {f(a, 'p99_ns'):>8} {g(b):>8} {g(a):>7}"
+        )
+    if limit is not None and len(result.paths) > limit:
+        lines.append(f"... {len(result.paths) - limit} more paths in replay.txt")
+    if totals:
+        lines.append(
+            f"all paths: {totals['recorded_requests']:,} / {totals['replayed_requests']:,} "
+            f"requests, mean latency {totals['recorded_mean_ns']:.1f} -> "
+            f"{totals['replayed_mean_ns']:.1f} ns ({totals['latency_change_pct']:+.1f} %)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def summary(paths: list[dict[str, Any]]) -> dict[str, float]:
+    """Request-weighted mean latency over every path, recorded and replayed."""
+    sums = {"recorded": [0.0, 0], "replayed": [0.0, 0]}
+    for row in paths:
+        for side in sums:
+            stats = row[side]
+            if stats:
+                sums[side][0] += stats["mean_ns"] * stats["requests"]
+                sums[side][1] += stats["requests"]
+    if not sums["recorded"][1] or not sums["replayed"][1]:
+        return {}
+    before = sums["recorded"][0] / sums["recorded"][1]
+    after = sums["replayed"][0] / sums["replayed"][1]
+    return {
+        "recorded_requests": sums["recorded"][1],
+        "replayed_requests": sums["replayed"][1],
+        "recorded_mean_ns": before,
+        "replayed_mean_ns": after,
+        "latency_change_pct": (after / before - 1) * 100,
+    }

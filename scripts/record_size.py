@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""How big recordings are: bytes per recorded request per shipped workload, as the 16-byte
+RTL record, as the trace file (19-byte records: PIDs added, plus headers and chunk framing),
+delta/varint-encoded (``slugsim.emc.compact``) and that again through zlib (zstd is not
+installed here; zlib stands in for a general-purpose compressor). EMCs on every endpoint.
+
+A *recorded request* is a request message (M2S Req/RwD, D2H Req, H2D Req, S2M BISnp) seen
+leaving its sender's EMC; its response and the receiver's view of both are recorded too, so
+a request costs about four records. The table comes last.
+
+    PYTHONPATH=models python scripts/record_size.py [TOPO ...]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import zlib
+from contextlib import redirect_stdout
+from io import StringIO
+from pathlib import Path
+
+from slugsim.config import load_topology
+from slugsim.cxl import Channel, Direction
+from slugsim.emc import read_trace
+from slugsim.emc.compact import encode
+from slugsim.emc.trace import RTL_RECORD_BYTES
+from slugsim.record.recorder import record_run
+
+SHIPPED = ["quickstart", "memory_pool", "vistara_interleaved", "fat_tree_k4", "coherent_accel"]
+REQUESTS = {Channel.M2S_REQ, Channel.M2S_RWD, Channel.D2H_REQ, Channel.H2D_REQ, Channel.S2M_BISNP}
+
+
+def measure(topo: Path, work: Path) -> dict[str, float]:
+    graph = load_topology(topo)
+    with redirect_stdout(StringIO()):
+        record_run(graph, topo, work / topo.stem, None, progress=False)
+    requests = records = file_bytes = compact = zipped = 0
+    for path in sorted((work / topo.stem / "emc").glob("*.emc")):
+        trace = read_trace(path)
+        records += len(trace.records)
+        file_bytes += path.stat().st_size
+        requests += sum(
+            1 for r in trace.records if r.direction == Direction.EGRESS and r.channel in REQUESTS
+        )
+        data = encode(zip(trace.records, trace.pids, strict=True))
+        compact += len(data)
+        zipped += len(zlib.compress(data, 6))
+    return {
+        "requests": requests,
+        "records": records,
+        "raw": records * RTL_RECORD_BYTES / requests,
+        "file": file_bytes / requests,
+        "compact": compact / requests,
+        "zlib": zipped / requests,
+    }
+
+
+def main() -> None:
+    names = sys.argv[1:] or SHIPPED
+    root = Path(__file__).resolve().parent.parent / "topologies"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            topo = Path(name) if name.endswith(".yaml") else root / f"{name}.yaml"
+            print(f"recording {topo.name} ...", file=sys.stderr)
+            rows.append((topo.stem, measure(topo, Path(tmp))))
+    print()
+    print(
+        "| workload | requests | records/req | 16 B raw B/req | trace file B/req | "
+        "delta+varint B/req | +zlib B/req | vs 16 B raw: varint | +zlib |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, m in rows:
+        print(
+            f"| {name} | {m['requests']:,} | {m['records'] / m['requests']:.2f} | "
+            f"{m['raw']:.1f} | {m['file']:.1f} | {m['compact']:.1f} | {m['zlib']:.1f} | "
+            f"{m['raw'] / m['compact']:.2f}x | {m['raw'] / m['zlib']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
