@@ -315,6 +315,21 @@ class Iommu:
             sent.append(self._send(ctx, ctx.waiting.popleft()))
         return sent
 
+    def make_resident(self, device: int, iova: int) -> Mapping:
+        """Bring the reserved page ``iova`` in: into its own frame (``reserve(hpa=)``) or one
+        from the free pool. What a successful Page Request does, and software may do too."""
+        ctx = self._ctx(device)
+        mapping = ctx.table.get(iova >> PAGE_SHIFT)
+        if mapping is None or mapping.resident:
+            raise ValueError(f"device {device} has no reserved page at {iova:#x}")
+        if mapping.hpa < 0 and not self._free:
+            raise ValueError("no free frame")
+        frame = mapping.hpa if mapping.hpa >= 0 else self._free.pop(0)
+        resident = Mapping(mapping.iova, frame, False, mapping.r, mapping.w)
+        ctx.table[mapping.iova] = resident
+        self._hold(ctx, resident)
+        return resident
+
     def remap(self, device: int, iova: int, hpa: int, **perms: bool) -> Mapping:
         """Map again after an unmap: refused while the frame's invalidation is outstanding."""
         return self.map(device, iova, hpa, **perms)
@@ -372,10 +387,7 @@ class Iommu:
             code = PrgResponseCode.RESPONSE_FAILURE
             ctx.pri_enabled = False
         else:
-            frame = mapping.hpa if mapping.hpa >= 0 else self._free.pop(0)
-            resident = Mapping(mapping.iova, frame, False, mapping.r, mapping.w)
-            ctx.table[mapping.iova] = resident
-            self._hold(ctx, resident)
+            self.make_resident(device, req.addr)
             code = PrgResponseCode.SUCCESS
         name = {
             PrgResponseCode.SUCCESS: "prg_success",
