@@ -242,7 +242,9 @@ def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = N
                         INT, "operations dropped: no translation the host would grant"
                     ),
                     "fault_latency_ns": described(
-                        NUM, "mean time from a lookup that faulted to its translation after PRI"
+                        NUM,
+                        "mean time from the lookup that sent a Page Request to its translation "
+                        "after the PRG Response",
                     ),
                 },
                 "address translation (present only when params.ats is enabled)",
@@ -479,11 +481,12 @@ class CoherentDevice(Component):
         host with a Page Request, one per page; the operation waits for the PRG Response."""
         op = pending.op
         assert op is not None
-        if pending.fault_started < 0:
-            pending.fault_started = pending.translating
         page = pending.vline >> 6
         parked = self.faulting.get(page)
         if parked is None:
+            # the fault latency is timed on the operation that sends the Page Request
+            if pending.fault_started < 0:
+                pending.fault_started = pending.translating
             parked = self.faulting[page] = []
             index = self.prg_next
             self.prg_next = (index + 1) % PRG_INDICES

@@ -40,8 +40,8 @@ from .hdm import NO_WINDOWS, HdmDecoder
 
 if TYPE_CHECKING:
     from ..ats.iommu import Iommu
-    from .translation_agent import TimedTranslationAgent
     from .home_agent import TimedHomeAgent
+    from .translation_agent import TimedTranslationAgent
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
 # HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
