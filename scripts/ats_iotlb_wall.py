@@ -92,8 +92,9 @@ def main() -> None:
     )
     print()
     print(
-        "| pages | ATC hit rate (acc0) | host translations / walks | miss wait (ns) | ops/µs no ATS | "
-        "ops/µs ATS | slowdown | mean latency no ATS / ATS (ns) | p99 no ATS / ATS (ns) |"
+        "| pages | ATC hit rate (acc0) | host translations / walks | miss wait (ns) | "
+        "ops/µs no ATS | ops/µs ATS | slowdown | mean latency no ATS / ATS (ns) | "
+        "p99 no ATS / ATS (ns) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for pages in PAGES:
