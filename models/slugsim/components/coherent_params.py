@@ -219,6 +219,16 @@ def coherent_device_issues(
                         f"use {1 << (value.bit_length() - 1)} or {1 << value.bit_length()}",
                     )
                 )
+        for field_name in ("fault_every", "unmap_interval"):
+            if getattr(ats, field_name) and ats.large_pages:
+                issues.append(
+                    Issue(
+                        place(("ats", field_name)),
+                        f"{label}: {field_name} works on 4 KiB pages (a page left non-resident "
+                        "is a 4 KiB one), but large_pages maps the span with 2 MiB pages",
+                        f"set large_pages: false or remove {field_name}",
+                    )
+                )
         if ats.atc_ways > ats.atc_entries:
             issues.append(
                 Issue(

@@ -16,8 +16,7 @@ requests:
   mappings of the device's span every interval, round robin, while the device's program runs:
   each unmap sends an Invalidate Request (or waits for a free slot of the device's queue); a
   4 KiB page stays in the device's space, not resident (a touch meanwhile takes a PRI fault),
-  and is made resident again in the same frame when its completion arrives (a 2 MiB mapping is
-  mapped again). The time from the unmap to the completion is the invalidation latency (queue
+  and is made resident again in the same frame when its completion arrives. The time from the unmap to the completion is the invalidation latency (queue
   wait included).
 - **Translated requests.** Every D2H request of an attached device is checked
   (``Iommu.check``) before the home agent sees it. A refused one is dropped, logged (device,
@@ -102,8 +101,9 @@ class TimedTranslationAgent:
                 continue  # not resident yet (PRI), or its last unmap is still outstanding
             self.unmapped_at[pid, page] = self.sim.now
             self.unmap(pid, page << PAGE_SHIFT)
-            if not mapping.large:  # the page stays in the space, not resident: a touch faults
-                self.iommu.reserve(pid, page << PAGE_SHIFT, hpa=mapping.hpa << PAGE_SHIFT)
+            # the page stays in the space, not resident: a touch meanwhile takes a PRI fault
+            # (4 KiB pages only: the parameter check refuses unmap_interval with large_pages)
+            self.iommu.reserve(pid, page << PAGE_SHIFT, hpa=mapping.hpa << PAGE_SHIFT)
         self.sim.schedule(ats.unmap_interval, self._unmap_some, pid)
 
     def unmap(self, pid: int, iova: int) -> None:
@@ -141,10 +141,7 @@ class TimedTranslationAgent:
                     continue  # not ours (a script's unmap): software maps it again, or not
                 self.invalidation_latency.record(self.sim.now - started)
                 iova = mapping.iova << PAGE_SHIFT
-                now = ctx.table.get(mapping.iova)
-                if now is None:  # a 2 MiB mapping: map it again
-                    iommu.map(pid, iova, mapping.hpa << PAGE_SHIFT, large=True)
-                elif not now.resident:  # not faulted back in meanwhile: software brings it in
+                if not ctx.table[mapping.iova].resident:  # not faulted back in meanwhile
                     iommu.make_resident(pid, iova)
         else:
             raise AssertionError(f"{self.host.name}: unexpected {cls.__name__}")
