@@ -16,8 +16,8 @@ requests:
   mappings of the device's span every interval, round robin, while the device's program runs:
   each unmap sends an Invalidate Request (or waits for a free slot of the device's queue); a
   4 KiB page stays in the device's space, not resident (a touch meanwhile takes a PRI fault),
-  and is made resident again in the same frame when its completion arrives. The time from the unmap to the completion is the invalidation latency (queue
-  wait included).
+  and is made resident again in the same frame when its completion arrives. The time from the
+  unmap to the completion is the invalidation latency (queue wait included).
 - **Translated requests.** Every D2H request of an attached device is checked
   (``Iommu.check``) before the home agent sees it. A refused one is dropped, logged (device,
   HPA, reason, opcode, time) and counted per device and per host; under ``trust_translated``
