@@ -7,7 +7,9 @@ time a miss waits for its translation.
 Each point is one timed run: a host, a switch and ``acc0`` (type1, 16 KiB cache so the span
 does not fit) running the workload over a span of 64 x 4 KiB pages (256 KiB, 4096 lines) of
 host memory, ``passes`` x 4096 operations: stream_read and read_modify_write walk the span line
-by line ``passes`` times; migratory and false_sharing (two devices, ``acc0`` and ``acc1``, on
+by line ``passes`` times; producer_consumer (``acc0`` the producer, a core of ``host0`` the
+consumer) passes ``passes`` items, each the 4095 data lines and the flag; migratory and
+false_sharing (two devices, ``acc0`` and ``acc1``, on
 the same span) pick random lines of it. The ATC is 4-way (``atc_entries`` 4 KiB entries swept,
 4 fully associative 2 MiB entries); with ``large_pages`` the host maps the span with one 2 MiB
 page. Stats are ``acc0``'s. Figures printed last (a markdown table).
@@ -29,14 +31,16 @@ BASE = 4 << 30  # 2 MiB aligned
 PAGES = 64
 SPAN = PAGES * 4096
 LINES = SPAN // 64
-KINDS = ("stream_read", "read_modify_write", "migratory", "false_sharing")
+KINDS = ("stream_read", "read_modify_write", "producer_consumer", "migratory", "false_sharing")
 SIZES = (4, 8, 16, 32, 64, 128)
 SHARING = ("migratory", "false_sharing")
 
 
 def point(kind: str, entries: int, large: bool, passes: int) -> dict:
+    # producer_consumer: an item is the whole span then the flag, so ``passes`` items
+    requests = passes if kind == "producer_consumer" else passes * LINES
     workload = DeviceWorkloadParams(
-        kind=kind, base=BASE, footprint=SPAN, requests=passes * LINES, partner="host0"
+        kind=kind, base=BASE, footprint=SPAN, requests=requests, partner="host0"
     )
     ats = DeviceAtsParams(atc_entries=entries, atc_ways=min(4, entries), large_pages=large)
     builder = SystemBuilder(RunOptions(seed=1))

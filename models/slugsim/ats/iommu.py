@@ -113,7 +113,8 @@ def queue_depth(field_value: int) -> int:
 @dataclass(frozen=True, slots=True)
 class Mapping:
     """One page-table entry: ``iova`` and ``hpa`` are 4 KiB page numbers (a large mapping's low
-    9 bits 0); ``resident`` False for a reserved page (PRI makes it resident)."""
+    9 bits 0); ``resident`` False for a reserved page (PRI makes it resident; its ``hpa`` is
+    then the frame PRI will use, -1 for one from the free pool)."""
 
     iova: int
     hpa: int
@@ -195,6 +196,11 @@ class DeviceContext:
     inflight: dict[int, _Pending] = field(default_factory=dict)  # ITag -> pending
     waiting: deque[_Pending] = field(default_factory=deque)
     next_itag: int = 0
+    # HPA page -> the resident mappings covering it that the device holds (in its table or
+    # unmapped and not yet completed): what ``check`` looks up, in installation order
+    held: dict[int, list[Mapping]] = field(default_factory=dict)
+    checked: int = 0  # its translated requests looked at
+    blocked: int = 0  # ... refused (``check``)
 
 
 @dataclass
@@ -206,6 +212,7 @@ class Iommu:
     clock: int = CLOCK_PS
     walk_read: int = WALK_READ_PS
     fault: int = FAULT_PS
+    denial_log: int | None = None  # denials kept in ``denials`` (None: all; counts are exact)
     counters: IommuCounters = field(default_factory=IommuCounters)
 
     def __post_init__(self) -> None:
@@ -256,9 +263,14 @@ class Iommu:
         self._install(device, mapping)
         return mapping
 
-    def reserve(self, device: int, iova: int, *, r: bool = True, w: bool = True) -> Mapping:
-        """Put the 4 KiB page ``iova`` in the device's space, not resident (PRI brings it)."""
-        mapping = Mapping(iova >> PAGE_SHIFT, 0, False, r, w, False, resident=False)
+    def reserve(
+        self, device: int, iova: int, *, r: bool = True, w: bool = True, hpa: int | None = None
+    ) -> Mapping:
+        """Put the 4 KiB page ``iova`` in the device's space, not resident (PRI brings it):
+        into the frame ``hpa`` when given (the page's own frame, read back), else into one from
+        the free pool (``add_frames``)."""
+        frame = -1 if hpa is None else hpa >> PAGE_SHIFT
+        mapping = Mapping(iova >> PAGE_SHIFT, frame, False, r, w, False, resident=False)
         self._install(device, mapping)
         return mapping
 
@@ -297,10 +309,26 @@ class Iommu:
             mapping = pending.mapping
             if mapping.resident:
                 self._revoking.subtract(range(mapping.hpa, mapping.hpa + mapping.pages))
+                self._release(ctx, mapping)
         sent = []
         while ctx.waiting and len(ctx.inflight) < ctx.depth:
             sent.append(self._send(ctx, ctx.waiting.popleft()))
         return sent
+
+    def make_resident(self, device: int, iova: int) -> Mapping:
+        """Bring the reserved page ``iova`` in: into its own frame (``reserve(hpa=)``) or one
+        from the free pool. What a successful Page Request does, and software may do too."""
+        ctx = self._ctx(device)
+        mapping = ctx.table.get(iova >> PAGE_SHIFT)
+        if mapping is None or mapping.resident:
+            raise ValueError(f"device {device} has no reserved page at {iova:#x}")
+        if mapping.hpa < 0 and not self._free:
+            raise ValueError("no free frame")
+        frame = mapping.hpa if mapping.hpa >= 0 else self._free.pop(0)
+        resident = Mapping(mapping.iova, frame, False, mapping.r, mapping.w)
+        ctx.table[mapping.iova] = resident
+        self._hold(ctx, resident)
+        return resident
 
     def remap(self, device: int, iova: int, hpa: int, **perms: bool) -> Mapping:
         """Map again after an unmap: refused while the frame's invalidation is outstanding."""
@@ -355,12 +383,11 @@ class Iommu:
             code = PrgResponseCode.INVALID_REQUEST
         elif mapping.resident:
             code = PrgResponseCode.SUCCESS  # resident already (another request won)
-        elif not self._free:
+        elif mapping.hpa < 0 and not self._free:
             code = PrgResponseCode.RESPONSE_FAILURE
             ctx.pri_enabled = False
         else:
-            frame = self._free.pop(0)
-            ctx.table[mapping.iova] = Mapping(mapping.iova, frame, False, mapping.r, mapping.w)
+            self.make_resident(device, req.addr)
             code = PrgResponseCode.SUCCESS
         name = {
             PrgResponseCode.SUCCESS: "prg_success",
@@ -379,6 +406,8 @@ class Iommu:
     def check(self, device: int, addr: int, opcode: D2HReqOpcode) -> Verdict:
         """Whether the translated CXL.cache request ``opcode`` to HPA ``addr`` may proceed."""
         self.counters.checked += 1
+        ctx = self._ctx(device)
+        ctx.checked += 1
         if self.policy is Policy.TRUST_TRANSLATED:
             self.counters.trusted += 1
             return Verdict(True, "trusted")
@@ -394,19 +423,16 @@ class Iommu:
         else:
             return Verdict(True, "granted")
         self.counters.blocked += 1
-        self.denials.append(Denial(device, addr, reason, D2HReqOpcode(opcode).name))
+        ctx.blocked += 1
+        if self.denial_log is None or len(self.denials) < self.denial_log:
+            self.denials.append(Denial(device, addr, reason, D2HReqOpcode(opcode).name))
         return Verdict(False, reason)
 
     def grant(self, device: int, hpa_page: int) -> Mapping | None:
         """The resident mapping of ``device`` covering HPA page ``hpa_page``: in its table, or
-        unmapped with its invalidation still outstanding."""
-        ctx = self._ctx(device)
-        held = [*ctx.table.values(), *(p.mapping for p in ctx.inflight.values())]
-        held += [p.mapping for p in ctx.waiting]
-        for mapping in held:
-            if mapping.resident and mapping.hpa <= hpa_page < mapping.hpa + mapping.pages:
-                return mapping
-        return None
+        unmapped with its invalidation still outstanding (the first such one installed)."""
+        held = self._ctx(device).held.get(hpa_page)
+        return held[0] if held else None
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -430,6 +456,21 @@ class Iommu:
             raise ValueError(f"device {device} has {mapping.iova << PAGE_SHIFT:#x} mapped already")
         for page in pages:
             ctx.table[page] = mapping
+        if mapping.resident:
+            self._hold(ctx, mapping)
+
+    @staticmethod
+    def _hold(ctx: DeviceContext, mapping: Mapping) -> None:
+        for frame in range(mapping.hpa, mapping.hpa + mapping.pages):
+            ctx.held.setdefault(frame, []).append(mapping)
+
+    @staticmethod
+    def _release(ctx: DeviceContext, mapping: Mapping) -> None:
+        for frame in range(mapping.hpa, mapping.hpa + mapping.pages):
+            held = ctx.held[frame]
+            held.remove(mapping)
+            if not held:
+                del ctx.held[frame]
 
     def _send(self, ctx: DeviceContext, pending: _Pending) -> AtsInvalidationReq:
         itag = next(t for t in range(32) if t not in ctx.inflight)

@@ -208,5 +208,5 @@ ATTACKS: tuple[Callable[[Policy], Outcome], ...] = (
     stale_translation,
     write_read_only,
     cache_on_io_only,
-    unbound_ld,
 )
+"""The IOMMU attacks of this bench; ``unbound_ld`` (timed already) is in ``isolation_timed``."""

@@ -29,7 +29,16 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..ats.atc import Atc, AtcOutputs, AtcRequest, InvalidateRequest, Status, TranslationCompletion
+from ..ats.atc import (
+    LARGE_BITS,
+    Atc,
+    AtcOutputs,
+    AtcRequest,
+    InvalidateRequest,
+    InvSize,
+    Status,
+    TranslationCompletion,
+)
 from ..coherence.device import DeviceCache, DeviceEvent, DeviceState
 from ..coherence.ops import Completion
 from ..coherence.ops import Op as ProtocolOp
@@ -37,6 +46,8 @@ from ..contract import Component
 from ..cxl import (
     AtsInvalidationCpl,
     AtsInvalidationReq,
+    AtsPageReq,
+    AtsPrgRsp,
     AtsTranslationCpl,
     AtsTranslationReq,
     D2HReq,
@@ -68,6 +79,8 @@ _IO = int(MessageClass.IO)
 _GO = H2DRspOpcode.GO
 _M2S_LAST = int(MessageClass.M2S_BIRSP)  # CXL.mem requests: classes 0 .. 2
 _STABLE = (DeviceState.S, DeviceState.E, DeviceState.M)
+PRG_SUCCESS = 0  # PRG Response code Success (CXL_REFERENCE.md §4)
+PRG_INDICES = 1 << 9  # the Page Request Group index is 9 bits
 
 # How the device reports each H2D response in its stats.
 _GO_NAMES = {GO.S: "GO-S", GO.E: "GO-E", GO.M: "GO-M", GO.I: "GO-I", GO.ERR: "GO-Err"}
@@ -151,10 +164,22 @@ class Pending:
     """One operation in the device: the workload's op (None: an eviction for room), what the
     controller was given, when it started and the D2H request it caused (None: a hit)."""
 
-    __slots__ = ("first", "op", "opcode", "protocol_op", "started", "stepped", "translating")
+    __slots__ = (
+        "fault_started",
+        "first",
+        "op",
+        "opcode",
+        "protocol_op",
+        "started",
+        "stepped",
+        "translating",
+        "vline",
+    )
 
     def __init__(self, op: Op | None, started: int) -> None:
         self.op = op
+        self.vline = op.line if op is not None else 0  # its untranslated line (ATS)
+        self.fault_started = -1  # when the lookup that took a PRI fault started (ATS)
         self.started = started
         self.opcode: D2HReqOpcode | None = None
         self.protocol_op: ProtocolOp | None = None
@@ -210,6 +235,17 @@ def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = N
                     "invalidations": described(INT, "Invalidate Requests received"),
                     "hit_rate": described(NUM, "hits / lookups"),
                     "miss_latency_ns": described(NUM, "mean wait of a miss for its translation"),
+                    "page_requests": described(INT, "Page Requests (PRI) sent"),
+                    "prg_success": described(INT, "PRG Responses Success"),
+                    "prg_failed": described(INT, "PRG Responses Invalid Request or Failure"),
+                    "abandoned": described(
+                        INT, "operations dropped: no translation the host would grant"
+                    ),
+                    "fault_latency_ns": described(
+                        NUM,
+                        "mean time from the lookup that sent a Page Request to its translation "
+                        "after the PRG Response",
+                    ),
                 },
                 "address translation (present only when params.ats is enabled)",
             ),
@@ -286,6 +322,15 @@ class CoherentDevice(Component):
         self.untranslated: deque[Pending] = deque()  # operations waiting for ATC room
         self.atc_tags = 0
         self.atc_miss_latency = LatencyHistogram()
+        self.faulting: dict[int, list[Pending]] = {}  # untranslated page -> its PRI waiters
+        self.prg_pages: dict[int, int] = {}  # PRG index -> untranslated page
+        self.prg_next = 0
+        self.page_requests = 0
+        self.prg_success = 0
+        self.prg_failed = 0
+        self.abandoned = 0
+        self.local_drops = 0  # no-access translations dropped after a PRG Response
+        self.fault_latency = LatencyHistogram()
 
     def cache_home(self) -> str | None:
         return home_host(self.fabric.graph, self.name, self.params)
@@ -380,13 +425,18 @@ class CoherentDevice(Component):
             pending = self.translating.pop(rsp.tag)
             op = pending.op
             assert op is not None
-            if rsp.status != Status.OK:
-                raise AssertionError(
-                    f"{self.name}: translation of line {op.line:#x} faulted "
-                    f"({Status(rsp.status).name}); the host maps the whole workload span"
-                )
+            status = rsp.status
+            if status == Status.PERM:
+                self._page_fault(pending)  # not resident, or the access is not granted
+                continue
+            if status != Status.OK:  # the host refused the translation, or CXL.io only
+                self._abandon(pending)
+                continue
             if not rsp.hit:
                 self.atc_miss_latency.record(self.sim.now - pending.translating)
+            if pending.fault_started >= 0:
+                self.fault_latency.record(self.sim.now - pending.fault_started)
+                pending.fault_started = -1
             line = (rsp.page << 6) | (op.line & 63)
             if line != op.line:
                 pending.op = op._replace(line=line)
@@ -402,22 +452,120 @@ class CoherentDevice(Component):
             while self.untranslated and atc.can_accept():
                 self._translate(self.untranslated.popleft())
         elif msg.__class__ is AtsInvalidationReq:
-            out = atc.invalidate(InvalidateRequest.from_message(msg))
-            # responses leave the ATC as they are made: every one before this is out already
+            inv = InvalidateRequest.from_message(msg)
+            out = atc.invalidate(inv)
+            self._retranslate_waiting(inv)
+            # Responses leave the ATC as they are made: every one before this is out already.
+            # The completion leaves behind every D2H request the device has produced so far
+            # (the outbox keeps a port's messages in order), so none carrying the old HPA
+            # follows it.
             for done in out.invalidations:
                 cpl = done.completion.to_message(self.pid or 0)
-                self.port.send(
+                self.out.begin()
+                self.out.message(
+                    self.port,
                     AtsInvalidationCpl(
                         requester_id=cpl.requester_id,
                         itag_vector=cpl.itag_vector,
                         cc=cpl.cc,
                         dpid=self.home_pid,
-                    )
+                    ),
                 )
+                self.out.release()
+        elif msg.__class__ is AtsPrgRsp:
+            self._page_response(msg)
         else:
             raise AssertionError(f"{self.name}: unexpected {type(msg).__name__}")
         if self.waiting:
             self.pump()
+
+    def _page_fault(self, pending: Pending) -> None:
+        """The ATC granted no access the operation needs (R = W = 0: not resident): ask the
+        host with a Page Request, one per page; the operation waits for the PRG Response."""
+        op = pending.op
+        assert op is not None
+        page = pending.vline >> 6
+        parked = self.faulting.get(page)
+        if parked is None:
+            # the fault latency is timed on the operation that sends the Page Request
+            if pending.fault_started < 0:
+                pending.fault_started = pending.translating
+            parked = self.faulting[page] = []
+            index = self.prg_next
+            self.prg_next = (index + 1) % PRG_INDICES
+            self.prg_pages[index] = page
+            self.page_requests += 1
+            self.port.send(
+                AtsPageReq(
+                    requester_id=self.pid or 0,
+                    prg_index=index,
+                    addr=page << 12,
+                    read=1,
+                    write=int(op.kind is not OpKind.LOAD),
+                    dpid=self.home_pid,
+                )
+            )
+        parked.append(pending)
+
+    def _page_response(self, msg: AtsPrgRsp) -> None:
+        page = self.prg_pages.pop(msg.prg_index)
+        parked = self.faulting.pop(page)
+        atc = self.atc
+        assert atc is not None
+        if msg.code != PRG_SUCCESS:
+            self.prg_failed += 1
+            for pending in parked:
+                self._abandon(pending)
+            return
+        self.prg_success += 1
+        # The ATC still holds the no-access translation: drop it so the retry asks the host
+        # (assumption: the device does this itself; CXL_REFERENCE.md §4 says nothing on it).
+        atc.invalidate(InvalidateRequest(0, page, InvSize.PAGE))
+        self.local_drops += 1
+        for pending in parked:
+            self._retranslate(pending)
+
+    def _retranslate(self, pending: Pending) -> None:
+        op = pending.op
+        assert op is not None
+        if op.line != pending.vline:
+            pending.op = op._replace(line=pending.vline)
+        self._translate(pending)
+
+    def _retranslate_waiting(self, inv: InvalidateRequest) -> None:
+        """Operations translated but not started yet hold an HPA the invalidation revokes:
+        they translate again."""
+        size = InvSize(inv.size)
+        region = inv.page >> LARGE_BITS
+        keep: deque[Pending] = deque()
+        again = []
+        for pending in self.waiting:
+            page = pending.vline >> 6
+            if (
+                size is InvSize.ALL
+                or (size is InvSize.PAGE and page == inv.page)
+                or (size is InvSize.LARGE and page >> LARGE_BITS == region)
+            ):
+                again.append(pending)
+            else:
+                keep.append(pending)
+        self.waiting = keep
+        for pending in again:
+            self._retranslate(pending)
+
+    def _abandon(self, pending: Pending) -> None:
+        """No translation the host grants covers the operation: the device drops it (counted;
+        the program never sees it complete)."""
+        self.abandoned += 1
+        self.in_flight_ops -= 1
+        self.sim.schedule(0, self.pump)
+
+    def running(self) -> bool:
+        """Whether the program still has operations to issue or in flight."""
+        program = self.program
+        if program is None or program.finished:
+            return False
+        return not (self.abandoned and self.in_flight_ops == 0 and not self.untranslated)
 
     def _start(self, pending: Pending) -> bool:
         """Give an operation to the controller; False when its line or set is busy now."""
@@ -684,15 +832,21 @@ class CoherentDevice(Component):
         if self.atc is not None:
             c = self.atc.counters
             miss = self.atc_miss_latency
+            fault = self.fault_latency
             stats["ats"] = {
                 "lookups": c.lookups,
                 "hits": c.hits,
                 "misses": c.misses,
                 "merged": c.merged,
                 "translation_requests": c.treqs,
-                "invalidations": c.invalidations,
+                "invalidations": c.invalidations - self.local_drops,
                 "hit_rate": round(c.hits / c.lookups, 6) if c.lookups else 0.0,
                 "miss_latency_ns": round(miss.mean() / 1000, 3) if miss else 0.0,
+                "page_requests": self.page_requests,
+                "prg_success": self.prg_success,
+                "prg_failed": self.prg_failed,
+                "abandoned": self.abandoned,
+                "fault_latency_ns": round(fault.mean() / 1000, 3) if fault else 0.0,
             }
         return stats
 

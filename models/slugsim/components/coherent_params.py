@@ -73,7 +73,9 @@ class DeviceAtsParams:
     """The device's address translation (issue 13 item 3): its workload's addresses are
     untranslated; the ATC (``slugsim.ats.Atc``) translates them, misses ask the home host's
     IOMMU over CXL.io. The host maps the workload's span one to one (IOVA = HPA), so the
-    coherent traffic is the same as without ATS and only translation time is added."""
+    coherent traffic is the same as without ATS and only translation time is added (and PRI
+    faults, invalidations and re-translations when ``fault_every`` / ``unmap_interval`` ask for
+    them)."""
 
     enabled: bool = field(default=True, metadata=doc("translate the workload's addresses"))
     atc_entries: int = field(default=64, metadata=doc("ATC 4 KiB entries (power of two)", ge=1))
@@ -85,6 +87,25 @@ class DeviceAtsParams:
     waiters: int = field(default=8, metadata=doc("requests one translation answers", ge=1))
     large_pages: bool = field(
         default=False, metadata=doc("the host maps the span with 2 MiB pages (else 4 KiB)")
+    )
+    # The ATS capability's 5-bit Invalidate Queue Depth field, 0 meaning 32 (CXL_REFERENCE.md §4).
+    invalidate_queue_depth: int = field(
+        default=0,
+        metadata=doc("Invalidate Requests the device takes at once (0 means 32)", ge=0, le=31),
+    )
+    fault_every: int = field(
+        default=0,
+        metadata=doc("every n-th 4 KiB page of the span starts non-resident: the device's "
+                     "first touch takes a PRI fault (0: all resident)", ge=0),
+    )  # fmt: skip
+    unmap_interval: int = field(
+        default=0,
+        metadata=doc("host software unmaps pages of the span this often while the device runs, "
+                     "and maps each again once its invalidation completes (0: never)",
+                     unit="time"),
+    )  # fmt: skip
+    unmap_batch: int = field(
+        default=1, metadata=doc("pages (4 KiB or 2 MiB mappings) unmapped each time", ge=1)
     )
 
 
@@ -196,6 +217,16 @@ def coherent_device_issues(
                         place(("ats", field_name)),
                         f"{label}: ATC {field_name} must be a power of two, not {value}",
                         f"use {1 << (value.bit_length() - 1)} or {1 << value.bit_length()}",
+                    )
+                )
+        for field_name in ("fault_every", "unmap_interval"):
+            if getattr(ats, field_name) and ats.large_pages:
+                issues.append(
+                    Issue(
+                        place(("ats", field_name)),
+                        f"{label}: {field_name} works on 4 KiB pages (a page left non-resident "
+                        "is a 4 KiB one), but large_pages maps the span with 2 MiB pages",
+                        f"set large_pages: false or remove {field_name}",
                     )
                 )
         if ats.atc_ways > ats.atc_entries:

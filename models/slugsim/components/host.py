@@ -41,6 +41,7 @@ from .hdm import NO_WINDOWS, HdmDecoder
 if TYPE_CHECKING:
     from ..ats.iommu import Iommu
     from .home_agent import TimedHomeAgent
+    from .translation_agent import TimedTranslationAgent
 
 MAX_TAGS = 1 << 16  # CXL.mem Tag is 16 bits (CXL_REFERENCE.md §2.1)
 # HDM decoders interleave over 1, 2, 4, 8, 16 or 3, 6, 12 targets (CXL 2.0+ decoder IW encodings).
@@ -113,6 +114,12 @@ class HostParams:
     )
     sf_ways: int = field(
         default=16, metadata=doc("snoop filter ways (a power of two)", ge=1, le=64)
+    )
+    # Issue 13: "check" refuses a translated CXL.cache request outside what the IOMMU granted
+    # the device; "trust_translated" is the insecure host that lets every one through.
+    iommu_policy: Literal["check", "trust_translated"] = field(
+        default="check",
+        metadata=doc("IOMMU: check devices' translated requests against their grants, or trust"),
     )
 
 
@@ -228,17 +235,9 @@ def _host_stats_schema() -> dict[str, Any]:
     from .home_agent import home_agent_schema
 
     schema["properties"]["coherence"] = home_agent_schema()
-    schema["properties"]["ats"] = obj(
-        {
-            "translations": described(INT, "Translation Requests answered"),
-            "iotlb_hits": described(INT, "... from the IOTLB"),
-            "walks": described(INT, "... by a page walk"),
-            "unsupported": described(INT, "... with Unsupported Request (no mapping)"),
-            "invalidations_sent": described(INT, "Invalidate Requests sent"),
-            "invalidations_completed": described(INT, "Invalidate Completions received"),
-        },
-        "the host's translation agent (only when a device it is home to uses ATS)",
-    )
+    from .translation_agent import translation_agent_schema
+
+    schema["properties"]["ats"] = translation_agent_schema()
     return schema
 
 
@@ -290,6 +289,7 @@ class Host(Component):
         # and its CXL.mem reads in flight by tag (tags shared with the writebacks).
         self.home_agent: TimedHomeAgent | None = None
         self.iommu: Iommu | None = None  # a translation agent when a device uses ATS
+        self.translation: TimedTranslationAgent | None = None  # ... and its timed part
         self.home_reads: dict[int, Callable[[int], object]] = {}
         self.paused = False  # a migration stops its cores issuing (sim/migration.py)
 
@@ -314,28 +314,15 @@ class Host(Component):
             self._connect_iommu(mine)
 
     def _connect_iommu(self, devices: list[Any]) -> None:
-        """A translation agent when a device it is home to translates (``params.ats``): the
-        device's workload span mapped one to one (IOVA = HPA), read-write."""
-        from ..ats.iommu import LARGE_SHIFT, PAGE_SHIFT, Iommu
+        """A translation agent when a device it is home to translates (``params.ats``)."""
+        from .translation_agent import TimedTranslationAgent
 
         translating = [d for d in devices if getattr(d, "atc", None) is not None]
         if not translating:
             return
-        self.iommu = Iommu()
-        self.ats_ports: dict[int, Any] = {}
-        for device in translating:
-            pid = device.pid or 0
-            self.iommu.attach(pid)
-            self.ats_ports[pid] = self.fabric.port_towards(self.name, device.name)
-            workload = device.params.workload
-            if workload is None:
-                continue
-            shift = LARGE_SHIFT if device.params.ats.large_pages else PAGE_SHIFT
-            first = workload.base >> shift
-            last = (workload.base + workload.footprint - 1) >> shift
-            for page in range(first, last + 1):
-                addr = page << shift
-                self.iommu.map(pid, addr, addr, large=shift == LARGE_SHIFT)
+        self.translation = TimedTranslationAgent(self, translating)
+        self.iommu = self.translation.iommu
+        self.ats_ports = self.translation.ports
 
     def _connect_windows(self) -> None:
         windows = self.params.hdm
@@ -364,6 +351,8 @@ class Host(Component):
         params: HostParams = self.params
         if self.home_agent is not None:
             self.home_agent.start()
+        if self.translation is not None:
+            self.translation.start()
         workload = params.workload
         if workload is None:
             return
@@ -456,29 +445,22 @@ class Host(Component):
     def on_coherent(self, msg: Any) -> None:
         """The handler of a root port towards coherent devices: D2H messages go to the home
         agent, CXL.mem responses where ``on_response`` sends them."""
-        if msg.VC == _IO:
+        vc = msg.VC
+        if vc == _IO:
             self.on_ats(msg)
-        elif msg.VC >= _D2H_REQ:
+        elif vc >= _D2H_REQ:
+            translation = self.translation
+            if vc == _D2H_REQ and translation is not None and not translation.admit(msg):
+                return  # a translated request outside the device's grants: refused
             self.home_agent.receive(msg)  # type: ignore[union-attr]
         else:
             self.on_response(msg)
 
     def on_ats(self, msg: Any) -> None:
-        """A device's ATS message: the IOMMU answers after its latency."""
-        from ..cxl import AtsInvalidationCpl, AtsTranslationReq
-
-        iommu = self.iommu
-        assert iommu is not None, f"{self.name} has no IOMMU, but {msg!r} reached it"
-        if msg.__class__ is AtsTranslationReq:
-            done = iommu.translate(msg.requester_id, msg)
-            port = self.ats_ports[msg.requester_id]
-            self.sim.schedule(done.latency, port.send, done.completion)
-        elif msg.__class__ is AtsInvalidationCpl:
-            port = self.ats_ports[msg.requester_id]
-            for inv in iommu.invalidation_complete(msg.requester_id, msg):
-                port.send(inv)
-        else:
-            raise AssertionError(f"{self.name}: unexpected {type(msg).__name__}")
+        """A device's ATS or PRI message: the translation agent answers after its latency."""
+        translation = self.translation
+        assert translation is not None, f"{self.name} has no IOMMU, but {msg!r} reached it"
+        translation.receive(msg)
 
     def on_response(self, msg: Any) -> None:
         """S2M DRS for a request slot, or NDR Cmp for a writeback."""
@@ -607,16 +589,8 @@ class Host(Component):
 
     def stats(self, elapsed: int) -> dict[str, Any]:
         coherence = {} if self.home_agent is None else {"coherence": self.home_agent.stats()}
-        if self.iommu is not None:
-            counters = self.iommu.counters
-            coherence["ats"] = {
-                "translations": counters.translations,
-                "iotlb_hits": counters.iotlb_hits,
-                "walks": counters.walks,
-                "unsupported": counters.unsupported,
-                "invalidations_sent": counters.invalidations_sent,
-                "invalidations_completed": counters.invalidations_completed,
-            }
+        if self.translation is not None:
+            coherence["ats"] = self.translation.stats()
         return {
             **coherence,
             "issued": self.issued,
