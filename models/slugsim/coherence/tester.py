@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from slugsim.coherence.device import PROGRAM_EVENTS, DeviceEvent
 from slugsim.coherence.monitor import Violation
@@ -99,7 +100,7 @@ def run(
 ) -> RunResult:
     """Run ``programs`` under the random schedule drawn from ``seed``."""
     rng = random.Random(seed)
-    system = CoherentSystem(config, programs)
+    system = build_system(config, programs)
     if trace:
         system.log = []
     if coverage:
@@ -133,10 +134,27 @@ def run(
     result.seen = system.monitor.seen_kinds()
     if system.fired is not None:
         result.coverage = {
-            ("home" if t.agent == "host" else "device", t.state._name_, t.event._name_)
-            for t in system.fired
+            (coverage_kind(t.agent), t.state._name_, t.event._name_) for t in system.fired
         }
     return result
+
+
+def build_system(config: Any, programs: Any, *, history: int = 40) -> Any:
+    """The system a configuration describes: ``config.build`` (device memory) or the
+    CXL.cache :class:`CoherentSystem`."""
+    build = getattr(config, "build", None)
+    if build is not None:
+        return build(programs, history=history)
+    return CoherentSystem(config, programs, history=history)
+
+
+def coverage_kind(agent: str) -> str:
+    """Which table an agent's rules come from: home, device (CXL.cache), host, dcoh."""
+    if agent == "host":
+        return "home"
+    if agent.startswith("dev"):
+        return "device"
+    return agent.rstrip("0123456789")
 
 
 def _state_dump(system: CoherentSystem) -> list[str]:
@@ -155,7 +173,9 @@ def random_test(
     config: SystemConfig, seed: int, ops_per_agent: int = 200, *, shrink_runs: int = 400
 ) -> tuple[RunResult, RunResult | None]:
     """One seeded random run; on failure also the shrunk run (with its trace)."""
-    programs = generate(config, random.Random(seed), ops_per_agent)
+    maker = getattr(config, "generate", None)
+    rng = random.Random(seed)
+    programs = maker(rng, ops_per_agent) if maker else generate(config, rng, ops_per_agent)
     result = run(config, programs, seed)
     if result.failure is None:
         return result, None
