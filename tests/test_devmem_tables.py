@@ -57,7 +57,7 @@ def test_missing_impossible_and_stall_rules() -> None:
 def test_the_monitor_rejects_an_illegal_birsp_and_an_unasked_one() -> None:
     monitor = MemMonitor()
     monitor.on_send(DEVICE, 0, S2MBISnp(opcode=S2MBISnpOpcode.BISNPINV, bi_tag=3, addr=3 * 64))
-    with pytest.raises(Violation, match="illegal-birsp|answers BISNPINV"):
+    with pytest.raises(Violation, match="BIRSPS answers BISNPINV"):
         monitor.on_send(0, DEVICE, M2SBIRsp(opcode=M2SBIRspOpcode.BIRSPS, bi_tag=3))
     with pytest.raises(Violation, match="for no BISnp"):
         MemMonitor().on_send(0, DEVICE, M2SBIRsp(opcode=M2SBIRspOpcode.BIRSPI, bi_tag=3))

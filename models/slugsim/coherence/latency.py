@@ -1,8 +1,9 @@
 """Default latency of every table action, for the timed wrapper.
 
 ``ACTION_LATENCY_PS[kind][action]`` is the time (ps) a controller of ``kind`` ("home",
-"device"; for device memory "host_mem", "dcoh_sf", "dcoh_bias") spends on ``action`` when a rule fires; :func:`rule_latency_ps` adds up a rule's
-actions (the default is serial; a wrapper may overlap them). Link and switch latency is not
+"device"; for device memory "host_mem", "dcoh_sf", "dcoh_bias") spends on ``action`` when a
+rule fires; :func:`rule_latency_ps` adds up a rule's actions (the default is serial; a
+wrapper may overlap them). Link and switch latency is not
 here: messages cross the fabric's links, which the timed simulator times.
 
 Each figure cites CXL_REFERENCE.md §7 (S32 Tbl 13-2: the CXL 3.2 spec's idle, pin-to-pin
