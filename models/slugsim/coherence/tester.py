@@ -64,6 +64,7 @@ class RunResult:
     log: list[str] | None = None
     seen: set[str] = field(default_factory=set)  # message kinds sent
     coverage: set[tuple[str, str, str]] = field(default_factory=set)  # (kind, state, event)
+    counters: dict[str, int] = field(default_factory=dict)  # the DCOH's, for device memory
 
     @property
     def kind(self) -> str | None:
@@ -132,6 +133,7 @@ def run(
     result.steps = step
     result.ops = system.stats.completed + system.stats.skipped
     result.seen = system.monitor.seen_kinds()
+    result.counters = dict(getattr(getattr(system, "dcoh", None), "counters", {}))
     if system.fired is not None:
         result.coverage = {
             (coverage_kind(t.agent), t.state._name_, t.event._name_) for t in system.fired
