@@ -190,7 +190,10 @@ def _device_sf_table() -> Table[SfState, SfEvent]:
         e.MemWrI,
         "a dirty host is an A sharer until its BIRspI, which waits for this MemWr's Cmp",
     )
-    t.rule(DB_SNOOPING, e.MemWrI, ["write_memory"])
+    # a writer that kept nothing leaves the filter at once, as in the RTL, except while its
+    # line's request waits for the others: the grant then needs the entry it already has
+    t.rule((s.SNP_DEV, s.SNP_VIC), e.MemWrI, ["write_memory", "remove_writer"])
+    t.rule(s.SNP_REQ, e.MemWrI, ["write_memory"])
     t.rule((s.SNP_REQ, s.SNP_DEV), e.MemWrKeep, ["write_memory"])
     t.impossible(
         (s.I, s.S, s.A, s.WAIT_VIC, s.SNP_VIC),
@@ -395,6 +398,7 @@ class DeviceSnoopFilter(DeviceMemoryBase):
     def issue(self, op: Op) -> bool:
         entry = self.entry(op.line)
         entry.access = op
+        self.sf.lookup(op.line)  # a hit makes the line most recently used, as in the RTL
         if not self._fire(entry, self._OP_EVENT[op.kind]):  # type: ignore[index]
             entry.access = None
             return False
