@@ -159,3 +159,12 @@ def test_the_predictor_flips_a_page_the_device_keeps_reaching_through_the_host()
     sc.add("dcoh", op(DevOp.Load, 0))
     sc.finish()
     assert counters["local"] == 1
+
+
+def test_the_bias_cache_is_finite_and_counts_hits_and_misses() -> None:
+    config = DevMemConfig(mode="hdm_d", lines=4, page_lines=1, bias_sets=1, bias_ways=2)
+    loads = [op(DevOp.Load, line) for line in (0, 1, 0, 1, 2, 0)]  # the third page evicts 1
+    sc = DevMemScenario(config, dcoh=loads)
+    sc.finish()
+    counters = sc.system.dcoh.counters  # type: ignore[union-attr]
+    assert (counters["bias_hits"], counters["bias_misses"]) == (2, 4)

@@ -697,6 +697,8 @@ class BiasController(DeviceMemoryBase):
             "rdownnodata": 0,
             "local": 0,
             "via_host": 0,
+            "bias_hits": 0,
+            "bias_misses": 0,
         }
 
     def clone(
@@ -731,13 +733,23 @@ class BiasController(DeviceMemoryBase):
         )
 
     def page(self, line: int) -> Page:
+        """The bias-table entry of ``line``'s page (no bias-cache access: a query)."""
         number = line // self.page_lines
         found = self.pages.get(number)
         if found is None:
             found = self.pages[number] = Page(number)
-        if not self.bias_cache.lookup(number).hit:  # the bias cache: hit/miss counters
-            self.bias_cache.allocate(number, 1)
         return found
+
+    def look_up(self, line: int) -> Page:
+        """The bias lookup an accepted access makes: through the bias cache (a miss reads the
+        bias table in device memory and fills the cache; hits and misses are counted)."""
+        number = line // self.page_lines
+        if self.bias_cache.lookup(number).hit:
+            self.counters["bias_hits"] += 1
+        else:
+            self.counters["bias_misses"] += 1
+            self.bias_cache.allocate(number, 1)
+        return self.page(line)
 
     def bias(self, line: int) -> BiasState:
         found = self.pages.get(line // self.page_lines)
@@ -762,7 +774,7 @@ class BiasController(DeviceMemoryBase):
         return not self.stall_rule(self.page(op.line), self._OP_EVENT[op.kind])  # type: ignore[index]
 
     def issue(self, op: Op) -> bool:
-        page = self.page(op.line)
+        page = self.look_up(op.line)
         self._op = op
         try:
             fired = self._fire(page, self._OP_EVENT[op.kind])  # type: ignore[index]
@@ -793,6 +805,8 @@ class BiasController(DeviceMemoryBase):
 
     def receive(self, src: int, msg: Message) -> bool:
         page, event = self.event_for(msg)
+        if event in (BiasEvent.HostRead, BiasEvent.HostWrite):
+            self.look_up(msg.addr // LINE_BYTES)  # type: ignore[attr-defined]
         self._msg, self._src = msg, src
         try:
             fired = self._fire(page, event)
