@@ -31,7 +31,9 @@ DB, D = "hdm_db", "hdm_d"
 EXPLORATIONS = [
     ("DB 1 host, 1 line: host x2, dev x2", "ci", DevMemConfig(DB, 1, 1, 1, 1), 2, 2),
     ("DB 1 host, 2 lines, SF 1x1: host x2, dev x1", "ci", DevMemConfig(DB, 1, 2, 1, 1), 2, 1),
-    ("DB 2 hosts, 2 lines, SF 1x1: host x1, dev x1", "ci", DevMemConfig(DB, 2, 2, 1, 1), 1, 1),
+    ("DB 2 hosts, 1 line: host x2", "ci", DevMemConfig(DB, 2, 1, 1, 1), 2, 0),
+    ("DB 2 hosts, 2 lines, SF 1x1: host x1, dev x1", "full", DevMemConfig(DB, 2, 2, 1, 1), 1, 1),
+    ("DB 2 hosts, 2 lines, SF 1x1: host x2", "ci", DevMemConfig(DB, 2, 2, 1, 1), 2, 0),
     ("D 1 line: host x2, dev x2 (software flips)", "ci", DevMemConfig(D, lines=1), 2, 2),
     ("D 1 line, predictor 1: host x2, dev x2", "ci", DevMemConfig(D, lines=1, predictor=1), 2, 2),
     ("DB 1 host, 1 line: host x3, dev x3", "full", DevMemConfig(DB, 1, 1, 1, 1), 3, 3),

@@ -54,7 +54,7 @@ def test_random_runs_pass_and_reach_the_races(name: str) -> None:
 EXPLORE = [
     ("db 1 host 1 line", DevMemConfig(hosts=1, lines=1, sf_ways=1), 2, 2),
     ("db 1 host 2 lines SF 1x1", DevMemConfig(hosts=1, lines=2, sf_ways=1), 2, 1),
-    ("db 2 hosts 2 lines SF 1x1", DevMemConfig(hosts=2, lines=2, sf_ways=1), 1, 1),
+    ("db 2 hosts 1 line", DevMemConfig(hosts=2, lines=1, sf_ways=1), 2, 0),
     ("d 1 line", DevMemConfig(mode="hdm_d", lines=1), 2, 2),
     ("d predictor", DevMemConfig(mode="hdm_d", lines=1, predictor=1), 2, 2),
 ]
