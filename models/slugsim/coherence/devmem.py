@@ -290,6 +290,9 @@ class DevMemSystem:
         self.stats = Stats()
         self.log: list[str] | None = None
 
+    describe = staticmethod(describe)
+    queue_name = staticmethod(queue_name)
+
     def clone(self) -> DevMemSystem:
         twin = object.__new__(DevMemSystem)
         twin.config, twin.hdm_d = self.config, self.hdm_d

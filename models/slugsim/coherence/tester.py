@@ -162,9 +162,11 @@ def coverage_kind(agent: str) -> str:
 def _state_dump(system: CoherentSystem) -> list[str]:
     waiting = {a: [str(o) for o in ops] for a, ops in system.outstanding.items() if ops}
     out = [f"outstanding: {waiting}"]
+    fmt = getattr(system, "describe", describe)  # device memory names its own messages
+    name = getattr(system, "queue_name", str)
     for key in sorted(system.network.queues):
         for _, msg in system.network.queues[key]:
-            out.append(f"in flight {key}: {describe(msg)}")
+            out.append(f"in flight {name(key)}: {fmt(msg)}")
     for line in range(system.config.lines):
         out.append(f"line {line} history:")
         out.extend("  " + h for h in system.line_history(line)[-12:])
