@@ -6,8 +6,8 @@
 Each run draws programs and a schedule from its seed (``--seed`` + run number, printed with
 any failure; rerun one with ``random_test(CONFIGS[i], seed)``). Runs one process (the machine
 is shared); ``--workers`` for more. Prints operations, steps and violations per configuration,
-the DCOH counters (BISnp by cause, conflicts, flips), the message kinds exercised, and the
-totals and wall time last.
+the DCOH counters (BISnp by cause, conflicts, flips), the transition rules never fired, the
+message kinds exercised, and the totals and wall time last.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 
+from slugsim.coherence.dcoh import BIAS_TABLE, DEVICE_SF_TABLE
 from slugsim.coherence.devmem import DevMemConfig
+from slugsim.coherence.devmem_host import HOST_MEM_TABLE
+from slugsim.coherence.table import RuleKind
 from slugsim.coherence.tester import random_test, report
 
 CONFIGS = [
@@ -47,9 +50,10 @@ def one(task: tuple[int, int, int]) -> tuple[int, int, int, int, str | None, set
 
     config = CONFIGS[index]
     programs = config.generate(random.Random(seed), ops_per_agent)
-    result = run(config, programs, seed)
+    result = run(config, programs, seed, coverage=True)
     failure = None if result.failure is None else f"{result.kind}: {result.failure}"
-    return index, seed, result.ops, result.steps, failure, result.seen, result.counters
+    fired = {f"{kind}:{state}:{event}" for kind, state, event in result.coverage}
+    return index, seed, result.ops, result.steps, failure, result.seen | fired, result.counters
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +109,20 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{mode} DCOH counters: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counted.items()))
         )
+    fired_rules = {k for k in seen if k.count(":") == 2}
+    seen -= fired_rules
+    rules = {
+        f"{kind}:{s.name}:{e.name}"
+        for kind, table in (
+            ("host", HOST_MEM_TABLE),
+            ("dcoh", DEVICE_SF_TABLE),
+            ("dcoh", BIAS_TABLE),
+        )
+        for (s, e), rule in table.rules.items()
+        if rule.kind is RuleKind.DO
+    }
+    never = sorted(rules - fired_rules)
+    print(f"transition rules fired: {len(rules & fired_rules)}/{len(rules)}; never: {never}")
     print(f"message kinds exercised ({len(seen)}): {' '.join(sorted(seen))}")
     total = sum(ops.values())
     print(
