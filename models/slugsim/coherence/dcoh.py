@@ -688,6 +688,7 @@ class BiasController(DeviceMemoryBase):
         self.pages: dict[int, Page] = {}
         self.copies: dict[int, tuple[int, bool]] = {}  # the device's cache: line -> value, dirty
         self.txns: dict[int, Op] = {}  # CQID -> the device access waiting for its Fwd
+        self._op: Op | None = None  # the device operation being issued
         self.counters = {
             "flips_to_device": 0,
             "flips_to_host": 0,
@@ -817,8 +818,6 @@ class BiasController(DeviceMemoryBase):
         return fired
 
     # --- helpers -------------------------------------------------------------------------------
-
-    _op: Op | None = None
 
     def _lines(self, page: Page) -> range:
         return range(page.line * self.page_lines, (page.line + 1) * self.page_lines)

@@ -21,12 +21,12 @@ from slugsim.coherence.monitor import Violation
 from slugsim.coherence.ops import CoreOp, Op
 from slugsim.coherence.system import Choice, CoherentSystem, Step, SystemConfig
 from slugsim.coherence.table import ProtocolError
-from slugsim.coherence.tester import build_system, coverage_kind
+from slugsim.coherence.tester import AnyConfig, build_system, coverage_kind
 
 
 @dataclass
 class ExploreResult:
-    config: SystemConfig
+    config: AnyConfig
     states: int = 0
     transitions: int = 0
     terminal: int = 0
@@ -48,7 +48,7 @@ class ExploreResult:
 
 
 def explore(
-    config: SystemConfig,
+    config: AnyConfig,
     programs: dict[str, list[Op | Choice]],
     *,
     max_states: int | None = None,

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from slugsim.coherence.device import PROGRAM_EVENTS, DeviceEvent
 from slugsim.coherence.monitor import Violation
 from slugsim.coherence.ops import CoreOp, Op
 from slugsim.coherence.system import CoherentSystem, SystemConfig, describe
 from slugsim.coherence.table import ProtocolError
+
+if TYPE_CHECKING:
+    from slugsim.coherence.devmem import DevMemConfig
+
+# Either system: the CXL.cache one, or device-attached memory (``devmem.DevMemConfig``).
+AnyConfig = Union[SystemConfig, "DevMemConfig"]
 
 Programs = dict[str, tuple[Op, ...]]
 
@@ -55,7 +61,7 @@ assert set(DEVICE_WEIGHTS) == PROGRAM_EVENTS
 
 @dataclass
 class RunResult:
-    config: SystemConfig
+    config: AnyConfig
     seed: int
     ops: int = 0  # operations completed (a skipped FlushAll counts as done)
     steps: int = 0
@@ -91,7 +97,7 @@ def generate(config: SystemConfig, rng: random.Random, ops_per_agent: int) -> Pr
 
 
 def run(
-    config: SystemConfig,
+    config: AnyConfig,
     programs: Programs,
     seed: int,
     *,
@@ -141,7 +147,7 @@ def run(
     return result
 
 
-def build_system(config: Any, programs: Any, *, history: int = 40) -> Any:
+def build_system(config: AnyConfig, programs: Any, *, history: int = 40) -> Any:
     """The system a configuration describes: ``config.build`` (device memory) or the
     CXL.cache :class:`CoherentSystem`."""
     build = getattr(config, "build", None)
@@ -174,7 +180,7 @@ def _state_dump(system: CoherentSystem) -> list[str]:
 
 
 def random_test(
-    config: SystemConfig, seed: int, ops_per_agent: int = 200, *, shrink_runs: int = 400
+    config: AnyConfig, seed: int, ops_per_agent: int = 200, *, shrink_runs: int = 400
 ) -> tuple[RunResult, RunResult | None]:
     """One seeded random run; on failure also the shrunk run (with its trace)."""
     maker = getattr(config, "generate", None)
@@ -187,7 +193,7 @@ def random_test(
 
 
 def shrink(
-    config: SystemConfig,
+    config: AnyConfig,
     programs: Programs,
     seed: int,
     kind: str | None,
@@ -233,7 +239,7 @@ def report(result: RunResult, shrunk: RunResult | None) -> str:
     """A failure as the tester prints it: seed, rule, minimal programs and trace."""
     lines = [
         f"FAILED seed={result.seed} [{result.config}]: {result.failure}",
-        f"rerun: random_test(SystemConfig(...), seed={result.seed})",
+        f"rerun: random_test({type(result.config).__name__}(...), seed={result.seed})",
     ]
     lines += result.detail[-30:]
     if shrunk is not None:
