@@ -11,9 +11,10 @@ Modules
 ``network``, ``system``, ``monitor``, ``checker``: the untimed system and its checks
 ``tester``, ``explorer``, ``scenario``, ``mutations``: random tester, exhaustive explorer,
 directed scenarios, planted bugs; ``docs``: renders ``docs/coherence_tables.md``
-``devmem_host``, ``dcoh``: device-attached memory (docs/device_coherence.md): a host's side
-(:class:`HostMemAgent`), the HDM-DB device snoop filter (:class:`DeviceSnoopFilter`, BISnp,
-BIConflict, several hosts) and the HDM-D bias controller (:class:`BiasController`, flips);
+``devmem_host``, ``dcoh`` (``dcoh_base``, ``dcoh_db``, ``dcoh_d``): device-attached memory
+(docs/device_coherence.md): a host's side (:class:`HostMemAgent`), the HDM-DB device snoop
+filter (:class:`DeviceSnoopFilter`: BISnp, BIConflict, several hosts) and the HDM-D bias
+controller (:class:`BiasController`: flips);
 ``devmem``, ``devmem_scenario``, ``devmem_mutations``: their untimed system, scenarios, bugs
 
 API for a timed wrapper
