@@ -1,6 +1,6 @@
 """Soak the device-memory protocol (HDM-DB and HDM-D): many random operations, one process.
 
-    python scripts/devmem_soak.py                        # 1M operations, 6 configurations
+    python scripts/devmem_soak.py                        # 1M operations, 7 configurations
     python scripts/devmem_soak.py --ops 100000
 
 Each run draws programs and a schedule from its seed (``--seed`` + run number, printed with
@@ -35,6 +35,8 @@ CONFIGS = [
     DevMemConfig("hdm_db", hosts=3, lines=3, sf_sets=1, sf_ways=2, outstanding=2),
     # pooled, I/A filter, 4 hosts, 2 sets
     DevMemConfig("hdm_db", hosts=4, lines=4, sf_sets=2, sf_ways=1, isa=False, outstanding=2),
+    # Type-2 HDM-DB: the device caches its own memory; host requests snoop it by SnpType
+    DevMemConfig("hdm_db", hosts=2, lines=3, sf_sets=1, sf_ways=2, device_cache=True),
     # HDM-D, software flips, 2-line pages, a 1-entry bias cache
     DevMemConfig("hdm_d", lines=4, page_lines=2, outstanding=2),
     # HDM-D, hardware predictor

@@ -13,7 +13,7 @@ from slugsim.coherence.tester import random_test
 # The tester's systems: three hosts sharing two lines through a one-way filter (victims,
 # cross-host back-invalidation, conflicts), and HDM-D with two-line pages.
 TESTER = {
-    "hdm_db": DevMemConfig(hosts=3, lines=2, sf_sets=1, sf_ways=1),
+    "hdm_db": DevMemConfig(hosts=3, lines=2, sf_sets=1, sf_ways=1, device_cache=True),
     "hdm_d": DevMemConfig(mode="hdm_d", lines=2, page_lines=2),
 }
 # The explorer's: the smallest system that shows each bug.
@@ -23,6 +23,7 @@ EXPLORER = {
     "late_conflict_as_early": (DevMemConfig(hosts=1, lines=1), 2, 2),
     "forget_victim_sharer": (DevMemConfig(hosts=2, lines=2, sf_ways=1), 2, 0),
     "flip_without_completion": (DevMemConfig(mode="hdm_d", lines=1), 2, 2),
+    "ignore_device_copy": (DevMemConfig(hosts=1, lines=1, device_cache=True), 2, 2),
 }
 
 

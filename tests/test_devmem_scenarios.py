@@ -168,3 +168,25 @@ def test_the_bias_cache_is_finite_and_counts_hits_and_misses() -> None:
     sc.finish()
     counters = sc.system.dcoh.counters  # type: ignore[union-attr]
     assert (counters["bias_hits"], counters["bias_misses"]) == (2, 4)
+
+
+def test_host_requests_snoop_the_devices_own_cache_by_snp_type() -> None:
+    config = DevMemConfig(hosts=1, lines=1, device_cache=True)
+    dev_store = op(DevOp.Store, 0)
+    sc = DevMemScenario(config, dcoh=[dev_store])
+    sc.finish()
+    dcoh = sc.system.dcoh
+    assert dcoh.copies[0] == ("M", dev_store.value) and dcoh.read(0) == 0  # type: ignore[union-attr]
+    sc.add("host0", op(CoreOp.Load, 0))  # MemRd SnpData: the dirty copy is written, kept S
+    sc.finish()
+    assert sc.completions("host0") == [("Load(0)", dev_store.value)]
+    assert dcoh.copies[0] == ("S", dev_store.value) and dcoh.read(0) == dev_store.value  # type: ignore[union-attr]
+    assert (sc.state("host0", 0), sc.state("dcoh", 0)) == ("S", "S")  # Cmp-S: the device shares
+    store = op(CoreOp.Store, 0)
+    sc.add("host0", store)  # MemRd SnpInv: the device's copy goes
+    sc.finish()
+    assert 0 not in dcoh.copies and sc.state("host0", 0) == "M"  # type: ignore[union-attr]
+    sc.add("dcoh", op(DevOp.Load, 0), op(DevOp.Evict, 0))  # BISnpData, fill S, then drop it
+    sc.finish()
+    assert sc.completions("dcoh")[1] == ("Load(0)", store.value)
+    assert 0 not in dcoh.copies  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ CONFIGS = {
     "db-1host-victims": DevMemConfig(hosts=1, lines=2, sf_sets=1, sf_ways=1),
     "db-3hosts-pooled": DevMemConfig(hosts=3, lines=3, sf_sets=1, sf_ways=2, outstanding=2),
     "db-2hosts-IA": DevMemConfig(hosts=2, lines=2, sf_sets=1, sf_ways=1, isa=False),
+    "db-device-cache": DevMemConfig(hosts=2, lines=2, sf_ways=1, device_cache=True),
     "d-software": DevMemConfig(mode="hdm_d", lines=4, page_lines=2, outstanding=2),
     "d-predictor": DevMemConfig(mode="hdm_d", lines=2, page_lines=1, predictor=2),
 }
@@ -55,6 +56,7 @@ EXPLORE = [
     ("db 1 host 1 line", DevMemConfig(hosts=1, lines=1, sf_ways=1), 2, 2),
     ("db 1 host 2 lines SF 1x1", DevMemConfig(hosts=1, lines=2, sf_ways=1), 2, 1),
     ("db 2 hosts 1 line", DevMemConfig(hosts=2, lines=1, sf_ways=1), 2, 0),
+    ("db device cache", DevMemConfig(hosts=1, lines=1, sf_ways=1, device_cache=True), 2, 2),
     ("d 1 line", DevMemConfig(mode="hdm_d", lines=1), 2, 2),
     ("d predictor", DevMemConfig(mode="hdm_d", lines=1, predictor=1), 2, 2),
 ]

@@ -30,6 +30,7 @@ class DevOp(Described):
     Store = "device write of a new value to a line of its memory"
     FlipToDevice = "HDM-D software flip of the line's page to device bias"
     FlipToHost = "HDM-D software flip of the line's page to host bias"
+    Evict = "HDM-DB with a device cache: the device evicts its own copy (M: to memory)"
 
 
 class DeviceMemoryBase(Controller):

@@ -26,6 +26,7 @@ from slugsim.cxl import (
     S2MBISnp,
     S2MBISnpOpcode,
     S2MNDROpcode,
+    SnpType,
 )
 
 
@@ -59,6 +60,7 @@ class SfEvent(Described):
     Load = "device read (BISnpData to the hosts that may hold E/M)"
     LoadCur = "device read of the current value (BISnpCur)"
     Store = "device write (BISnpInv to every host that may cache the line)"
+    Evict = "the device evicts its own cached copy (device cache only)"
 
 
 DB_BUSY = (SfState.SNP_REQ, SfState.SNP_DEV, SfState.SNP_VIC, SfState.WAIT_VIC)
@@ -77,7 +79,7 @@ def _device_sf_table() -> Table[SfState, SfEvent]:
     )
     grants = (e.MemRdS, e.MemRdA)
     reqs = (*grants, e.MemClnEvct, e.SfFull, e.VictimBusy)
-    t.rule(s.I, grants, ["grant_alone"], s.A)
+    t.rule(s.I, grants, ["grant_alone"], STABLE)
     t.rule(s.I, e.MemClnEvct, ["send_cmp"])
     t.rule(s.I, e.SfFull, ["keep_request", "evict_victim"], s.WAIT_VIC)
     t.stall(s.I, e.VictimBusy, "the filter victim has a transaction: the request waits for it")
@@ -89,7 +91,7 @@ def _device_sf_table() -> Table[SfState, SfEvent]:
     t.stall(DB_BUSY, reqs, "blocking rule: no M2S Req to a line with a BISnp or request pending")
     t.rule((s.S, s.A), e.Victim, ["snoop_sharers_victim"], s.SNP_VIC)
     t.impossible((s.I, *DB_BUSY), e.Victim, "victims are idle lines with an entry")
-    t.rule(s.WAIT_VIC, e.VictimGone, ["grant_kept_alone"], s.A)
+    t.rule(s.WAIT_VIC, e.VictimGone, ["grant_kept_alone"], STABLE)
     t.impossible((s.I, s.S, s.A, *DB_SNOOPING), e.VictimGone, "only a waiting request wakes")
     t.rule(s.A, e.MemWrI, ["write_memory", "remove_writer"], STABLE)
     t.impossible(
@@ -129,7 +131,8 @@ def _device_sf_table() -> Table[SfState, SfEvent]:
     t.rule(s.A, e.Load, ["keep_access", "snoop_sharers_data"], s.SNP_DEV)
     t.rule(s.A, e.LoadCur, ["keep_access", "snoop_sharers_cur"], s.SNP_DEV)
     t.rule(s.A, e.Store, ["keep_access", "snoop_sharers_inv"], s.SNP_DEV)
-    t.stall(DB_BUSY, (e.Load, e.LoadCur, e.Store), "one transaction per line")
+    t.rule((s.I, s.S, s.A), e.Evict, ["device_evict"])
+    t.stall(DB_BUSY, (e.Load, e.LoadCur, e.Store, e.Evict), "one transaction per line")
     return t
 
 
@@ -189,12 +192,17 @@ class DeviceSnoopFilter(DeviceMemoryBase):
         sf_sets: int = 1,
         sf_ways: int = 2,
         isa: bool = True,
+        device_cache: bool = False,
         on_transition: Callable[[Transition], None] | None = None,
         on_write: Callable[[str, int, int], None] | None = None,
     ) -> None:
         super().__init__(hosts, send, complete, on_transition, on_write)
         self.sf = SnoopFilter(sf_sets, sf_ways, max(1, hosts))
         self.isa = isa
+        # The device's own cache of its memory (Type-2 HDM-DB): line -> (state S/E/M, value).
+        # Not in the filter (the filter tracks hosts); host requests snoop it by SnpType.
+        self.device_cache = device_cache
+        self.copies: dict[int, tuple[str, int]] = {}
         self.lines: dict[int, SfLine] = {}
         self.waiting: int | None = None  # the line whose request waits for a victim
         self.counters = {"bisnp_victim": 0, "bisnp_device": 0, "bisnp_request": 0, "conflicts": 0}
@@ -210,6 +218,7 @@ class DeviceSnoopFilter(DeviceMemoryBase):
         DeviceMemoryBase.__init__(twin, self.hosts, send, complete, on_transition, on_write)
         self._rewire(twin)
         twin.sf, twin.isa = self.sf.copy(), self.isa
+        twin.device_cache, twin.copies = self.device_cache, dict(self.copies)
         twin.lines = {n: entry.copy() for n, entry in self.lines.items()}
         twin.waiting = self.waiting
         twin.counters = dict(self.counters)
@@ -221,7 +230,8 @@ class DeviceSnoopFilter(DeviceMemoryBase):
             for _, entry in sorted(self.lines.items())
             if entry.state is not SfState.I or entry.waiter is not None
         )
-        return (lines, self.sf.key(), tuple(sorted(self.memory.items())), self.waiting)
+        memory = tuple(sorted(self.memory.items()))
+        return (lines, self.sf.key(), memory, tuple(sorted(self.copies.items())), self.waiting)
 
     def entry(self, line: int) -> SfLine:
         found = self.lines.get(line)
@@ -297,6 +307,7 @@ class DeviceSnoopFilter(DeviceMemoryBase):
         DevOp.Load: SfEvent.Load,
         DevOp.LoadCur: SfEvent.LoadCur,
         DevOp.Store: SfEvent.Store,
+        DevOp.Evict: SfEvent.Evict,
     }
 
     def can_issue(self, op: Op) -> bool:
@@ -334,16 +345,37 @@ class DeviceSnoopFilter(DeviceMemoryBase):
 
     # --- actions -------------------------------------------------------------------------------
 
+    def _snoop_own(self, line: int, req: M2SReq) -> bool:
+        """Snoop the device's own copy as the request's SnpType says (§2.4: SnpInv takes
+        it, SnpData leaves at most S, SnpCur only cleans it); a modified copy is written to
+        memory first. True when the device still holds a copy."""
+        found = self.copies.get(line)
+        if found is None:
+            return False
+        state, value = found
+        if state == "M":
+            self.write(line, value)
+            state = "E"
+        if req.snp_type is SnpType.SNPINV:
+            del self.copies[line]
+            return False
+        self.copies[line] = ("S" if req.snp_type is SnpType.SNPDATA else state, value)
+        return True
+
     def grant_alone(self, entry: SfLine) -> None:
-        """No host caches the line: allocate the requester and grant Cmp-E with the data."""
+        """No host caches the line: snoop the device's own copy, allocate the requester and
+        grant Cmp-E (Cmp-S if the device kept a copy) with the data."""
         assert isinstance(self._msg, M2SReq)
+        kept = self._snoop_own(entry.line, self._msg)
         self._allocate(entry.line, self._src)
-        entry.exclusive = True
-        self._grant(self._src, self._msg, True)
+        entry.exclusive = not kept
+        self._grant(self._src, self._msg, not kept)
 
     def grant_shared(self, entry: SfLine) -> None:
-        """Hosts share the line clean: add the requester and grant Cmp-S with the data."""
+        """Hosts share the line clean: snoop the device's own copy, add the requester and
+        grant Cmp-S with the data."""
         assert isinstance(self._msg, M2SReq)
+        self._snoop_own(entry.line, self._msg)
         self._allocate(entry.line, self._src)
         self._grant(self._src, self._msg, False)
 
@@ -365,8 +397,9 @@ class DeviceSnoopFilter(DeviceMemoryBase):
         ownership), else Cmp-S; then the data."""
         req, entry.req = entry.req, None
         assert req is not None
+        kept = self._snoop_own(entry.line, req)
         self._allocate(entry.line, entry.requester)
-        alone = self.sf.sharers(entry.line) == 1 << entry.requester
+        alone = self.sf.sharers(entry.line) == 1 << entry.requester and not kept
         exclusive = alone or req.meta_value is MetaValue.A
         if exclusive and not alone:
             raise Violation("swmr-grant", f"Cmp-E for line {entry.line} with other sharers")
@@ -396,12 +429,14 @@ class DeviceSnoopFilter(DeviceMemoryBase):
         self._fire(self.entry(waiter), SfEvent.VictimGone)
 
     def grant_kept_alone(self, entry: SfLine) -> None:
-        """The way is free: allocate the waiting requester, Cmp-E and the data."""
+        """The way is free: snoop the device's own copy, allocate the waiting requester,
+        Cmp-E (Cmp-S if the device kept a copy) and the data."""
         req, entry.req = entry.req, None
         assert req is not None
+        kept = self._snoop_own(entry.line, req)
         self._allocate(entry.line, entry.requester)
-        entry.exclusive = True
-        self._grant(entry.requester, req, True)
+        entry.exclusive = not kept
+        self._grant(entry.requester, req, not kept)
 
     def _forget(self, entry: SfLine) -> None:
         # NOTE: a host the filter already forgot (a BIRspI overtook its MemClnEvct) must not
@@ -469,11 +504,32 @@ class DeviceSnoopFilter(DeviceMemoryBase):
         self._snoop(entry, self.sf.sharers(entry.line), S2MBISnpOpcode.BISNPCUR, "bisnp_device")
 
     def device_access(self, entry: SfLine) -> None:
-        """The device reads or writes its memory (no host copy conflicts with it now)."""
+        """The device reads or writes its memory, or its own cached copy (no host copy
+        conflicts with it now): a store leaves the copy M, a load fills it E when no host
+        may cache the line, else S; LoadCur does not fill."""
         op, entry.access = entry.access, None
         assert op is not None
+        line = op.line
         if op.kind is DevOp.Store:
-            self.write(op.line, op.value)
+            if self.device_cache:
+                self.copies[line] = ("M", op.value)
+                if self.on_write is not None:
+                    self.on_write(self.name, line, op.value)
+            else:
+                self.write(line, op.value)
             self.complete(Completion(self.name, op))
-        else:
-            self.complete(Completion(self.name, op, self.read(op.line)))
+            return
+        found = self.copies.get(line)
+        value = self.read(line) if found is None else found[1]
+        if found is None and self.device_cache and op.kind is DevOp.Load:
+            self.copies[line] = ("S" if self.sf.sharers(line) else "E", value)
+        self.complete(Completion(self.name, op, value))
+
+    def device_evict(self, entry: SfLine) -> None:
+        """The device drops its own copy; a modified one is written to memory first."""
+        op, entry.access = entry.access, None
+        assert op is not None
+        found = self.copies.pop(op.line, None)
+        if found is not None and found[0] == "M":
+            self.write(op.line, found[1])
+        self.complete(Completion(self.name, op))

@@ -12,7 +12,8 @@ data values (``checker.ValueChecker``: coherence order, loads, lost and stale wr
 stable copy holds the latest value; memory current when quiet unless a copy is dirty;
 **SF inclusion** (HDM-DB: a host with a copy, or a granted fill in flight, is a sharer in the
 device filter, and an E/M copy makes the I/S/A entry A); **bias** (HDM-D: no host copy of a
-device-bias page, the device caches only device-bias lines); message legality
+device-bias page, the device caches only device-bias lines; HDM-DB with ``device_cache``: the
+device's own copy takes part in SWMR and the value checks); message legality
 (:class:`MemMonitor`: BIRsp against its BISnp, Cmp against its request, Ack against a
 BIConflict); a (state, event) without a rule raises.
 """
@@ -65,6 +66,7 @@ class DevMemConfig:
     sf_sets: int = 1  # HDM-DB device snoop filter
     sf_ways: int = 2
     isa: bool = True  # I/S/A filter states (else I/A)
+    device_cache: bool = False  # HDM-DB: the device caches its own memory (Type-2)
     page_lines: int = 1  # HDM-D bias granularity, lines per page
     bias_sets: int = 1
     bias_ways: int = 1
@@ -81,6 +83,7 @@ class DevMemConfig:
     def __str__(self) -> str:
         if self.mode == "hdm_db":
             what = f"SF {self.sf_sets}x{self.sf_ways} {'I/S/A' if self.isa else 'I/A'}"
+            what += ", device cache" if self.device_cache else ""
         else:
             policy = f"predictor {self.predictor}" if self.predictor else "software flips"
             what = f"{self.page_lines} line/page, bias cache {self.bias_sets}x{self.bias_ways}, "
@@ -275,6 +278,7 @@ class DevMemSystem:
                 sf_sets=config.sf_sets,
                 sf_ways=config.sf_ways,
                 isa=config.isa,
+                device_cache=config.device_cache,
                 on_transition=self._record,
                 on_write=self.checker.on_write,
             )
@@ -496,6 +500,12 @@ class DevMemSystem:
                 stale.append(f"dcoh copy={value}")
             if bias.bias(line) is not BiasState.DEVICE:
                 raise Violation("bias", f"the device caches line {line} outside device bias")
+        if db is not None and line in db.copies:
+            copy_state, value = db.copies[line]
+            (readers if copy_state == "S" else writers).append(f"dcoh:{copy_state}")
+            dirty |= copy_state == "M"
+            if value != latest:
+                stale.append(f"dcoh:{copy_state}={value}")
         if len(writers) > 1 or (writers and readers):
             raise Violation("swmr", f"line {line}: writers {writers}, readers {readers}")
         if stale:
@@ -564,7 +574,7 @@ DEVICE_WEIGHTS_D: dict[DevOp, int] = {
 
 def _device_ops(config: DevMemConfig) -> dict[DevOp, int]:
     if config.mode == "hdm_db":
-        return DEVICE_WEIGHTS_DB
+        return {**DEVICE_WEIGHTS_DB, DevOp.Evict: 2} if config.device_cache else DEVICE_WEIGHTS_DB
     if config.predictor:  # hardware-autonomous: no software flips
         return {k: v for k, v in DEVICE_WEIGHTS_D.items() if k is not DevOp.FlipToDevice}
     return DEVICE_WEIGHTS_D

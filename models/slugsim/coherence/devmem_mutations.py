@@ -163,3 +163,17 @@ def classes_for(
     if mutation is None:
         raise ValueError(f"unknown mutation {name!r}; known: {sorted(DEVMEM_MUTATIONS)}")
     return mutation.host, mutation.sf, mutation.bias
+
+
+class IgnoreDeviceCopy(DeviceSnoopFilter):
+    """Host requests do not snoop the device's own cache (SnpType ignored)."""
+
+    def _snoop_own(self, line: int, req: M2SReq) -> bool:
+        return False
+
+
+DEVMEM_MUTATIONS["ignore_device_copy"] = DevMemMutation(
+    "ignore_device_copy",
+    "host requests ignore SnpType: the device's own copy is not snooped",
+    sf=IgnoreDeviceCopy,
+)

@@ -234,6 +234,7 @@ DCOH_SF_ACTION_LATENCY: dict[str, Latency] = {
         )
     },
     "write_memory": _DEV_MEM_WRITE,
+    "device_evict": _DEV_MEM_WRITE,
     "send_cmp": _SEND,
     "send_conflict_ack": _SEND,
     "keep_request": _FREE,
