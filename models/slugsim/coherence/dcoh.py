@@ -10,6 +10,8 @@ Two controllers, one per memory type (CXL_REFERENCE.md §2.5, §3):
   line a host may cache send BISnpData/Cur/Inv first. While a BISnp to X is pending, M2S Req to
   X wait at the head of their channel (the blocking rule); RwD (MemWr, BIConflict) is always
   taken. A BIConflict is answered with BI-ConflictAck on NDR behind any earlier Cmp.
+  With ``device_cache`` the device also caches its own memory (a Type-2 HDM-DB device) and
+  host requests snoop that copy by their SnpType.
 - :class:`BiasController` (**HDM-D**, ``BIAS_TABLE``): a bias bit per page (``page_lines``
   lines, a parameter) looked up through a finite bias cache; device accesses in device bias
   complete in the device (in its own cache), in host bias through the host (D2H RdCurr/WOWrInv,
