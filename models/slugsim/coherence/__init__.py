@@ -11,6 +11,11 @@ Modules
 ``network``, ``system``, ``monitor``, ``checker``: the untimed system and its checks
 ``tester``, ``explorer``, ``scenario``, ``mutations``: random tester, exhaustive explorer,
 directed scenarios, planted bugs; ``docs``: renders ``docs/coherence_tables.md``
+``devmem_host``, ``dcoh`` (``dcoh_base``, ``dcoh_db``, ``dcoh_d``): device-attached memory
+(docs/device_coherence.md): a host's side (:class:`HostMemAgent`), the HDM-DB device snoop
+filter (:class:`DeviceSnoopFilter`: BISnp, BIConflict, several hosts) and the HDM-D bias
+controller (:class:`BiasController`: flips);
+``devmem``, ``devmem_scenario``, ``devmem_mutations``: their untimed system, scenarios, bugs
 
 API for a timed wrapper
 -----------------------
@@ -43,7 +48,8 @@ gives it three callables:
 * Timing: ``on_transition(Transition(agent, line, state, event, rule))`` is called for every
   rule fired, after its actions ran (their messages were sent through ``send`` in action
   order). Charge ``rule_latency_ps(kind, rule)`` or per action
-  ``ACTION_LATENCY_PS[kind][action]`` (``kind`` is "home" or "device") — for example delay
+  ``ACTION_LATENCY_PS[kind][action]`` (``kind`` is "home" or "device"; "host_mem",
+  "dcoh_sf" and "dcoh_bias" for the device-memory controllers) — for example delay
   the messages the rule sent by the latency of the actions up to and including the sender.
   Addresses are line-aligned byte addresses (``line * 64``); data messages carry a value.
 * Every action of :data:`HOME_TABLE` and :data:`DEVICE_TABLE` is a method of the controller

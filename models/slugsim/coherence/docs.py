@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from slugsim.coherence.dcoh import BIAS_TABLE, DEVICE_SF_TABLE, BiasController, DeviceSnoopFilter
 from slugsim.coherence.device import DEVICE_TABLE, DeviceCache
+from slugsim.coherence.devmem_host import HOST_MEM_TABLE, HostMemAgent
 from slugsim.coherence.home import HOME_TABLE, HomeAgent
 from slugsim.coherence.latency import ACTION_LATENCIES
 from slugsim.coherence.table import Table
@@ -41,12 +43,20 @@ def _cells(table: Table[Any, Any], controller: type, kind: str) -> dict[str, tup
     return cells
 
 
+# Every table: CXL.cache (home agent, device cache), then device-attached memory (a host's
+# side, the HDM-DB device snoop filter, the HDM-D bias controller; docs/device_coherence.md).
+TABLES: tuple[tuple[Table[Any, Any], type, str], ...] = (
+    (HOME_TABLE, HomeAgent, "home"),
+    (DEVICE_TABLE, DeviceCache, "device"),
+    (HOST_MEM_TABLE, HostMemAgent, "host_mem"),
+    (DEVICE_SF_TABLE, DeviceSnoopFilter, "dcoh_sf"),
+    (BIAS_TABLE, BiasController, "dcoh_bias"),
+)
+
+
 def render() -> str:
     parts = [PREAMBLE]
-    for table, controller, kind in (
-        (HOME_TABLE, HomeAgent, "home"),
-        (DEVICE_TABLE, DeviceCache, "device"),
-    ):
+    for table, controller, kind in TABLES:
         columns = ("What it does", "Latency", "Latency source")
         parts.append(table.markdown(columns, _cells(table, controller, kind)))
     return "\n".join(parts)

@@ -21,11 +21,12 @@ from slugsim.coherence.monitor import Violation
 from slugsim.coherence.ops import CoreOp, Op
 from slugsim.coherence.system import Choice, CoherentSystem, Step, SystemConfig
 from slugsim.coherence.table import ProtocolError
+from slugsim.coherence.tester import AnyConfig, build_system, coverage_kind
 
 
 @dataclass
 class ExploreResult:
-    config: SystemConfig
+    config: AnyConfig
     states: int = 0
     transitions: int = 0
     terminal: int = 0
@@ -47,14 +48,14 @@ class ExploreResult:
 
 
 def explore(
-    config: SystemConfig,
+    config: AnyConfig,
     programs: dict[str, list[Op | Choice]],
     *,
     max_states: int | None = None,
 ) -> ExploreResult:
     start = time.perf_counter()
     result = ExploreResult(config)
-    root = CoherentSystem(config, programs, history=1)
+    root = build_system(config, programs, history=1)
     root_key = hash(root.key())
     parents: dict[int, tuple[int, Step] | None] = {root_key: None}
     frontier: deque[tuple[int, int, CoherentSystem]] = deque([(root_key, 0, root.clone())])
@@ -80,8 +81,7 @@ def explore(
                 return _fail(result, root, parents, key, step, failure, start)
             result.transitions += 1
             for t in child.fired:
-                kind = "home" if t.agent == "host" else "device"
-                result.coverage.add((kind, t.state.name, t.event.name))
+                result.coverage.add((coverage_kind(t.agent), t.state.name, t.event.name))
             child.fired = None
             child_key = hash(child.key())
             if child_key in parents:
@@ -114,7 +114,7 @@ def _fail(
         path.append(previous)
         link = parents[key]
     path.reverse()
-    replay = CoherentSystem(root.config, dict(root.programs))
+    replay = build_system(root.config, dict(root.programs))
     replay.log = []
     try:
         for s in path:

@@ -1,8 +1,9 @@
 """Default latency of every table action, for the timed wrapper.
 
-``ACTION_LATENCY_PS[kind][action]`` is the time (ps) a controller of ``kind`` ("home" or
-"device") spends on ``action`` when a rule fires; :func:`rule_latency_ps` adds up a rule's
-actions (the default is serial; a wrapper may overlap them). Link and switch latency is not
+``ACTION_LATENCY_PS[kind][action]`` is the time (ps) a controller of ``kind`` ("home",
+"device"; for device memory "host_mem", "dcoh_sf", "dcoh_bias") spends on ``action`` when a
+rule fires; :func:`rule_latency_ps` adds up a rule's actions (the default is serial; a
+wrapper may overlap them). Link and switch latency is not
 here: messages cross the fabric's links, which the timed simulator times.
 
 Each figure cites CXL_REFERENCE.md §7 (S32 Tbl 13-2: the CXL 3.2 spec's idle, pin-to-pin
@@ -47,7 +48,13 @@ _SF = Latency(
 )
 _CORE = Latency(0, "host-internal core coherence is not timed here (assumption)")
 
-RULE_LOOKUP_PS = {"home": 0, "device": 0}  # a table lookup per rule: folded into the actions
+RULE_LOOKUP_PS = {
+    "home": 0,
+    "device": 0,
+    "host_mem": 0,
+    "dcoh_sf": 0,
+    "dcoh_bias": 0,
+}  # a table lookup per rule: folded into the actions
 
 HOME_ACTION_LATENCY: dict[str, Latency] = {
     "allocate_tbe": _FREE,
@@ -140,9 +147,127 @@ DEVICE_ACTION_LATENCY: dict[str, Latency] = {
     "free_tbe": _FREE,
 }
 
+# --- device-attached memory (devmem_host.py, dcoh.py) -----------------------------------------
+
+_BISNP = Latency(
+    90_000,
+    "S32 Tbl 13-2: host BISnp -> BIRsp target <= 90 ns (line not cached in the host); charged "
+    "on the host's snoop lookup, whatever it answers",
+)
+_DEV_MEM_READ = Latency(
+    80_000,
+    "S32 Tbl 13-2: MemRd -> MemData 80 ns target, taken as the device memory read; the timed "
+    "wrapper may substitute its device DRAM model",
+)
+_DEV_MEM_WRITE = Latency(40_000, "S32 Tbl 13-2: MemWr -> Cmp 40 ns target")
+_BIAS = Latency(
+    5_000,
+    "assumption: a bias-cache lookup, taken equal to the snoop-filter lookup (no public "
+    "figure); a bias-cache miss would add a device memory read",
+)
+
+HOST_MEM_ACTION_LATENCY: dict[str, Latency] = {
+    **{
+        name: _SEND
+        for name in (
+            "send_rd_shared",
+            "send_rd_own",
+            "send_cln_evct",
+            "send_evict_data",
+            "answer_early",
+            "answer_after_writeback",
+            "forward_after_writeback",
+        )
+    },
+    **{
+        name: _BISNP
+        for name in (
+            "send_birsp_i",
+            "send_birsp_s",
+            "send_birsp_e",
+            "send_conflict",
+            "writeback_for_inv",
+            "writeback_for_data",
+            "writeback_for_cur",
+        )
+    },
+    **{
+        name: _SF
+        for name in (
+            "send_rd_fwd",
+            "send_wr_fwd",
+            "send_flip_fwd",
+            "writeback_for_rd_fwd",
+            "writeback_for_flip",
+        )
+    },
+    **{name: _CORE for name in ("load_hit", "store_hit", "complete_op", "drop_copy", "fill_done")},
+    "record_grant": _FREE,
+    "record_data": _FREE,
+    "replay_snoop": _FREE,
+}
+
+DCOH_SF_ACTION_LATENCY: dict[str, Latency] = {
+    **{
+        name: _DEV_MEM_READ
+        for name in (
+            "grant_alone",
+            "grant_shared",
+            "grant_kept",
+            "grant_kept_alone",
+            "device_access",
+        )
+    },
+    **{
+        name: _SF
+        for name in (
+            "snoop_others_inv",
+            "snoop_others_data",
+            "snoop_sharers_inv",
+            "snoop_sharers_data",
+            "snoop_sharers_cur",
+            "snoop_sharers_victim",
+            "evict_victim",
+            "free_victim",
+            "remove_requester",
+            "remove_writer",
+        )
+    },
+    "write_memory": _DEV_MEM_WRITE,
+    "device_evict": _DEV_MEM_WRITE,
+    "send_cmp": _SEND,
+    "send_conflict_ack": _SEND,
+    "keep_request": _FREE,
+    "keep_access": _FREE,
+    "record_birsp_i": _FREE,
+    "record_birsp_s": _FREE,
+    "record_birsp_e": _FREE,
+}
+
+DCOH_BIAS_ACTION_LATENCY: dict[str, Latency] = {
+    "send_rd_curr": _BIAS,
+    "send_wowrinv": _BIAS,
+    "start_flip": _BIAS,
+    "local_load": _DEV_MEM_READ,
+    "local_store": _BIAS,
+    "serve_read": _DEV_MEM_READ,
+    "complete_rd_fwd": _DEV_MEM_READ,
+    "serve_write": _DEV_MEM_WRITE,
+    "complete_wr_fwd": _DEV_MEM_WRITE,
+    "flush_page": _DEV_MEM_WRITE,
+    "predict": _FREE,
+    "complete_op": _FREE,
+    "record_flip_cpl": _FREE,
+    "finish_flip": _FREE,
+    "fail_flip": _FREE,
+}
+
 ACTION_LATENCIES: dict[str, dict[str, Latency]] = {
     "home": HOME_ACTION_LATENCY,
     "device": DEVICE_ACTION_LATENCY,
+    "host_mem": HOST_MEM_ACTION_LATENCY,
+    "dcoh_sf": DCOH_SF_ACTION_LATENCY,
+    "dcoh_bias": DCOH_BIAS_ACTION_LATENCY,
 }
 ACTION_LATENCY_PS: dict[str, dict[str, int]] = {
     kind: {action: latency.ps for action, latency in table.items()}

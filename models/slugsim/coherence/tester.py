@@ -20,12 +20,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
 
 from slugsim.coherence.device import PROGRAM_EVENTS, DeviceEvent
 from slugsim.coherence.monitor import Violation
 from slugsim.coherence.ops import CoreOp, Op
 from slugsim.coherence.system import CoherentSystem, SystemConfig, describe
 from slugsim.coherence.table import ProtocolError
+
+if TYPE_CHECKING:
+    from slugsim.coherence.devmem import DevMemConfig
+
+# Either system: the CXL.cache one, or device-attached memory (``devmem.DevMemConfig``).
+AnyConfig = Union[SystemConfig, "DevMemConfig"]
 
 Programs = dict[str, tuple[Op, ...]]
 
@@ -54,7 +61,7 @@ assert set(DEVICE_WEIGHTS) == PROGRAM_EVENTS
 
 @dataclass
 class RunResult:
-    config: SystemConfig
+    config: AnyConfig
     seed: int
     ops: int = 0  # operations completed (a skipped FlushAll counts as done)
     steps: int = 0
@@ -63,6 +70,7 @@ class RunResult:
     log: list[str] | None = None
     seen: set[str] = field(default_factory=set)  # message kinds sent
     coverage: set[tuple[str, str, str]] = field(default_factory=set)  # (kind, state, event)
+    counters: dict[str, int] = field(default_factory=dict)  # the DCOH's, for device memory
 
     @property
     def kind(self) -> str | None:
@@ -89,7 +97,7 @@ def generate(config: SystemConfig, rng: random.Random, ops_per_agent: int) -> Pr
 
 
 def run(
-    config: SystemConfig,
+    config: AnyConfig,
     programs: Programs,
     seed: int,
     *,
@@ -99,7 +107,7 @@ def run(
 ) -> RunResult:
     """Run ``programs`` under the random schedule drawn from ``seed``."""
     rng = random.Random(seed)
-    system = CoherentSystem(config, programs)
+    system = build_system(config, programs)
     if trace:
         system.log = []
     if coverage:
@@ -131,20 +139,40 @@ def run(
     result.steps = step
     result.ops = system.stats.completed + system.stats.skipped
     result.seen = system.monitor.seen_kinds()
+    result.counters = dict(getattr(getattr(system, "dcoh", None), "counters", {}))
     if system.fired is not None:
         result.coverage = {
-            ("home" if t.agent == "host" else "device", t.state._name_, t.event._name_)
-            for t in system.fired
+            (coverage_kind(t.agent), t.state._name_, t.event._name_) for t in system.fired
         }
     return result
+
+
+def build_system(config: AnyConfig, programs: Any, *, history: int = 40) -> Any:
+    """The system a configuration describes: ``config.build`` (device memory) or the
+    CXL.cache :class:`CoherentSystem`."""
+    build = getattr(config, "build", None)
+    if build is not None:
+        return build(programs, history=history)
+    return CoherentSystem(config, programs, history=history)
+
+
+def coverage_kind(agent: str) -> str:
+    """Which table an agent's rules come from: home, device (CXL.cache), host, dcoh."""
+    if agent == "host":
+        return "home"
+    if agent.startswith("dev"):
+        return "device"
+    return agent.rstrip("0123456789")
 
 
 def _state_dump(system: CoherentSystem) -> list[str]:
     waiting = {a: [str(o) for o in ops] for a, ops in system.outstanding.items() if ops}
     out = [f"outstanding: {waiting}"]
+    fmt = getattr(system, "describe", describe)  # device memory names its own messages
+    name = getattr(system, "queue_name", str)
     for key in sorted(system.network.queues):
         for _, msg in system.network.queues[key]:
-            out.append(f"in flight {key}: {describe(msg)}")
+            out.append(f"in flight {name(key)}: {fmt(msg)}")
     for line in range(system.config.lines):
         out.append(f"line {line} history:")
         out.extend("  " + h for h in system.line_history(line)[-12:])
@@ -152,10 +180,12 @@ def _state_dump(system: CoherentSystem) -> list[str]:
 
 
 def random_test(
-    config: SystemConfig, seed: int, ops_per_agent: int = 200, *, shrink_runs: int = 400
+    config: AnyConfig, seed: int, ops_per_agent: int = 200, *, shrink_runs: int = 400
 ) -> tuple[RunResult, RunResult | None]:
     """One seeded random run; on failure also the shrunk run (with its trace)."""
-    programs = generate(config, random.Random(seed), ops_per_agent)
+    maker = getattr(config, "generate", None)
+    rng = random.Random(seed)
+    programs = maker(rng, ops_per_agent) if maker else generate(config, rng, ops_per_agent)
     result = run(config, programs, seed)
     if result.failure is None:
         return result, None
@@ -163,7 +193,7 @@ def random_test(
 
 
 def shrink(
-    config: SystemConfig,
+    config: AnyConfig,
     programs: Programs,
     seed: int,
     kind: str | None,
@@ -209,7 +239,7 @@ def report(result: RunResult, shrunk: RunResult | None) -> str:
     """A failure as the tester prints it: seed, rule, minimal programs and trace."""
     lines = [
         f"FAILED seed={result.seed} [{result.config}]: {result.failure}",
-        f"rerun: random_test(SystemConfig(...), seed={result.seed})",
+        f"rerun: random_test({type(result.config).__name__}(...), seed={result.seed})",
     ]
     lines += result.detail[-30:]
     if shrunk is not None:
