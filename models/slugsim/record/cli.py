@@ -123,6 +123,16 @@ def replay_command(args: argparse.Namespace) -> int:
     if result.same_writes is not None:
         verdict = "the same" if result.same_writes else "DIFFERENT"
         console.print(f"per-address write order and final memory image: {verdict}")
+    if result.coherence is not None:
+        c = result.coherence
+        same = c["same_grant_order"] and not c["load_errors"] and not c["final_values_wrong"]
+        console.print(
+            f"accelerators re-driven: {c['grants']:,} grants on {c['lines']} lines: per-line "
+            f"grant order {'the same' if c['same_grant_order'] else 'DIFFERENT'}, "
+            f"{c['loads_checked']:,} loads checked ({c['load_errors']} wrong), "
+            f"{c['final_values_checked']} final values ({c['final_values_wrong']} wrong): "
+            f"coherence outcomes {'the same' if same else 'DIFFERENT'}"
+        )
     if result.losses:
         console.print(f"salvaged: {len(result.losses)} trace(s) incomplete; see replay.json")
     if args.mode == "validate":
