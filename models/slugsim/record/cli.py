@@ -5,6 +5,7 @@ exit code 2; a ``validate`` replay that differs exits 1."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ def _usable_dir(path: Path, flag: str) -> str | None:
 
 def run_recorded(args: argparse.Namespace, graph: Any) -> int:
     """``slugsim run TOPO --record DIR`` (the topology is loaded and valid)."""
+    from ..emc.config import EmcConfig
     from ..kernel.errors import ConfigurationError
     from .recorder import MANIFEST, record_run
 
@@ -62,6 +64,9 @@ def run_recorded(args: argparse.Namespace, graph: Any) -> int:
             "slugsim: --log-requests and --record cannot be combined yet\n"
             "  hint: run twice (the same seed gives the same run)"
         )
+    if args.record_format is not None:
+        config = graph.graph.get("emc") or EmcConfig()
+        graph.graph["emc"] = dataclasses.replace(config, trace_format=args.record_format)
     problem = _usable_dir(record, "--record")
     if problem:
         return _bad(problem)
