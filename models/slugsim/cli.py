@@ -63,7 +63,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="write one row per completed request to FILE (Parquet)",
     )  # fmt: skip
     run.add_argument(
-        "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME",
+        "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME[:warm]",
         help="move endpoint NAME's work onto spare TARGET at TIME (repeatable; docs/migration.md)",
     )  # fmt: skip
     run.add_argument(
