@@ -159,3 +159,23 @@ def test_device_traces_hold_d2h_requests(recorded):
     assert any(
         r.channel == Channel.D2H_REQ and r.direction == Direction.EGRESS for r in trace.records
     )
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_a_recorded_migration_replays_with_its_devices_re_driven(tmp_path, warm):
+    """coherent_accel_migrate: the producer's work moves acc0 -> acc2 at 5 us. Each device is
+    re-driven from its own trace (acc2's holds the work after the move, and with warm its
+    re-acquisitions); the replayed migration pauses acc0 and resumes acc2 as recorded."""
+    topo = shrunk(
+        TOPOLOGIES / "coherent_accel_migrate.yaml", tmp_path / "m.yaml", 40, {"at": ["endpoints"]}
+    )
+    if warm:
+        data = yaml.safe_load(topo.read_text())
+        data["migrate"][0]["warm"] = True
+        topo.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    _, report = _replay(tmp_path, "validate", "val")
+    assert report["validate"]["passed"], report["validate"]["mismatches"]
+    assert report["coherence"]["same_grant_order"]
+    assert report["coherence"]["load_errors"] == 0
+    assert _d2h(tmp_path / "rec", "acc2")  # the target's part of the program was re-driven

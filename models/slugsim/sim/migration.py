@@ -607,9 +607,14 @@ class DeviceMigration(Migration):
         if target.atc is not None:
             _install(target.atc, self._translations)
             self._map_for_target()
-        target.program, source.program = source.program, None
-        if self.warm_lines and target.program is not None:
-            target.program = WarmStart(target, target.program, self.warm_lines, self._warmed)
+        if target.program is None:
+            target.program = source.program
+            if self.warm_lines and target.program is not None:
+                target.program = WarmStart(target, target.program, self.warm_lines, self._warmed)
+        # else: a replay re-drives the target from its own trace (record/device_player.py):
+        # the recorded migration moved the work, and the target's trace holds its part of it,
+        # re-acquisitions included
+        source.program = None
         target.think_time = source.think_time
         target.poll_interval = source.poll_interval
         target.paused = False
