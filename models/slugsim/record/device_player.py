@@ -171,7 +171,9 @@ def final_writes(history: dict[int, list[Grant]]) -> dict[int, Grant]:
 
 
 def order_grants(
-    requests: dict[str, list[DeviceRequest]], history: dict[int, list[Grant]], numbers: dict
+    requests: dict[str, list[DeviceRequest]],
+    history: dict[int, list[Grant]],
+    numbers: dict[str, int],
 ) -> int:
     """Fill in each request's ``after`` (the grants to other devices it must follow) and each
     load's ``expect``; ``numbers`` gives each device its number for ``name_value``. Returns
@@ -187,8 +189,10 @@ def order_grants(
             r.after = [(d, i) for d, i, _ in deps if d != device]
             waiting += bool(r.after)
             if not write:
-                r.expect = 0 if last_write is None else name_value(numbers[last_write[0]],
-                                                                    last_write[1])  # fmt: skip
+                # memory starts at 0 in the replay; a write stands for its name (above)
+                r.expect = (
+                    0 if last_write is None else name_value(numbers[last_write[0]], last_write[1])
+                )
                 reads.append(g)
             else:
                 last_write, reads = g, []
