@@ -10,7 +10,8 @@ are frequent), random programs of 150 operations per agent, the hand-over at a r
 and the hand-over happened.
 
 Timed (``sim/migration.py``): a random workload (migratory, false_sharing, read_modify_write),
-cache size, outstanding limit, ATS on or off, migration time 50 ns .. 20 us; a run passes when
+cache size, outstanding limit, ATS on or off, cold or warm (the target re-acquires the
+source's lines), migration time 50 ns .. 20 us; a run passes when
 the migration resumed, the host's and devices' counts agree, and the increments add up (or
 false sharing found no lost update).
 """
@@ -18,6 +19,7 @@ false sharing found no lost update).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 from pathlib import Path
@@ -54,6 +56,9 @@ def untimed(seeds: int) -> tuple[int, int]:
     return runs, failed
 
 
+WARM = {"runs": 0, "lines": 0}  # warm timed runs and the lines their targets re-acquired
+
+
 def timed(seeds: int) -> tuple[int, int]:
     failed = 0
     for seed in range(seeds):
@@ -69,10 +74,17 @@ def timed(seeds: int) -> tuple[int, int]:
         footprint = 8192 if kind == "read_modify_write" else 256
         agents = 1 if kind == "read_modify_write" else 3
         workload = DeviceWorkloadParams(kind=kind, base=BASE, footprint=footprint, requests=300)
+        warm = rng.random() < 0.5  # the target re-acquires the source's lines
         try:
             graph = fabric({f"acc{i}": workload for i in range(agents)}, device=device, at=at)
+            graph.graph["migrate"] = tuple(
+                dataclasses.replace(spec, warm=warm) for spec in graph.graph["migrate"]
+            )
             system, stats = run(graph)
-            assert stats["migration"]["entries"]["acc0"]["phase"] == "resumed"
+            entry = stats["migration"]["entries"]["acc0"]
+            assert entry["phase"] == "resumed"
+            WARM["runs"] += warm
+            WARM["lines"] += entry["lines_reacquired"]
             check_consistent(stats)
             lines = range(BASE >> 6, (BASE + footprint) >> 6)
             if kind == "false_sharing":
@@ -82,7 +94,9 @@ def timed(seeds: int) -> tuple[int, int]:
                 assert sum(final_value(system, line) for line in lines) == agents * 300
         except AssertionError as exc:
             failed += 1
-            print(f"timed FAILED seed={seed} {kind} at={at / NS:g} ns {device}: {exc!r}")
+            print(
+                f"timed FAILED seed={seed} {kind} at={at / NS:g} ns warm={warm} {device}: {exc!r}"
+            )
     return seeds, failed
 
 
@@ -95,6 +109,7 @@ def main() -> None:
     timed_runs, timed_failed = timed(args.timed)
     print(f"untimed hand-overs: {untimed_runs} runs, {untimed_failed} failed")
     print(f"timed migrations: {timed_runs} runs, {timed_failed} failed")
+    print(f"  of which warm: {WARM['runs']}, re-acquiring {WARM['lines']} lines in all")
 
 
 if __name__ == "__main__":

@@ -63,12 +63,17 @@ def make_parser() -> argparse.ArgumentParser:
         help="write one row per completed request to FILE (Parquet)",
     )  # fmt: skip
     run.add_argument(
-        "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME",
+        "--migrate", action="append", default=[], metavar="NAME=TARGET@TIME[:warm]",
         help="move endpoint NAME's work onto spare TARGET at TIME (repeatable; docs/migration.md)",
     )  # fmt: skip
     run.add_argument(
         "--record", type=Path, metavar="DIR",
         help="record the run with the topology's emc: monitors into DIR (docs/record_replay.md)",
+    )  # fmt: skip
+    run.add_argument(
+        "--record-format", choices=("raw", "compact"), default=None,
+        help="trace files of --record: raw (19 B records) or compact (delta/varint); "
+        "default: the emc: section's trace_format",
     )  # fmt: skip
 
     validate = commands.add_parser("validate", help="check topology files and summarise them")
@@ -172,6 +177,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from .kernel.errors import ConfigurationError
 
+    if args.record_format is not None and args.record is None:
+        print(
+            "slugsim: --record-format applies to --record\n  hint: add --record DIR",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     if args.record is not None:
         from .record.cli import run_recorded
 

@@ -119,6 +119,7 @@ def topology_schema() -> dict[str, Any]:
                         "endpoint": {"type": "string", "description": MIGRATE_KEYS["endpoint"]},
                         "to": {"type": "string", "description": MIGRATE_KEYS["to"]},
                         "at": {**_unit_schema("time"), "description": MIGRATE_KEYS["at"]},
+                        "warm": {"type": "boolean", "description": MIGRATE_KEYS["warm"]},
                     },
                     "required": ["endpoint", "to", "at"],
                     "additionalProperties": False,

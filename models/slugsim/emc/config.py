@@ -11,6 +11,7 @@
       cycle: 1ps                 # the monitor's timestamp clock
       ship_to: log0              # optional: write the records into this memory device
       ship_format: raw           # raw (19 B records) or compact (slugsim.emc.compact)
+      trace_format: raw          # trace files: raw (19 B records, version 2) or compact (3)
 
 One monitor model (``EmcMonitorModel`` with ``taps_every_channel``) per chosen component taps
 every port of it; each record carries the index of the port that saw it. The CSR fields mean
@@ -73,6 +74,10 @@ class EmcConfig:
     ship_format: str = field(
         default="raw", metadata=doc("shipped records: raw (19 B each) or compact (delta/varint)")
     )
+    trace_format: str = field(
+        default="raw",
+        metadata=doc("trace files: raw (19 B records) or compact (delta/varint, version 3)"),
+    )
     ship_base: int = field(
         default=1 << 40,
         metadata=doc("device address of the shipped-record region (1 GiB per EMC)", unit="size"),
@@ -85,8 +90,10 @@ class EmcConfig:
             found.append(("fifo_depth", f"must be a power of two, got {self.fifo_depth}"))
         if self.addr_limit < self.addr_base:
             found.append(("addr_limit", "is below addr_base: nothing would be recorded"))
-        if self.ship_format not in ("raw", "compact"):
-            found.append(("ship_format", f"must be raw or compact, got {self.ship_format!r}"))
+        for name in ("ship_format", "trace_format"):
+            value = getattr(self, name)
+            if value not in ("raw", "compact"):
+                found.append((name, f"must be raw or compact, got {value!r}"))
         return found
 
 

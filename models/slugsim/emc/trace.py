@@ -17,6 +17,17 @@ emits and is full, so the PIDs are a software extension the simulator's EMC adds
 wider RTL record (the RTL/model equivalence tests keep comparing the 16-byte record).
 Version 1 files (16-byte records, no PIDs) are still read; their PIDs read as 0.
 
+Version 3 (written with ``encoding="compact"``, the ``emc: trace_format: compact`` option): the
+same records and PIDs in the delta/varint encoding of ``slugsim.emc.compact``, restarted at
+every chunk so each chunk decodes alone; a chunk header then also gives its payload's size::
+
+    chunk*   magic "CHNK"     | u32 count  | u64 first_index | u32 payload bytes
+             | u32 crc32(payload) | payload
+
+The header's ``record_bytes`` is 0 (records have no fixed size). The reader tells the versions
+apart by the header; damage is handled alike (a cut-off chunk ends the valid prefix, a bad CRC
+is reported by byte offset).
+
 The writer appends whole chunks with one ``write`` each and writes the end marker only on
 ``close()``; nothing in the file ever claims records that are not there, so a cut-off file is a
 valid prefix plus at most one partial chunk. The reader checks every chunk's CRC and its place
@@ -37,10 +48,13 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from ..cxl import EmcRecord
+from .compact import Encoder, decode
 
 MAGIC = b"SLUGEMC1"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 2  # fixed-size records (``encoding="raw"``)
+COMPACT_VERSION = 3  # delta/varint records (``encoding="compact"``)
+ENCODINGS = {"raw": VERSION, "compact": COMPACT_VERSION}
+READABLE_VERSIONS = (1, 2, 3)
 CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
 RTL_RECORD_BYTES = EmcRecord.wire_bytes  # the RTL monitor's 128-bit record
@@ -52,6 +66,7 @@ MAX_META_BYTES = 1 << 20  # a header bigger than this is corrupt, not ambitious
 
 _PREFIX = struct.Struct("<8sHI")
 _CHUNK = struct.Struct("<4sIQI")
+_COMPACT_CHUNK = struct.Struct("<4sIQII")
 _END = struct.Struct("<4sQI")
 _CRC = struct.Struct("<I")
 
@@ -78,7 +93,8 @@ def record_layout(version: int = VERSION) -> list[dict[str, int | str]]:
 
 
 def record_bytes_for(version: int) -> int:
-    return RTL_RECORD_BYTES if version == 1 else RECORD_BYTES
+    """Bytes per record in a trace of ``version`` (0: variable, the compact encoding)."""
+    return {1: RTL_RECORD_BYTES, COMPACT_VERSION: 0}.get(version, RECORD_BYTES)
 
 
 def pids_of(spid: int, dpid: int) -> int:
@@ -126,16 +142,30 @@ class TraceWriter:
         metadata: dict[str, Any] | None = None,
         chunk_records: int = DEFAULT_CHUNK_RECORDS,
         sync: bool = False,
+        encoding: str = "raw",
     ) -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be raw or compact, got {encoding!r}")
         if chunk_records <= 0:
             raise ValueError(f"chunk_records must be positive, got {chunk_records}")
         if time_unit_ps <= 0:
             raise ValueError(f"time_unit_ps must be positive, got {time_unit_ps}")
         self.path = Path(path)
-        self.header = TraceHeader(source, time_unit_ps, dict(metadata or {}))
+        version = ENCODINGS[encoding]
+        self.header = TraceHeader(
+            source,
+            time_unit_ps,
+            dict(metadata or {}),
+            record_layout(version),
+            record_bytes_for(version),
+            version,
+        )
         self._chunk_records = chunk_records
         self._sync = sync
         self._pending: list[bytes] = []
+        self._compact: Encoder | None = Encoder() if version == COMPACT_VERSION else None
+        self._encoded = bytearray()  # compact: the pending chunk's payload
+        self._count = 0  # compact: records in it
         self._written = 0
         self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         self._write(self.header.encode())
@@ -147,6 +177,13 @@ class TraceWriter:
 
     def write(self, record: EmcRecord | int, pids: int = 0) -> None:
         """Append one record; ``pids`` is its PID extension (``pids_of(spid, dpid)``)."""
+        if self._compact is not None:
+            r = EmcRecord.unpack(record) if isinstance(record, int) else record
+            self._compact.add(r, pids, self._encoded)
+            self._count += 1
+            if self._count >= self._chunk_records:
+                self.flush()
+            return
         word = record if isinstance(record, int) else record.pack()
         self._pending.append(
             word.to_bytes(RTL_RECORD_BYTES, "little") + pids.to_bytes(PID_BYTES, "little")
@@ -160,6 +197,19 @@ class TraceWriter:
 
     def flush(self) -> None:
         """Write pending records as one chunk."""
+        if self._compact is not None:
+            if not self._count:
+                return
+            payload = bytes(self._encoded)
+            head = _COMPACT_CHUNK.pack(
+                CHUNK_MAGIC, self._count, self._written, len(payload), zlib.crc32(payload)
+            )
+            self._write(head + payload)
+            self._written += self._count
+            self._count = 0
+            self._encoded.clear()
+            self._compact = Encoder()  # each chunk decodes alone
+            return
         if not self._pending:
             return
         payload = b"".join(self._pending)
@@ -269,11 +319,21 @@ def _read_header(path: Path, f: BinaryIO) -> TraceHeader:
 def iter_chunks(
     path: Path, f: BinaryIO, problems: list[str], record_bytes: int = RECORD_BYTES
 ) -> Iterator[bytes]:
-    """Yield valid chunk payloads; on damage, note it in ``problems`` and stop."""
+    """Yield valid chunk payloads; on damage, note it in ``problems`` and stop.
+    ``record_bytes`` 0: compact chunks (yielded as (count, payload) by ``_chunks``)."""
+    for _, payload in _chunks(path, f, problems, record_bytes):
+        yield payload
+
+
+def _chunks(
+    path: Path, f: BinaryIO, problems: list[str], record_bytes: int
+) -> Iterator[tuple[int, bytes]]:
+    compact = record_bytes == 0
+    chunk = _COMPACT_CHUNK if compact else _CHUNK
     expected_index = 0
     while True:
         offset = f.tell()
-        head = f.read(_CHUNK.size)
+        head = f.read(_CHUNK.size)  # the shorter of the two chunk headers
         if not head:
             problems.append(
                 f"{path}: no end marker after {expected_index} records: the writer did not "
@@ -294,28 +354,66 @@ def iter_chunks(
             elif rest[_END.size :] or f.read(1):
                 problems.append(f"{path}: byte {offset + _END.size}: data after the end marker")
             return
-        if len(head) < _CHUNK.size:
+        if len(head) < chunk.size:
+            head += f.read(chunk.size - len(head))
+        if len(head) < chunk.size:
             problems.append(f"{path}: byte {offset}: truncated inside a chunk header")
             return
-        magic, count, first_index, crc = _CHUNK.unpack(head)
+        if compact:
+            magic, count, first_index, size, crc = chunk.unpack(head)
+        else:
+            magic, count, first_index, crc = chunk.unpack(head)
+            size = count * record_bytes
         if magic != CHUNK_MAGIC or first_index != expected_index:
             problems.append(
                 f"{path}: byte {offset}: chunk header is corrupt (expected chunk starting at "
                 f"record {expected_index})"
             )
             return
-        payload = f.read(count * record_bytes)
-        if len(payload) < count * record_bytes:
+        payload = f.read(size)
+        if len(payload) < size:
+            present = (
+                f"{len(payload)} of its {size} bytes"
+                if compact
+                else f"{len(payload) // record_bytes}"
+            )
             problems.append(
                 f"{path}: byte {offset}: truncated: chunk claims {count} records but only "
-                f"{len(payload) // record_bytes} are present"
+                f"{present} are present"
             )
             return
         if zlib.crc32(payload) != crc:
             problems.append(f"{path}: byte {offset}: chunk of {count} records fails its CRC")
             return
         expected_index += count
-        yield payload
+        yield count, payload
+
+
+def _decode_chunk(
+    path: Path,
+    payload: bytes,
+    count: int,
+    records: list[EmcRecord],
+    pids: list[int],
+    problems: list[str],
+) -> bool:
+    """Decode one compact chunk into ``records``/``pids``; False (and a problem) when a
+    CRC-valid chunk does not decode to its count (a buggy writer)."""
+    try:
+        decoded = list(decode(payload))
+    except (IndexError, ValueError) as err:
+        problems.append(f"{path}: record {len(records)}: compact chunk does not decode ({err})")
+        return False
+    if len(decoded) != count:
+        problems.append(
+            f"{path}: record {len(records)}: compact chunk holds {len(decoded)} records, "
+            f"its header says {count}"
+        )
+        return False
+    for record, pid in decoded:
+        records.append(record)
+        pids.append(pid)
+    return True
 
 
 def read_trace(path: str | Path, warn: bool = True) -> Trace:
@@ -334,7 +432,11 @@ def read_trace(path: str | Path, warn: bool = True) -> Trace:
     with f:
         header = _read_header(path, f)
         size = header.record_bytes
-        for payload in iter_chunks(path, f, problems, size):
+        for count, payload in _chunks(path, f, problems, size):
+            if size == 0:
+                if not _decode_chunk(path, payload, count, records, pids, problems):
+                    break
+                continue
             for i in range(0, len(payload), size):
                 word = int.from_bytes(payload[i : i + RTL_RECORD_BYTES], "little")
                 try:

@@ -5,6 +5,7 @@ exit code 2; a ``validate`` replay that differs exits 1."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ def _usable_dir(path: Path, flag: str) -> str | None:
 
 def run_recorded(args: argparse.Namespace, graph: Any) -> int:
     """``slugsim run TOPO --record DIR`` (the topology is loaded and valid)."""
+    from ..emc.config import EmcConfig
     from ..kernel.errors import ConfigurationError
     from .recorder import MANIFEST, record_run
 
@@ -62,6 +64,9 @@ def run_recorded(args: argparse.Namespace, graph: Any) -> int:
             "slugsim: --log-requests and --record cannot be combined yet\n"
             "  hint: run twice (the same seed gives the same run)"
         )
+    if args.record_format is not None:
+        config = graph.graph.get("emc") or EmcConfig()
+        graph.graph["emc"] = dataclasses.replace(config, trace_format=args.record_format)
     problem = _usable_dir(record, "--record")
     if problem:
         return _bad(problem)
@@ -123,6 +128,16 @@ def replay_command(args: argparse.Namespace) -> int:
     if result.same_writes is not None:
         verdict = "the same" if result.same_writes else "DIFFERENT"
         console.print(f"per-address write order and final memory image: {verdict}")
+    if result.coherence is not None:
+        c = result.coherence
+        same = c["same_grant_order"] and not c["load_errors"] and not c["final_values_wrong"]
+        console.print(
+            f"accelerators re-driven: {c['grants']:,} grants on {c['lines']} lines: per-line "
+            f"grant order {'the same' if c['same_grant_order'] else 'DIFFERENT'}, "
+            f"{c['loads_checked']:,} loads checked ({c['load_errors']} wrong), "
+            f"{c['final_values_checked']} final values ({c['final_values_wrong']} wrong): "
+            f"coherence outcomes {'the same' if same else 'DIFFERENT'}"
+        )
     if result.losses:
         console.print(f"salvaged: {len(result.losses)} trace(s) incomplete; see replay.json")
     if args.mode == "validate":

@@ -287,7 +287,11 @@ class Recorder:
             "topology_sha256": self.topology_sha,
         }
         writer = TraceWriter(
-            self.tmp / TRACE_DIR / f"{name}.emc", name, self.config.cycle, metadata=meta
+            self.tmp / TRACE_DIR / f"{name}.emc",
+            name,
+            self.config.cycle,
+            metadata=meta,
+            encoding=self.config.trace_format,
         )
         emc = ComponentEmc(name, self.config, writer)
         for attachment in component.attachments:

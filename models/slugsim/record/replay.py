@@ -1,10 +1,10 @@
 """``slugsim replay``: drive the recorded or another topology from a recording.
 
 The hosts whose traces hold CXL.mem requests lose their workload and get a ``HostPlayer``
-(``slugsim.record.player``); every other component runs as the topology says (a coherent
-accelerator runs its own workload: its CXL.cache requests are not re-driven from its trace,
-see docs/record_replay.md). The replay is recorded with the recording's EMC configuration, so
-its traces can be compared with the recorded ones:
+(``slugsim.record.player``); the coherent accelerators whose traces hold D2H requests get a
+``DevicePlayer`` (``slugsim.record.device_player``: their own cache controller, driven by the
+recorded operations); every other component runs as the topology says. The replay is recorded
+with the recording's EMC configuration, so its traces can be compared with the recorded ones:
 
 - ``validate``: on the recorded topology, every EMC's trace must come out byte for byte (up to
   the instant the recorded run stopped at, when it stopped mid-instant);
@@ -38,6 +38,16 @@ from .analysis import (
     plot_paths,
     write_history,
 )
+from .device_player import (
+    DevicePlayer,
+    device_requests_of,
+    epochs,
+    final_values,
+    final_writes,
+    grant_history,
+    name_value,
+    order_grants,
+)
 from .player import HostPlayer, WriteOrder
 from .recorder import Recorder, run_info, sha256_of
 from .recording import Recording, RecordingError, load_recording
@@ -54,6 +64,7 @@ class ReplayResult:
     losses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     same_writes: bool | None = None  # per-address write order and final image agree
+    coherence: dict[str, Any] | None = None  # re-driven accelerators: outcomes vs recording
 
 
 def parse_map(items: list[str]) -> dict[str, str]:
@@ -108,6 +119,20 @@ def replay(
     for new in targets.values():
         data = graph.nodes[new]
         data["params"] = dataclasses.replace(data["params"], workload=None)
+    # Coherent accelerators: re-driven from their D2H requests through their own caches.
+    recorded_graph = graph if topo == recording.topology_file else None
+    devices = _device_requests(recording, manifest, recorded_graph)
+    device_targets = _devices(graph, devices, mapping, topo)
+    numbers = {name: i for i, name in enumerate(sorted(devices))}
+    grants = grant_history(devices)
+    if mode == "dependency" and devices:
+        waits = order_grants(devices, grants, numbers)
+        result.notes.append(f"{waits} accelerator requests wait for another device's grant")
+    elif devices:
+        order_grants(devices, grants, numbers)
+        for found in devices.values():
+            for r in found:
+                r.after = []  # timing: recorded times only; the expected values stay
     for host in slots:
         if host not in recording.traces and slots[host]:
             result.notes.append(f"{host} has no trace: it is not replayed (no EMC on it)")
@@ -135,6 +160,12 @@ def replay(
             )
             for recorded, new in targets.items()
         }
+        device_players = {
+            recorded: DevicePlayer(
+                system.components[new], recorded, numbers[recorded], devices[recorded], mode, order
+            )
+            for recorded, new in device_targets.items()
+        }
         recorder = Recorder(stage / "recording", system, config, Path(topo), strict_names=False)
         try:
             stats, _ = run_system(system, progress, Console(stderr=True) if progress else None)
@@ -143,7 +174,7 @@ def replay(
             raise
         extra = {"replay_of": str(recording.path), "mode": mode, "map": mapping}
         recorder.finish(run_info(stats, system), extra)
-        unsent = sum(p.unsent for p in players.values())
+        unsent = sum(p.unsent for p in [*players.values(), *device_players.values()])
         if unsent and cutoff is None:
             result.notes.append(f"{unsent} recorded requests were never sent (still waiting)")
         undecodable = sum(p.undecodable for p in players.values())
@@ -153,6 +184,10 @@ def replay(
             )
         replayed = load_recording(stage / "recording")
         _compare(recording, replayed, result, mapping, history, cutoff)
+        if device_players:
+            result.coherence = _coherence(
+                device_players, grants, numbers, replayed, system, device_targets
+            )
         write_json(stats, stage / "stats.json")
         write_text(stats, stage / "stats.txt")
         plot_latency(latency_histograms(system), stage / "latency.png")
@@ -209,6 +244,90 @@ def _endpoints(
     return targets
 
 
+def _device_requests(
+    recording: Recording, manifest: dict[str, Any], recorded_graph: Any
+) -> dict[str, Any]:
+    """Recorded accelerators (type1/type2 whose traces hold D2H requests) -> their requests."""
+    from ..config import load_topology
+
+    if recorded_graph is None:
+        recorded_graph = load_topology(recording.topology_file)
+    cycle = int(manifest["emc"]["cycle"])
+    found = {}
+    for name, trace in sorted(recording.traces.items()):
+        node = recorded_graph.nodes.get(name)
+        if node is None or node["kind"] not in ("type1", "type2"):
+            continue
+        requests = device_requests_of(trace, cycle)
+        if requests:
+            found[name] = requests
+    return found
+
+
+def _devices(
+    graph: Any, devices: dict[str, Any], mapping: dict[str, str], topo: Path
+) -> dict[str, str]:
+    """Recorded accelerator -> the accelerator that replays it (by name, or ``--map``)."""
+    targets = {}
+    for recorded in devices:
+        new = mapping.get(recorded, recorded)
+        if new not in graph.nodes:
+            raise RecordingError(
+                f"{topo}: the recording's accelerator '{recorded}' has no counterpart here"
+                + (f" (--map gave '{new}')" if new != recorded else "")
+                + f"\n  hint: pass --map {recorded}=NAME with a type1/type2 device of {topo}"
+            )
+        kind = graph.nodes[new]["kind"]
+        if kind not in ("type1", "type2"):
+            raise RecordingError(
+                f"{topo}: '{new}' is a {kind}, but it replays the recorded accelerator "
+                f"'{recorded}'\n  hint: map it onto a type1 or type2 device with --map"
+            )
+        targets[recorded] = new
+    return targets
+
+
+def _coherence(
+    players: dict[str, DevicePlayer],
+    grants: dict[int, list[tuple[str, int, bool]]],
+    numbers: dict[str, int],
+    replayed: Recording,
+    system: Any,
+    targets: dict[str, str],
+) -> dict[str, Any]:
+    """What the re-driven accelerators' replay shows against the recording: per-line grant
+    order (as epochs: a write and the reads that saw it), the value every load read, and
+    each line's final value (the last write's name)."""
+    inverse = {new: old for old, new in targets.items()}
+    again = grant_history(
+        {
+            inverse.get(name, name): device_requests_of(trace, replayed.cycle_ps)
+            for name, trace in replayed.traces.items()
+            if inverse.get(name, name) in players
+        }
+    )
+    last = final_writes(grants)
+    expected = {addr: name_value(numbers[d], i) for addr, (d, i, _) in last.items()}
+    actual = final_values(system, sorted(expected))
+    wrong_final = sorted(a for a in expected if actual[a] != expected[a])
+    errors = [e for p in players.values() for e in p.read_errors]
+    return {
+        "lines": len(grants),
+        "grants": sum(len(g) for g in grants.values()),
+        "same_grant_order": epochs(again) == epochs(grants),
+        "loads_checked": sum(p.loads_checked for p in players.values()),
+        "load_errors": len(errors),
+        "first_load_errors": errors[:5],
+        "final_values_checked": len(expected),
+        "final_values_wrong": len(wrong_final),
+        "hits_instead_of_misses": {
+            name: len(p.requests) - len(device_requests_of(replayed.traces[targets[name]], 1))
+            for name, p in players.items()
+            if targets[name] in replayed.traces
+        },
+    }
+
+
 def _compare(
     recording: Recording,
     replayed: Recording,
@@ -258,6 +377,7 @@ def _write_report(result: ReplayResult, stage: Path, recording: Recording, topo:
         if result.mode == "validate"
         else None,
         "same_write_order": result.same_writes,
+        "coherence": result.coherence,
         "losses": result.losses,
         "notes": result.notes,
         "summary": summary(result.paths),

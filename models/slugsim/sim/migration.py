@@ -19,6 +19,15 @@ named phases, each timed by the simulation itself:
    IOMMU maps the workload for the target's PID, and the target continues the program where
    the source stopped. Downtime is quiesce start to this instant.
 
+Warm (``warm: true``): the source's cache moves "as it exists". Before the write-back the
+addresses and states of the lines it holds are taken down; they cross to the target with the
+rest of the state (8 B a line), and on resume the target re-acquires each line through the
+protocol, ahead of the program's next operations and within its ``outstanding`` limit:
+``RdShared`` for a line the source held in S, ``RdOwn`` for E or M (CXL_REFERENCE.md §1.3; the
+target takes ownership with a read-modify-write that stores the value it read, so the line's
+value is unchanged). The write-back itself is the cold one: the data goes home first and the
+host's filter forgets the source, so no step depends on anything but the protocol.
+
 Re-routing: PBR IDs and switch tables are computed once, when the graph is built
 (``fabric.routing``), and do not change during a run. A migration therefore moves the work
 onto an endpoint that already has its PID and routes (the spare); what changes is which PID
@@ -59,7 +68,9 @@ ENTRY_KEYS = {
     "endpoint": "the endpoint whose work moves: a type1/type2 device or a host, with a workload",
     "to": "the spare that continues it: a device for a device, a host for a host",
     "at": "when the source stops taking new operations, e.g. '2us'",
+    "warm": "optional, devices: the target re-acquires the lines the source held (default false)",
 }
+OPTIONAL_KEYS = ("warm",)
 
 LINE_BYTES = 64  # a cache line (CXL_REFERENCE.md §1.1: D2H Data is always a full 64 B line)
 # One ATC entry as a Translation Completion carries it: a 64-bit translated address with its
@@ -69,6 +80,9 @@ ATC_ENTRY_BYTES = 8
 # polls, its value checks) and the think-time state. Our model choice, one line's worth; no
 # published figure exists for an accelerator's context record.
 CONTEXT_BYTES = 64
+# One line of a warm migration's cache directory: its line address (46 bits, CXL_REFERENCE.md
+# §1.2's Addr[51:6]) and its state (2 bits), packed into 8 bytes. Our model choice.
+LINE_ENTRY_BYTES = 8
 # Payload of one state chunk: a line, sent as a data message is (CXL_REFERENCE.md §6.1: a 64 B
 # payload with its header occupies 68 B on the wire, 5 of the link's 16 B slots).
 CHUNK_PAYLOAD = 64
@@ -96,6 +110,7 @@ class MigrationSpec:
     where: Where
     # where each field was written (for messages); default: the entry's place
     places: tuple[tuple[str, Where], ...] = ()
+    warm: bool = False  # the target re-acquires the source's lines on resume
 
     def place(self, key: str) -> Where:
         return dict(self.places).get(key, self.where)
@@ -130,7 +145,7 @@ def parse_entries(document: Any, raw: Any) -> tuple[list[MigrationSpec], list[Is
             if key not in ENTRY_KEYS
         ]
         for key in ENTRY_KEYS:
-            if key not in item:
+            if key not in item and key not in OPTIONAL_KEYS:
                 found.append(
                     Issue(document.where(path), f"migrate[{index}] needs '{key}'", ENTRY_KEYS[key])
                 )
@@ -138,12 +153,18 @@ def parse_entries(document: Any, raw: Any) -> tuple[list[MigrationSpec], list[Is
             if key in item and not isinstance(item[key], str):
                 where = document.where((*path, key))
                 found.append(Issue(where, f"migrate[{index}].{key} must be a component name", ""))
+        warm = item.get("warm", False)
+        if not isinstance(warm, bool):
+            where = document.where((*path, "warm"))
+            found.append(Issue(where, f"migrate[{index}].warm must be true or false", ""))
         at = _time(item.get("at"), document.where((*path, "at")), f"migrate[{index}].at", found)
         if found:
             issues += found
             continue
-        places = tuple((key, document.where((*path, key))) for key in ENTRY_KEYS)
-        specs.append(MigrationSpec(item["endpoint"], item["to"], at, document.where(path), places))
+        places = tuple((key, document.where((*path, key))) for key in ENTRY_KEYS if key in item)
+        specs.append(
+            MigrationSpec(item["endpoint"], item["to"], at, document.where(path), places, warm)
+        )
     return specs, issues
 
 
@@ -168,21 +189,21 @@ def _time(value: Any, where: Where, what: str, issues: list[Issue]) -> int:
     return at
 
 
-CLI_FORM = re.compile(r"^([^=@\s]+)=([^=@\s]+)@(\S+)$")
+CLI_FORM = re.compile(r"^([^=@\s]+)=([^=@\s]+)@([^:\s]+)(:warm)?$")
 
 
 def parse_cli(text: str) -> MigrationSpec:
-    """``NAME=TARGET@TIME`` (``slugsim run --migrate``); raises ``TopologyError``."""
+    """``NAME=TARGET@TIME[:warm]`` (``slugsim run --migrate``); raises ``TopologyError``."""
     where = Where(f"--migrate {text}")
     match = CLI_FORM.match(text)
     if match is None:
-        hint = "write NAME=TARGET@TIME, e.g. --migrate acc0=acc2@2us"
+        hint = "write NAME=TARGET@TIME[:warm], e.g. --migrate acc0=acc2@2us:warm"
         raise TopologyError([Issue(where, "not of the form NAME=TARGET@TIME", hint)])
     issues: list[Issue] = []
     at = _time(match[3], where, "the time", issues)
     if issues:
         raise TopologyError(issues)
-    return MigrationSpec(match[1], match[2], at, where)
+    return MigrationSpec(match[1], match[2], at, where, warm=match[4] is not None)
 
 
 def _family(graph: nx.Graph, name: str) -> str | None:
@@ -292,6 +313,11 @@ def _problems(graph: nx.Graph, spec: MigrationSpec) -> list[tuple[str, str, str]
                  "ATC", "enable params.ats on the target"),
             )  # fmt: skip
     else:
+        if spec.warm:
+            problems.append(
+                ("warm", f"'{spec.endpoint}' is a host: warm moves a device's cache",
+                 "drop warm (a host's LLC is written back and the target starts cold)"),
+            )  # fmt: skip
         if workload is not None and workload.target == "local":
             problems.append(
                 ("endpoint", f"'{spec.endpoint}'s workload uses its own local DRAM",
@@ -371,6 +397,9 @@ class Migration:
         self.clean_lines = 0  # lines given up without data
         self.chunks_sent = 0
         self.chunks_received = 0
+        self.warm_lines: list[tuple[int, DeviceState]] = []  # warm: what the source held
+        self.reacquired = 0  # warm: lines the target has taken again
+        self.warm_done_at = -1  # warm: when the last of them arrived
         # The target takes the chunks; every other message goes to its own handler.
         for attachment in self.target.attachments:
             handler = attachment.port.handler
@@ -485,6 +514,9 @@ class Migration:
             "atc_entries": self.atc_entries,
             "state_chunks": self.chunks_sent,
             "bytes_moved": self.bytes_moved,
+            "warm": self.spec.warm,
+            "lines_reacquired": self.reacquired,
+            "warm_up_ns": span(self.resumed_at, self.warm_done_at),
         }
 
 
@@ -518,6 +550,13 @@ class DeviceMigration(Migration):
         program = source.program
         self.ops_at_source = program.completed if program is not None else 0
         self._dirty_before = source.d2h_requests[D2HReqOpcode.DIRTYEVICT]
+        if self.spec.warm:  # the directory of the cache as it is, before it leaves
+            cache = source.cache
+            self.warm_lines = [
+                (line, cache.line_state(line))
+                for line in sorted(cache.lines)
+                if line != ALL_LINES and cache.line_state(line) in _STABLE
+            ]
         self._evict_all()
 
     def _evict_all(self) -> None:
@@ -560,19 +599,31 @@ class DeviceMigration(Migration):
         atc = self.source.atc
         if atc is not None:
             self._translations = atc.translations()
-        return len(self._translations) * ATC_ENTRY_BYTES + CONTEXT_BYTES
+        directory = len(self.warm_lines) * LINE_ENTRY_BYTES
+        return len(self._translations) * ATC_ENTRY_BYTES + directory + CONTEXT_BYTES
 
     def _take_over(self) -> None:
         source, target = self.source, self.target
         if target.atc is not None:
             _install(target.atc, self._translations)
             self._map_for_target()
-        target.program, source.program = source.program, None
+        if target.program is None:
+            target.program = source.program
+            if self.warm_lines and target.program is not None:
+                target.program = WarmStart(target, target.program, self.warm_lines, self._warmed)
+        # else: a replay re-drives the target from its own trace (record/device_player.py):
+        # the recorded migration moved the work, and the target's trace holds its part of it,
+        # re-acquisitions included
+        source.program = None
         target.think_time = source.think_time
         target.poll_interval = source.poll_interval
         target.paused = False
         if target.program is not None:
             target.pump()
+
+    def _warmed(self) -> None:
+        self.reacquired = len(self.warm_lines)
+        self.warm_done_at = self.sim.now
 
     def _map_for_target(self) -> None:
         """The host's IOMMU translates the moved workload for the target's PID too (the
@@ -590,6 +641,65 @@ class DeviceMigration(Migration):
         for page in range(first, last + 1):
             addr = page << shift
             iommu.map(pid, addr, addr, large=shift == LARGE_SHIFT)
+
+
+class WarmStart:
+    """The target's program right after a warm resume: first one operation per line the
+    source held (a load for S: RdShared; a read-modify-write storing the value it read for
+    E/M: RdOwn, CXL_REFERENCE.md §1.3), then the moved program's own. It stands in for the
+    program (everything else is the program's) and hands it back to the device when the last
+    line has arrived."""
+
+    def __init__(
+        self,
+        device: Any,
+        program: Any,
+        lines: list[tuple[int, DeviceState]],
+        done: Callable[[], None],
+    ) -> None:
+        self.device = device
+        self.program = program
+        self.lines = list(lines)
+        self.next_line = 0
+        self.warming: dict[int, Any] = {}  # id(op) -> op, re-acquisitions in flight
+        self.done = done
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.program, name)
+
+    @property
+    def backoff(self) -> bool:
+        return bool(self.program.backoff)
+
+    @backoff.setter
+    def backoff(self, value: bool) -> None:
+        self.program.backoff = value
+
+    def next(self) -> Any:
+        from ..workloads.coherent import Op, OpKind
+
+        if self.next_line < len(self.lines):
+            line, state = self.lines[self.next_line]
+            self.next_line += 1
+            if state is DeviceState.S:
+                op = Op(OpKind.LOAD, line)
+            else:
+                op = Op(OpKind.RMW, line, update=_same)
+            self.warming[id(op)] = op
+            return op
+        return self.program.next()
+
+    def complete(self, op: Any, value: int) -> None:
+        if self.warming.pop(id(op), None) is None:
+            self.program.complete(op, value)
+            return
+        if not self.warming and self.next_line == len(self.lines):
+            self.device.program = self.program
+            self.done()
+
+
+def _same(value: int) -> int:
+    return value
 
 
 class HostMigration(Migration):
@@ -749,7 +859,14 @@ def stats_schema() -> dict[str, Any]:
             "lines_written_back": described(INT, "DirtyEvicts of the write-back (64 B each)"),
             "lines_dropped": described(INT, "lines given up without data (CleanEvictNoData)"),
             "atc_entries": described(INT, "ATC entries moved (8 B each)"),
-            "state_chunks": described(INT, "64 B CXL.io chunks of ATC entries and context"),
+            "state_chunks": described(
+                INT, "64 B CXL.io chunks of ATC entries, context and (warm) the line directory"
+            ),
+            "warm": described(
+                {"enum": [False, True]}, "the target re-acquired the source's lines on resume"
+            ),
+            "lines_reacquired": described(INT, "warm: lines the target took again (8 B each)"),
+            "warm_up_ns": described(NUM, f"warm: resume to the last line re-acquired ({time})"),
             "bytes_moved": obj(
                 {
                     "written_back": described(INT, "dirty data carried home by the write-back"),

@@ -132,6 +132,8 @@ def summary_tables(stats: dict[str, Any]) -> list[Table]:
     for source, entry in stats.get("migration", {}).get("entries", {}).items():
         moved = entry["bytes_moved"]["total"]
         done = f"{entry['downtime_ns']:,.1f} ns down, {moved:,} B moved"
+        if entry.get("warm"):
+            done += f", {entry['lines_reacquired']} lines re-acquired"
         value = done if entry["phase"] == "resumed" else entry["phase"]
         overview.add_row(f"migration {source} -> {entry['target']}", value)
 
