@@ -173,8 +173,12 @@ class TimedDcoh:
         self.blocked = LatencyHistogram()
         self.bisnp_round_trip = LatencyHistogram()
         self.device_access = (LatencyHistogram(), LatencyHistogram())  # loads, stores
+        # ... by whether the access had to back-invalidate a host first
+        self.device_snooped = (LatencyHistogram(), LatencyHistogram())  # without, with
+        self.engine_snooped = False
         self.memory_reads = 0
         self.memory_writes = 0
+        self._entries = 0  # filter entries in use
         self.occupancy_area = 0  # entries x ps
         self.occupancy_since = 0
         self.occupancy_max = 0
@@ -286,8 +290,6 @@ class TimedDcoh:
         if entries > self.occupancy_max:
             self.occupancy_max = entries
 
-    _entries = 0
-
     # -- the device's own accesses ---------------------------------------------------------------
 
     def start(self) -> None:
@@ -311,7 +313,9 @@ class TimedDcoh:
         self.engine_started = self.sim.now
         if op.kind is DevOp.Load:
             self.checks.values.on_issue("dcoh", op, True)
+        snoops = self.dcoh.counters["bisnp_device"]
         self._call(self.dcoh.issue, op)
+        self.engine_snooped = self.dcoh.counters["bisnp_device"] > snoops
         self._pump()
 
     def _complete(self, completion: Completion) -> None:
@@ -320,7 +324,9 @@ class TimedDcoh:
     def _engine_done(self, completion: Completion) -> None:
         op = completion.op
         store = op.kind is DevOp.Store
-        self.device_access[store].record(self.sim.now - self.engine_started)
+        took = self.sim.now - self.engine_started
+        self.device_access[store].record(took)
+        self.device_snooped[self.engine_snooped].record(took)
         if store:
             self.checks.values.on_store(op)
         else:
@@ -361,6 +367,8 @@ class TimedDcoh:
             "device_access": {
                 "loads": summarise(self.device_access[0]),
                 "stores": summarise(self.device_access[1]),
+                "without_bisnp": summarise(self.device_snooped[0]),
+                "with_bisnp": summarise(self.device_snooped[1]),
             },
             "memory_reads": self.memory_reads,
             "memory_writes": self.memory_writes,
@@ -671,7 +679,12 @@ def dcoh_schema() -> dict[str, Any]:
                 "device snoop filter occupancy",
             ),
             "device_access": obj(
-                {"loads": LATENCY_SUMMARY, "stores": LATENCY_SUMMARY},
+                {
+                    "loads": LATENCY_SUMMARY,
+                    "stores": LATENCY_SUMMARY,
+                    "without_bisnp": LATENCY_SUMMARY,
+                    "with_bisnp": LATENCY_SUMMARY,
+                },
                 "the device engine's accesses to its own memory, issue to completion",
             ),
             "memory_reads": described(INT, "device memory reads"),

@@ -235,6 +235,7 @@ class Type3Device(Component):
         # Set by the per-hop breakdown: called as stage_probe(response, dram_arrive, dram_start,
         # ready) when the DRAM has timed a request (stats/breakdown.py).
         self.stage_probe: Callable[[Any, int, int, int], object] | None = None
+        self.dcoh: TimedDcoh | None = None  # HDM-DB: the DCOH, from connect()
 
     def connect(self) -> None:
         for attachment in self.attachments:
@@ -243,7 +244,6 @@ class Type3Device(Component):
             port.pipeline = self.controller_latency
         for ld in self.params.lds:
             self.ld_owner[ld.ld_id] = self.fabric.pids[ld.host]
-        self.dcoh: TimedDcoh | None = None
         if self.params.coherence == "hdm_db":
             from .devmem_timing import TimedDcoh
 
