@@ -156,7 +156,8 @@ class TimedDcoh:
         self._ports = [fabric.port_towards(device.name, h) for h in hosts]
         self._channels: dict[tuple[int, int], _Channel] = {}
         self.requests: list[deque[M2SReq]] = [deque() for _ in hosts]  # M2S Req, per host
-        self.blocked_since: list[int | None] = [None] * len(hosts)
+        self.blocked_since: list[int | None] = [None] * len(hosts)  # head stalled since
+        self.next_host = 0  # whose Req queue head is tried first
         self.reads: list[int] = []  # lines the call in progress reads from memory
         self.writes: list[int] = []
         self.bisnp_out: dict[tuple[int, int], int] = {}  # (host, line) -> BISnp departure
@@ -203,27 +204,35 @@ class TimedDcoh:
         self._pump()
 
     def _pump(self) -> None:
-        """Take every Req queue head the table lets through, until none moves."""
-        dcoh, now = self.dcoh, self.sim.now
+        """Take every Req queue head the table lets through, until none moves. The hosts take
+        turns, starting after the last one served, so that none starves behind the others
+        while requests wait for filter victims one at a time."""
+        dcoh, now, queues = self.dcoh, self.sim.now, self.requests
+        hosts = len(queues)
         moved = True
         while moved:
             moved = False
-            for src, queue in enumerate(self.requests):
-                while queue:
-                    head = queue[0]
-                    if dcoh.stalls(src, head):
-                        if self.blocked_since[src] is None:
-                            self.blocked_since[src] = now
-                        break
-                    queue.popleft()
-                    since = self.blocked_since[src]
-                    if since is not None:
-                        self.blocked_since[src] = None
-                        self.blocked_requests += 1
-                        self.blocked_ps += now - since
-                        self.blocked.record(now - since)
-                    self._call(dcoh.receive, src, head)
-                    moved = True
+            for turn in range(hosts):
+                src = (self.next_host + turn) % hosts
+                queue = queues[src]
+                if not queue:
+                    continue
+                head = queue[0]
+                if dcoh.stalls(src, head):
+                    if self.blocked_since[src] is None:
+                        self.blocked_since[src] = now
+                    continue
+                queue.popleft()
+                since = self.blocked_since[src]
+                if since is not None:
+                    self.blocked_since[src] = None
+                    self.blocked_requests += 1
+                    self.blocked_ps += now - since
+                    self.blocked.record(now - since)
+                self._call(dcoh.receive, src, head)
+                self.next_host = (src + 1) % hosts
+                moved = True
+                break
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         out = self.out
