@@ -39,12 +39,13 @@ from typing import Any
 
 from ..coherence.checker import ValueChecker
 from ..coherence.dcoh_base import DevOp
+from ..coherence.dcoh_d import BiasController
 from ..coherence.dcoh_db import DeviceSnoopFilter, SfEvent
 from ..coherence.devmem_host import HostMemAgent, HostMemEvent, HostMemState
 from ..coherence.latency import ACTION_LATENCY_PS
 from ..coherence.monitor import Violation
 from ..coherence.ops import Completion, CoreOp, Op
-from ..cxl import M2SBIRsp, M2SReq, M2SRwD, S2MBISnp
+from ..cxl import D2HReq, M2SBIRsp, M2SReq, M2SRwD, S2MBISnp
 from ..stats.histogram import LatencyHistogram
 from ..stats.latency import summarise
 from ..workloads import make_generator
@@ -114,16 +115,23 @@ class _Channel:
     """One (destination, channel) stream out of a controller: the outbox's ordering key. It
     times BISnp and BIRsp for the BISnp -> BIRsp latency statistics."""
 
-    __slots__ = ("on_send", "port")
+    __slots__ = ("delay", "on_send", "port", "sim")
 
-    def __init__(self, port: Any, on_send: Callable[[Any], None] | None) -> None:
+    def __init__(
+        self, port: Any, on_send: Callable[[Any], None] | None, sim: Any = None, delay: int = 0
+    ) -> None:
         self.port = port
         self.on_send = on_send
+        self.sim = sim
+        self.delay = delay  # an outbound latency the port's pipeline does not charge
 
     def send(self, msg: Any) -> None:
         if self.on_send is not None:
             self.on_send(msg)
-        self.port.send(msg)
+        if self.delay:
+            self.sim.schedule(self.delay, self.port.send, msg)
+        else:
+            self.port.send(msg)
 
 
 def _call_with_time(done: Callable[[int], None], ready: int) -> None:
@@ -142,22 +150,16 @@ class TimedDcoh:
         self.host_pids = [fabric.pids[h] for h in hosts]
         self.index_of_pid = {pid: i for i, pid in enumerate(self.host_pids)}
         self.checks: SharedChecks = fabric.shared(("hdm-db-checks", device.name), SharedChecks)
-        self.dcoh = DeviceSnoopFilter(
-            len(hosts),
-            self._produce,
-            self._complete,
-            sf_sets=params.sf_sets,
-            sf_ways=params.sf_ways,
-            isa=params.sf_states == "isa",
-            on_transition=self._charge,
-            on_write=self._written,
-        )
-        self.out = TimedOutbox(self.sim, DCOH_ACTION_LATENCY_PS)
+        self.dcoh: Any = self._controller(params, len(hosts))
+        self.out = TimedOutbox(self.sim, self.LATENCIES)
         self._ports = [fabric.port_towards(device.name, h) for h in hosts]
         self._channels: dict[tuple[int, int], _Channel] = {}
         self.requests: list[deque[M2SReq]] = [deque() for _ in hosts]  # M2S Req, per host
         self.blocked_since: list[int | None] = [None] * len(hosts)  # head stalled since
         self.next_host = 0  # whose Req queue head is tried first
+        # the controller's outbound latency, where the device's port pipeline does not charge
+        # it (a Type-2's port carries CXL.cache too)
+        self.egress = 0 if device.attachments[0].port.pipeline else params.controller_latency
         self.reads: list[int] = []  # lines the call in progress reads from memory
         self.writes: list[int] = []
         self.bisnp_out: dict[tuple[int, int], int] = {}  # (host, line) -> BISnp departure
@@ -183,6 +185,26 @@ class TimedDcoh:
         self.occupancy_area = 0  # entries x ps
         self.occupancy_since = 0
         self.occupancy_max = 0
+
+    LATENCIES = DCOH_ACTION_LATENCY_PS
+    REMOTE = "bisnp_device"  # the counter that says a device access needed the hosts
+
+    def _controller(self, params: Any, hosts: int) -> Any:
+        return DeviceSnoopFilter(
+            hosts,
+            self._produce,
+            self._complete,
+            sf_sets=params.sf_sets,
+            sf_ways=params.sf_ways,
+            isa=params.sf_states == "isa",
+            on_transition=self._charge,
+            on_write=self._written,
+        )
+
+    def _reads_memory(self, action: str, transition: Any) -> bool:
+        return action in _READS or (
+            action == "device_access" and transition.event is not SfEvent.Store
+        )
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -263,12 +285,10 @@ class TimedDcoh:
 
     def _charge(self, transition: Any) -> None:
         rule = transition.rule
-        latencies = DCOH_ACTION_LATENCY_PS
+        latencies = self.LATENCIES
         for action in rule.actions:
             self.out.latency += latencies[action]
-            if action in _READS or (
-                action == "device_access" and transition.event is not SfEvent.Store
-            ):
+            if self._reads_memory(action, transition):
                 self.reads.append(transition.line)
 
     def _written(self, agent: str, line: int, value: int) -> None:
@@ -280,9 +300,13 @@ class TimedDcoh:
         if msg.__class__ is S2MBISnp:
             msg.spid = self.device.pid
             self.bisnp_sent[msg.opcode.name] += 1
+        elif msg.__class__ is D2HReq:
+            msg.spid = self.device.pid
         channel = self._channels.get((host, msg.VC))
         if channel is None:
-            channel = self._channels[host, msg.VC] = _Channel(self._ports[host], self._sent)
+            channel = self._channels[host, msg.VC] = _Channel(
+                self._ports[host], self._sent, self.sim, self.egress
+            )
         self.out.message(channel, msg)
 
     def _sent(self, msg: Any) -> None:
@@ -290,7 +314,10 @@ class TimedDcoh:
             self.bisnp_out[self.index_of_pid[msg.dpid], msg.bi_tag] = self.sim.now
 
     def _occupancy(self) -> None:
-        counters = self.dcoh.sf.counters
+        sf = getattr(self.dcoh, "sf", None)
+        if sf is None:
+            return
+        counters = sf.counters
         entries = counters.allocations - counters.deallocations
         now = self.sim.now
         self.occupancy_area += self._entries * (now - self.occupancy_since)
@@ -322,9 +349,9 @@ class TimedDcoh:
         self.engine_started = self.sim.now
         if op.kind is DevOp.Load:
             self.checks.values.on_issue("dcoh", op, True)
-        snoops = self.dcoh.counters["bisnp_device"]
+        snoops = self.dcoh.counters[self.REMOTE]
         self._call(self.dcoh.issue, op)
-        self.engine_snooped = self.dcoh.counters["bisnp_device"] > snoops
+        self.engine_snooped = self.dcoh.counters[self.REMOTE] > snoops
         self._pump()
 
     def _complete(self, completion: Completion) -> None:
@@ -386,6 +413,114 @@ class TimedDcoh:
         }
 
 
+_BIAS_READS = frozenset({"local_load", "serve_read", "complete_rd_fwd"})
+BIAS_ACTION_LATENCY_PS: dict[str, int] = {
+    **ACTION_LATENCY_PS["dcoh_bias"],
+    **dict.fromkeys(
+        (*_BIAS_READS, "serve_write", "complete_wr_fwd", "flush_page"), 0
+    ),  # the device's DRAM model times them
+}
+BIAS_COUNTERS = (
+    "flips_to_device", "flips_to_host", "flips_failed", "forced_to_host", "predicted",
+    "rdownnodata", "local", "via_host", "bias_hits", "bias_misses",
+)  # fmt: skip
+
+
+class TimedBias(TimedDcoh):
+    """``BiasController`` (HDM-D, one host) inside a Type-2 device: device accesses complete
+    in the device in device bias and go through the host (D2H RdCurr / WOWrInv, completed by
+    M2S MemRdFwd / MemWrFwd) in host bias; flips by the predictor (RdOwnNoData per line)."""
+
+    LATENCIES = BIAS_ACTION_LATENCY_PS
+    REMOTE = "via_host"
+
+    def __init__(self, device: Any, host: str) -> None:
+        super().__init__(device, [host])
+        self.flip_started: dict[int, int] = {}  # page -> when its flip began
+        self.flip_time = LatencyHistogram()  # flip start -> device bias (or spoiled)
+
+    def _controller(self, params: Any, hosts: int) -> Any:
+        return BiasController(
+            self._produce,
+            self._complete,
+            page_lines=params.page_lines,
+            bias_sets=params.bias_sets,
+            bias_ways=params.bias_ways,
+            predictor=params.predictor,
+            on_transition=self._charge,
+            on_write=self._written,
+        )
+
+    def _reads_memory(self, action: str, transition: Any) -> bool:
+        return action in _BIAS_READS
+
+    def _charge(self, transition: Any) -> None:
+        super()._charge(transition)
+        actions = transition.rule.actions
+        if "start_flip" in actions:
+            self.flip_started[transition.line] = self.sim.now
+        elif "finish_flip" in actions or "fail_flip" in actions:
+            started = self.flip_started.pop(transition.line, None)
+            if started is not None:  # charged until the call's output leaves
+                self.flip_time.record(self.sim.now + self.out.latency - started)
+
+    def stats(self, elapsed: int) -> dict[str, Any]:
+        counters = self.dcoh.counters
+        return {
+            "host": self.hosts[0],
+            "page_lines": self.dcoh.page_lines,
+            "bias_cache": f"{self.dcoh.bias_cache.sets}x{self.dcoh.bias_cache.ways}",
+            "predictor": self.dcoh.predictor,
+            "counters": {name: counters[name] for name in BIAS_COUNTERS},
+            "flip_time": summarise(self.flip_time),
+            "received": dict(sorted(self.received.items())),
+            "device_access": {
+                "loads": summarise(self.device_access[0]),
+                "stores": summarise(self.device_access[1]),
+                "device_bias": summarise(self.device_snooped[0]),
+                "host_bias": summarise(self.device_snooped[1]),
+            },
+            "memory_reads": self.memory_reads,
+            "memory_writes": self.memory_writes,
+            "values_checked": self.checks.values.loads_checked,
+            "data_errors": self.checks.errors,
+        }
+
+
+def bias_schema() -> dict[str, Any]:
+    from ..stats.schema import INT, LATENCY_SUMMARY, STRING, described, map_of, obj
+
+    return obj(
+        {
+            "host": described(STRING, "the host"),
+            "page_lines": described(INT, "lines per bias page"),
+            "bias_cache": described(STRING, "bias cache sets x ways"),
+            "predictor": described(INT, "flip after this many accesses through the host (0: off)"),
+            "counters": map_of(
+                described(INT, "count"),
+                "flips (to device, to host, failed, forced back by a host access, predicted), "
+                "RdOwnNoData sent, device accesses local / via the host, bias cache hits/misses",
+            ),
+            "flip_time": LATENCY_SUMMARY,
+            "received": map_of(described(INT, "messages"), "M2S messages received, by class"),
+            "device_access": obj(
+                {
+                    "loads": LATENCY_SUMMARY,
+                    "stores": LATENCY_SUMMARY,
+                    "device_bias": LATENCY_SUMMARY,
+                    "host_bias": LATENCY_SUMMARY,
+                },
+                "the device's own accesses, issue to completion: all, and by where they went",
+            ),
+            "memory_reads": described(INT, "device memory reads"),
+            "memory_writes": described(INT, "device memory writes"),
+            "values_checked": described(INT, "loads whose value was checked"),
+            "data_errors": described(INT, "loads or writes that broke coherence (must be 0)"),
+        },
+        "the HDM-D DCOH (bias table, flips; issue 12)",
+    )
+
+
 class _Slot:
     """One outstanding operation of a host core on device memory."""
 
@@ -408,16 +543,17 @@ class _Core:
 class TimedHostMem:
     """``HostMemAgent`` inside a host: its workload's loads and stores on an HDM-DB device."""
 
-    def __init__(self, host: Any, device: Any) -> None:
+    def __init__(self, host: Any, device: Any, hdm_d: bool = False) -> None:
         self.host = host
         self.sim = host.sim
+        self.hdm_d = hdm_d
         self.device_name = device.name
         self.device_pid = device.pid
         fabric = host.fabric
         self.checks: SharedChecks = fabric.shared(("hdm-db-checks", device.name), SharedChecks)
         self.agent = HostMemAgent(
             0,
-            False,
+            hdm_d,
             self._produce,
             self._complete,
             on_transition=self._charge,
@@ -432,7 +568,7 @@ class TimedHostMem:
         self.held: OrderedDict[int, None] = OrderedDict()  # lines cached, LRU first
         self.busy: dict[int, _Slot | None] = {}  # line -> the op on it (None: an eviction)
         self.waiting: dict[int, deque[_Slot]] = {}  # line -> slots waiting for it
-        self.snoops: deque[S2MBISnp] = deque()  # BISnp queue (its head may stall)
+        self.snoops: deque[Any] = deque()  # BISnp (HDM-DB) or D2H Req (HDM-D); head may stall
         self.snoop_arrival: dict[int, int] = {}  # line -> when its BISnp arrived
         self.cores: list[_Core] = []
         self.slots: list[_Slot] = []
@@ -442,6 +578,7 @@ class TimedHostMem:
         self.latency = (LatencyHistogram(), LatencyHistogram())  # loads, stores
         self.bisnp_latency = LatencyHistogram()  # BISnp arrival -> BIRsp departure
         self.bisnp_received: Counter[str] = Counter()
+        self.device_requests: Counter[str] = Counter()  # HDM-D: D2H from the device
         self.birsp_sent: Counter[str] = Counter()
         self.conflicts = 0
         self.evictions = Counter({"clean": 0, "dirty": 0})
@@ -562,9 +699,13 @@ class TimedHostMem:
 
     def receive(self, msg: Any) -> None:
         """An S2M message from the device: NDR and DRS at once, BISnp through its queue."""
-        if msg.__class__ is S2MBISnp:
+        cls = msg.__class__
+        if cls is S2MBISnp:
             self.bisnp_received[msg.opcode.name] += 1
             self.snoop_arrival[msg.bi_tag] = self.sim.now
+            self.snoops.append(msg)
+        elif cls is D2HReq:
+            self.device_requests[msg.opcode.name] += 1
             self.snoops.append(msg)
         else:
             self._call(self.agent.receive, msg)
@@ -625,7 +766,7 @@ class TimedHostMem:
         return self.latency[0].count + self.latency[1].count
 
     def latency_histograms(self) -> dict[tuple[str, str], LatencyHistogram]:
-        path = f"hdm_db:{self.device_name}"
+        path = f"{'hdm_d' if self.hdm_d else 'hdm_db'}:{self.device_name}"
         return {
             (cls, path): histogram
             for cls, histogram in zip(("read", "write"), self.latency, strict=True)
@@ -643,6 +784,7 @@ class TimedHostMem:
             "birsp_sent": dict(sorted(self.birsp_sent.items())),
             "bi_conflicts_sent": self.conflicts,
             "bisnp_to_birsp": summarise(self.bisnp_latency),
+            "device_requests": dict(sorted(self.device_requests.items())),
         }
 
 
@@ -719,8 +861,11 @@ def host_mem_schema() -> dict[str, Any]:
             "birsp_sent": map_of(described(INT, "answers"), "BIRsp sent, by opcode"),
             "bi_conflicts_sent": described(INT, "BIConflict sent"),
             "bisnp_to_birsp": LATENCY_SUMMARY,
+            "device_requests": map_of(
+                described(INT, "requests"), "HDM-D: D2H requests from the device, by opcode"
+            ),
         },
-        "the host's side of HDM-DB device memory (issue 12)",
+        "the host's side of HDM-DB or HDM-D device memory (issue 12)",
     )
 
 
@@ -737,12 +882,13 @@ def hdm_db_host_issues(
         for window in host.hdm
         for target in window.targets
         if target in graph
-        and graph.nodes[target]["kind"] == "type3"
-        and getattr(graph.nodes[target]["params"], "coherence", "hdm_h") == "hdm_db"
+        and getattr(graph.nodes[target]["params"], "coherence", "") in ("hdm_db", "hdm_d")
     ]
     if not coherent:
         return []
     device = coherent[0]
+    hdm_d = graph.nodes[device]["params"].coherence == "hdm_d"
+    limit = (MAX_LINES // 2 if hdm_d else MAX_LINES) * LINE_BYTES
     if len(host.hdm) != 1 or host.hdm[0].targets != (device,):
         return [
             Issue(
@@ -763,14 +909,54 @@ def hdm_db_host_issues(
                 f"set the workload's target to '{device}'",
             )
         ]
-    if workload.footprint > MAX_LINES * LINE_BYTES:
+    if workload.footprint > limit:
         return [
             Issue(
                 locate(("workload", "footprint")),
-                f"host '{name}': its workload footprint on HDM-DB device '{device}' is "
-                f"{format_size(workload.footprint)}",
-                "HDM-DB lines are named by a 12-bit BITag (CXL_REFERENCE.md §2.1): keep it at "
-                f"most {format_size(MAX_LINES * LINE_BYTES)}",
+                f"host '{name}': its workload footprint on {'HDM-D' if hdm_d else 'HDM-DB'} "
+                f"device '{device}' is {format_size(workload.footprint)}",
+                "device-memory lines are named by a 12-bit BITag / CQID (CXL_REFERENCE.md "
+                f"§2.1, §1.2): keep it at most {format_size(limit)}",
             )
         ]
     return []
+
+
+def hdm_d_device_issues(
+    graph: Any, name: str, device: Any, locate: Callable[[tuple], Any]
+) -> list[Any]:
+    """An HDM-D Type-2: a bias cache the table can index, its own accesses inside the 2048
+    lines a CQID (line x 2 + flip) names, and no CXL.cache workload of its own."""
+    from ..fabric.errors import Issue
+    from ..fabric.params import format_size
+
+    issues = []
+    for field_name in ("bias_sets", "bias_ways"):
+        value = getattr(device, field_name)
+        if value & (value - 1):
+            issues.append(
+                Issue(
+                    locate((field_name,)),
+                    f"type2 '{name}': {field_name} = {value} is not a power of two",
+                    "the bias cache's index and tree pseudo-LRU need powers of two",
+                )
+            )
+    limit = MAX_LINES // 2 * LINE_BYTES
+    if device.device_footprint > limit:
+        issues.append(
+            Issue(
+                locate(("device_footprint",)),
+                f"type2 '{name}': device_footprint is {format_size(device.device_footprint)}",
+                f"HDM-D lines are named by a 12-bit CQID (line x 2 + flip): at most "
+                f"{format_size(limit)}",
+            )
+        )
+    if device.workload is not None:
+        issues.append(
+            Issue(
+                locate(("workload",)),
+                f"type2 '{name}' is HDM-D and also runs a CXL.cache workload",
+                "drop the workload: an HDM-D device's accesses are its device_ops",
+            )
+        )
+    return issues

@@ -249,6 +249,7 @@ def _host_stats_schema() -> dict[str, Any]:
     from .devmem_timing import host_mem_schema
 
     schema["properties"]["hdm_db"] = host_mem_schema()  # hosts of an HDM-DB device only
+    schema["properties"]["hdm_d"] = host_mem_schema()  # hosts of an HDM-D device only
     return schema
 
 
@@ -331,10 +332,11 @@ class Host(Component):
         go to the host's device-memory agent."""
         for target in self.targets:
             device = self.fabric.components[target.name]
-            if getattr(device.params, "coherence", "hdm_h") == "hdm_db":
+            coherence = getattr(device.params, "coherence", "")
+            if coherence in ("hdm_db", "hdm_d"):
                 from .devmem_timing import TimedHostMem
 
-                self.devmem = TimedHostMem(self, device)
+                self.devmem = TimedHostMem(self, device, hdm_d=coherence == "hdm_d")
                 target.port.handler = self.devmem.receive
                 return
 
@@ -474,7 +476,12 @@ class Host(Component):
         """The handler of a root port towards coherent devices: D2H messages go to the home
         agent, CXL.mem responses where ``on_response`` sends them."""
         vc = msg.VC
-        if vc == _IO:
+        devmem = self.devmem
+        if devmem is not None and (
+            vc < _D2H_REQ or (vc == _D2H_REQ and msg.spid == devmem.device_pid)
+        ):  # an HDM-D device's memory traffic (validation: the host maps nothing else)
+            devmem.receive(msg)
+        elif vc == _IO:
             self.on_ats(msg)
         elif vc >= _D2H_REQ:
             translation = self.translation
@@ -624,7 +631,7 @@ class Host(Component):
         if self.translation is not None:
             coherence["ats"] = self.translation.stats()
         if self.devmem is not None:
-            coherence["hdm_db"] = self.devmem.stats()
+            coherence["hdm_d" if self.devmem.hdm_d else "hdm_db"] = self.devmem.stats()
         return {
             **coherence,
             "issued": self.issued,
