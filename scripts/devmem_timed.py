@@ -13,6 +13,9 @@
    cache so every load misses) to an HDM-DB device and to the same device as HDM-H, direct and
    through a switch; the hosts' BISnp -> BIRsp time beside the <= 90 ns target (§3.2, S32 Tbl
    13-2); the device's own access latency with and without a back-invalidation.
+3. **HDM-D** (a Type-2 behind a switch, one host, 4-line pages): the device's loads in host
+   bias (through the host: D2H RdCurr, MemRdFwd) and in device bias, against HDM-DB's; flip
+   counts and costs with the predictor, alone and with the host sharing the pages.
 
 One process; every run is deterministic (seed 1). Figures last.
 """
@@ -27,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 
-from slugsim.components import HostParams, Type3Params
+from slugsim.components import HostParams, Type2Params, Type3Params
 from slugsim.fabric import (
     HdmWindow,
     LinkParams,
@@ -158,6 +161,46 @@ def snoops(requests: int) -> dict[str, Any]:
     return {"dcoh": dcoh, "hosts": hosts}
 
 
+def type2(
+    *, predictor: int, device_ops: int, stores: float, host_requests: int = 0
+) -> dict[str, Any]:
+    """One host and an HDM-D Type-2 behind a switch, both on the device's first 16 KiB."""
+    builder = SystemBuilder(RunOptions(seed=1))
+    window = HdmWindow(base=64 * GIB, size=GIB, targets=("acc0",))
+    workload = None
+    if host_requests:
+        workload = WorkloadParams(
+            kind="random", read_ratio=0.7, footprint=16 * KIB, target="acc0",
+            requests=host_requests,
+        )  # fmt: skip
+    host = HostParams(outstanding=2, devmem_cache=4 * KIB, hdm=(window,), workload=workload)
+    device = Type2Params(
+        capacity=GIB, coherence="hdm_d", predictor=predictor, page_lines=4,
+        device_ops=device_ops, device_store_ratio=stores, device_footprint=16 * KIB,
+    )  # fmt: skip
+    builder.host("host0", host).switch("sw0", SwitchParams(ports=8)).link("host0", "sw0")
+    builder.component("acc0", "type2", device).link("sw0", "acc0", LinkParams())
+    stats, _ = run_system(elaborate(builder.build()))
+    return stats
+
+
+def hdm_d(requests: int) -> dict[str, Any]:
+    ops = max(200, requests // 2)
+    out: dict[str, Any] = {}
+    out["host bias (predictor off), loads"] = type2(predictor=0, device_ops=ops, stores=0.0)
+    out["predictor 1, loads"] = type2(predictor=1, device_ops=ops, stores=0.0)
+    out["predictor 1, 50 % stores"] = type2(predictor=1, device_ops=ops, stores=0.5)
+    out["predictor 2, host sharing"] = type2(
+        predictor=2, device_ops=ops, stores=0.5, host_requests=requests
+    )
+    db = system(
+        hosts=1, footprint=16 * KIB, cache=64, requests=1, sf_entries=4096,
+        device_ops=ops, read_ratio=1.0,
+    )  # fmt: skip
+    out["hdm_db"] = db
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests per host core")
@@ -169,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = sweep(args.requests)
     lat = unloaded(min(args.requests, 2000))
     snoop = snoops(args.requests)
+    biased = hdm_d(args.requests)
     wall = time.perf_counter() - t0
 
     print()
@@ -230,6 +274,43 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nBISnp by cause {dcoh['bisnp_by_cause']}, BIConflicts {dcoh['bi_conflicts']}, "
         f"values checked {dcoh['values_checked']}, data errors {dcoh['data_errors']}"
+    )
+    print()
+    print("HDM-D (Type-2 behind a switch, 4-line pages, 16 KiB): the device's accesses, ns")
+    print(
+        "| case | device bias: count | p50 | mean | host bias: count | p50 | mean | "
+        "flips to device | failed | forced to host | RdOwnNoData | flip time mean | p50 | "
+        "data errors |"
+    )
+    print("|" + "---|" * 14)
+    for name, stats in biased.items():
+        if name == "hdm_db":
+            continue
+        bias = stats["devices"]["acc0"]["bias"]
+        access, c, flip = bias["device_access"], bias["counters"], bias["flip_time"]
+        local, remote = access["device_bias"], access["host_bias"]
+
+        def cells(a: dict[str, Any]) -> str:
+            if not a["count"]:
+                return "0 | - | -"
+            return f"{a['count']} | {a['p50']:.1f} | {a['mean']:.1f}"
+
+        flips = f"{flip['mean']:.1f} | {flip['p50']:.1f}" if flip["count"] else "- | -"
+        print(
+            f"| {name} | {cells(local)} | {cells(remote)} | {c['flips_to_device']} | "
+            f"{c['flips_failed']} | {c['forced_to_host']} | {c['rdownnodata']} | {flips} | "
+            f"{bias['data_errors']} |"
+        )
+    shared = biased["predictor 2, host sharing"]
+    reads = shared["latency"]["read"]["all"]
+    print(
+        f"host loads in the sharing case: {reads['count']}, mean {reads['mean']:.1f} ns, "
+        f"p50 {reads['p50']:.1f} ns"
+    )
+    db = biased["hdm_db"]["devices"]["pool0"]["dcoh"]["device_access"]["loads"]
+    print(
+        f"HDM-DB device loads (Type-3 behind a switch, no host caching): {db['count']}, "
+        f"p50 {db['p50']:.1f} ns, mean {db['mean']:.1f} ns"
     )
     print(f"wall time {wall:.1f} s")
     return 0
