@@ -1,4 +1,6 @@
-"""Device-memory coherence in time: the HDM-DB DCOH of a Type-3 device and the hosts' side.
+"""Device-memory coherence in time: the HDM-DB DCOH of a Type-3 device, the HDM-D DCOH of a
+Type-2 device (``TimedBias``, the same wrapper around ``dcoh_d.BiasController``) and the hosts'
+side.
 
 The untimed controllers of ``slugsim.coherence`` decide (``dcoh_db.DeviceSnoopFilter``, the
 device snoop filter with back-invalidation, and ``devmem_host.HostMemAgent``, one host's caches

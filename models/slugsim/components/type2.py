@@ -1,7 +1,8 @@
 """A CXL Type-2 device: an accelerator with a coherent cache and memory of its own (HDM-D).
 
-The cache is the Type-1 device's (``coherent_device.CoherentDevice``). Its memory is in host
-bias (bias flips and BISnp are the next issue): the host reaches it over CXL.mem as it reaches a
+The cache is the Type-1 device's (``coherent_device.CoherentDevice``). By default its memory is
+in host bias (with ``coherence: hdm_d`` it is HDM-D instead: bias table, flips and device
+accesses by bias, ``devmem_timing.TimedBias``; issue 12): the host reaches it over CXL.mem as it reaches a
 Type-3 device's (an HDM window names the device; ``MemRd`` gets a DRS ``MemData``, ``MemWr`` an
 NDR ``Cmp``, CXL_REFERENCE.md §2.4), and the device's own cache reaches it through the host:
 its D2H requests go to the home agent, which reads the line over CXL.mem like any other HDM
