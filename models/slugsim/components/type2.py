@@ -2,8 +2,8 @@
 
 The cache is the Type-1 device's (``coherent_device.CoherentDevice``). By default its memory is
 in host bias (with ``coherence: hdm_d`` it is HDM-D instead: bias table, flips and device
-accesses by bias, ``devmem_timing.TimedBias``; issue 12): the host reaches it over CXL.mem as it reaches a
-Type-3 device's (an HDM window names the device; ``MemRd`` gets a DRS ``MemData``, ``MemWr`` an
+accesses by bias, ``devmem_timing.TimedBias``; issue 12): the host reaches it over CXL.mem as
+it reaches a Type-3 device's (an HDM window names the device; ``MemRd`` gets a DRS ``MemData``, ``MemWr`` an
 NDR ``Cmp``, CXL_REFERENCE.md §2.4), and the device's own cache reaches it through the host:
 its D2H requests go to the home agent, which reads the line over CXL.mem like any other HDM
 line (§9 note 3 describes the spec's ``MemRdFwd`` shortcut, not modelled yet). Memory is a
