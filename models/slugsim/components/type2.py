@@ -1,13 +1,14 @@
 """A CXL Type-2 device: an accelerator with a coherent cache and memory of its own (HDM-D).
 
-The cache is the Type-1 device's (``coherent_device.CoherentDevice``). By default its memory is
-in host bias (with ``coherence: hdm_d`` it is HDM-D instead: bias table, flips and device
-accesses by bias, ``devmem_timing.TimedBias``; issue 12): the host reaches it over CXL.mem as
-it reaches a Type-3 device's (an HDM window names the device; ``MemRd`` gets a DRS ``MemData``, ``MemWr`` an
-NDR ``Cmp``, CXL_REFERENCE.md §2.4), and the device's own cache reaches it through the host:
-its D2H requests go to the home agent, which reads the line over CXL.mem like any other HDM
-line (§9 note 3 describes the spec's ``MemRdFwd`` shortcut, not modelled yet). Memory is a
-bandwidth server (``components/dram.py``) behind the controller, with the Type-3 defaults.
+The cache is the Type-1 device's (``coherent_device.CoherentDevice``). By default its memory
+is in host bias: the host reaches it over CXL.mem as it reaches a Type-3 device's (an HDM window
+names the device; ``MemRd`` gets a DRS ``MemData``, ``MemWr`` an NDR ``Cmp``, CXL_REFERENCE.md
+§2.4), and the device's own cache reaches it through the host: its D2H requests go to the home
+agent, which reads the line over CXL.mem like any other HDM line. With ``coherence: hdm_d`` the
+memory is HDM-D instead (issue 12, ``devmem_timing.TimedBias``): a bias table, predictor
+flips, and the device's own accesses local in device bias or through the host (D2H RdCurr /
+WOWrInv completed by MemRdFwd / MemWrFwd, §3.1) in host bias. Memory is a bandwidth server
+(``components/dram.py``) behind the controller, with the Type-3 defaults.
 """
 
 from __future__ import annotations
