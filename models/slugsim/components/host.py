@@ -40,6 +40,7 @@ from .hdm import NO_WINDOWS, HdmDecoder
 
 if TYPE_CHECKING:
     from ..ats.iommu import Iommu
+    from .devmem_timing import TimedHostMem
     from .home_agent import TimedHomeAgent
     from .translation_agent import TimedTranslationAgent
 
@@ -120,6 +121,13 @@ class HostParams:
     iommu_policy: Literal["check", "trust_translated"] = field(
         default="check",
         metadata=doc("IOMMU: check devices' translated requests against their grants, or trust"),
+    )
+    # Issue 12: the share of the host's caches that holds lines of an HDM-DB device's memory.
+    # Assumption: 64 KiB (1024 lines); the device-SF sizing sweep varies it against the filter
+    # (CXL_REFERENCE.md §3.2: track >= 4x the host caching).
+    devmem_cache: int = field(
+        default=64 << 10,
+        metadata=doc("HDM-DB: bytes of the device's memory the host may cache", unit="size", ge=64),
     )
 
 
@@ -238,6 +246,10 @@ def _host_stats_schema() -> dict[str, Any]:
     from .translation_agent import translation_agent_schema
 
     schema["properties"]["ats"] = translation_agent_schema()
+    from .devmem_timing import host_mem_schema
+
+    schema["properties"]["hdm_db"] = host_mem_schema()  # hosts of an HDM-DB device only
+    schema["properties"]["hdm_d"] = host_mem_schema()  # hosts of an HDM-D device only
     return schema
 
 
@@ -292,6 +304,7 @@ class Host(Component):
         self.translation: TimedTranslationAgent | None = None  # ... and its timed part
         self.home_reads: dict[int, Callable[[int], object]] = {}
         self.paused = False  # a migration stops its cores issuing (sim/migration.py)
+        self.devmem: TimedHostMem | None = None  # the side of an HDM-DB device's memory
 
     # -- elaboration ---------------------------------------------------------------------------
 
@@ -300,6 +313,7 @@ class Host(Component):
             attachment.port.handler = self.on_response
             attachment.port.pipeline = self.llc_latency
         self._connect_windows()
+        self._connect_devmem()
         devices = self.fabric.shared(("cache-homes",), lambda: _cache_homes(self.fabric))
         mine = devices.get(self.name)
         if mine:
@@ -312,6 +326,19 @@ class Host(Component):
             for port in {id(p): p for p in self.home_agent.ports}.values():
                 port.handler = self.on_coherent
             self._connect_iommu(mine)
+
+    def _connect_devmem(self) -> None:
+        """An HDM-DB device in the window (validation: then the only one): its S2M messages
+        go to the host's device-memory agent."""
+        for target in self.targets:
+            device = self.fabric.components[target.name]
+            coherence = getattr(device.params, "coherence", "")
+            if coherence in ("hdm_db", "hdm_d"):
+                from .devmem_timing import TimedHostMem
+
+                self.devmem = TimedHostMem(self, device, hdm_d=coherence == "hdm_d")
+                target.port.handler = self.devmem.receive
+                return
 
     def _connect_iommu(self, devices: list[Any]) -> None:
         """A translation agent when a device it is home to translates (``params.ats``)."""
@@ -355,6 +382,9 @@ class Host(Component):
             self.translation.start()
         workload = params.workload
         if workload is None:
+            return
+        if self.devmem is not None:  # the workload is on the HDM-DB device's memory
+            self.devmem.start()
             return
         self.space = self._address_space(workload)
         self.read_ratio = workload.read_ratio
@@ -446,7 +476,12 @@ class Host(Component):
         """The handler of a root port towards coherent devices: D2H messages go to the home
         agent, CXL.mem responses where ``on_response`` sends them."""
         vc = msg.VC
-        if vc == _IO:
+        devmem = self.devmem
+        if devmem is not None and (
+            vc < _D2H_REQ or (vc == _D2H_REQ and msg.spid == devmem.device_pid)
+        ):  # an HDM-D device's memory traffic (validation: the host maps nothing else)
+            devmem.receive(msg)
+        elif vc == _IO:
             self.on_ats(msg)
         elif vc >= _D2H_REQ:
             translation = self.translation
@@ -536,11 +571,13 @@ class Host(Component):
 
     @property
     def issued(self) -> int:
-        return sum(core.requests - core.remaining for core in self.cores)
+        devmem = 0 if self.devmem is None else self.devmem.issued
+        return devmem + sum(core.requests - core.remaining for core in self.cores)
 
     @property
     def completed(self) -> int:
-        return sum(h.count for h in self._histograms())
+        devmem = 0 if self.devmem is None else self.devmem.completed
+        return devmem + sum(h.count for h in self._histograms())
 
     def _histograms(self) -> list[LatencyHistogram]:
         every = [*self.llc_latency_ps, *self.local_latency_ps]
@@ -552,6 +589,8 @@ class Host(Component):
         histograms: dict[tuple[str, str], LatencyHistogram] = {}
         if self.home_agent is not None:
             histograms.update(self.home_agent.latency_histograms())
+        if self.devmem is not None:
+            histograms.update(self.devmem.latency_histograms())
         paths = [("llc", self.llc_latency_ps), ("local", self.local_latency_ps)]
         paths += [(t.path, t.latency) for t in self.targets]
         for path, (reads, writes) in paths:
@@ -591,6 +630,8 @@ class Host(Component):
         coherence = {} if self.home_agent is None else {"coherence": self.home_agent.stats()}
         if self.translation is not None:
             coherence["ats"] = self.translation.stats()
+        if self.devmem is not None:
+            coherence["hdm_d" if self.devmem.hdm_d else "hdm_db"] = self.devmem.stats()
         return {
             **coherence,
             "issued": self.issued,
@@ -620,6 +661,9 @@ class Host(Component):
         cls, graph: Any, name: str, params: Any, place: Callable[[tuple], Where]
     ) -> list[Issue]:
         issues = host_memory_issues(graph, name, params, place)
+        from .devmem_timing import hdm_db_host_issues
+
+        issues += hdm_db_host_issues(graph, name, params, place)
         for field_name in ("sf_sets", "sf_ways"):
             value = getattr(params, field_name)
             if value & (value - 1):

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..contract import UPSTREAM, Component, PortSpec, component
 from ..cxl import S2MDRS, S2MNDR, M2SReq, S2MDRSOpcode, S2MNDROpcode
@@ -34,6 +34,9 @@ from ..fabric.errors import Issue, Where, did_you_mean
 from ..fabric.params import doc, format_size
 from ..kernel import NS, Port
 from .dram_timing import make_dram
+
+if TYPE_CHECKING:
+    from .devmem_timing import TimedDcoh
 
 MAX_LDS = 16  # CXL_REFERENCE.md §2.5: an MLD has up to 16 LDs (4-bit LD-ID on CXL.mem)
 
@@ -126,6 +129,38 @@ class Type3Params:
     lds: tuple[LogicalDevice, ...] = field(
         default=(), metadata=doc("multi-logical-device partitions (empty: single LD)")
     )
+    # Issue 12: HDM-DB, device-managed coherence with back-invalidation (CXL_REFERENCE.md §2.5,
+    # §3.2), shared by every host that maps the device (components/devmem_timing.py).
+    coherence: Literal["hdm_h", "hdm_db"] = field(
+        default="hdm_h",
+        metadata=doc("host-only memory (hdm_h) or device-coherent with back-invalidation"),
+    )
+    # Assumption: 256 x 8 = 2048 lines (128 KiB of host caching at the §3.2 4x guidance).
+    sf_sets: int = field(
+        default=256, metadata=doc("HDM-DB snoop filter sets (a power of two)", ge=1, le=1 << 20)
+    )
+    sf_ways: int = field(
+        default=8, metadata=doc("HDM-DB snoop filter ways (a power of two)", ge=1, le=64)
+    )
+    sf_states: Literal["isa", "ia"] = field(
+        default="isa", metadata=doc("HDM-DB snoop filter states: I/S/A (isa) or I/A (ia)")
+    )
+    device_ops: int = field(
+        default=0,
+        metadata=doc("HDM-DB: accesses the device itself makes to its memory", ge=0),
+    )
+    device_op_interval: int = field(
+        default=100 * NS,
+        metadata=doc("HDM-DB: time between the device's accesses", unit="time", ge=1),
+    )
+    device_store_ratio: float = field(
+        default=0.5,
+        metadata=doc("HDM-DB: fraction of the device's accesses that are stores", ge=0.0, le=1.0),
+    )
+    device_footprint: int = field(
+        default=64 << 10,
+        metadata=doc("HDM-DB: the lines the device accesses (from line 0)", unit="size", ge=64),
+    )
 
 
 def _type3_stats_schema() -> dict[str, Any]:
@@ -138,7 +173,7 @@ def _type3_stats_schema() -> dict[str, Any]:
         },
         "one logical device",
     )
-    return obj(
+    schema = obj(
         {
             "reads": described(INT, "MemRd received"),
             "writes": described(INT, "MemWr received"),
@@ -152,6 +187,10 @@ def _type3_stats_schema() -> dict[str, Any]:
         },
         "one Type-3 device",
     )
+    from .devmem_timing import dcoh_schema
+
+    schema["properties"]["dcoh"] = dcoh_schema()  # HDM-DB devices only
+    return schema
 
 
 @component(
@@ -196,6 +235,7 @@ class Type3Device(Component):
         # Set by the per-hop breakdown: called as stage_probe(response, dram_arrive, dram_start,
         # ready) when the DRAM has timed a request (stats/breakdown.py).
         self.stage_probe: Callable[[Any, int, int, int], object] | None = None
+        self.dcoh: TimedDcoh | None = None  # HDM-DB: the DCOH, from connect()
 
     def connect(self) -> None:
         for attachment in self.attachments:
@@ -204,6 +244,21 @@ class Type3Device(Component):
             port.pipeline = self.controller_latency
         for ld in self.params.lds:
             self.ld_owner[ld.ld_id] = self.fabric.pids[ld.host]
+        if self.params.coherence == "hdm_db":
+            from .devmem_timing import TimedDcoh
+
+            self.dcoh = TimedDcoh(self, hdm_db_hosts(self.fabric.components, self.name))
+            for attachment in self.attachments:
+                attachment.port.handler = self.arrive_coherent
+
+    def start(self) -> None:
+        if self.dcoh is not None:
+            self.dcoh.start()
+
+    def arrive_coherent(self, msg: Any) -> None:
+        """HDM-DB: an M2S message crosses the controller to the DCOH (its queues are the
+        DCOH's; the request queue limit is not applied)."""
+        self.sim.schedule(self.controller_latency, self.dcoh.arrive, msg)  # type: ignore[union-attr]
 
     def ld_id_for(self, host: str) -> int:
         """The LD-ID ``host`` uses on this device (0 on a single-LD device)."""
@@ -290,7 +345,9 @@ class Type3Device(Component):
 
     def stats(self, elapsed: int) -> dict[str, Any]:
         dram = self.dram
+        dcoh = {} if self.dcoh is None else {"dcoh": self.dcoh.stats(elapsed)}
         return {
+            **dcoh,
             "reads": self.reads,
             "writes": self.writes,
             "violations": self.violations,
@@ -310,7 +367,10 @@ class Type3Device(Component):
     def check(
         cls, graph: Any, name: str, params: Any, place: Callable[[tuple], Where]
     ) -> list[Issue]:
-        return ld_issues(graph, name, params, place)
+        issues = ld_issues(graph, name, params, place)
+        if params.coherence == "hdm_db":
+            issues += hdm_db_issues(graph, name, params, place)
+        return issues
 
 
 def ld_issues(
@@ -354,6 +414,53 @@ def ld_issues(
                     "bind LDs to declared hosts" + did_you_mean(ld.host, hosts),
                 )
             )
+    return issues
+
+
+def hdm_db_hosts(components: dict[str, Any], name: str) -> list[str]:
+    """The hosts whose HDM windows map the device ``name``, in name order."""
+    return sorted(
+        host
+        for host, component in components.items()
+        if any(name in window.targets for window in getattr(component.params, "hdm", ()))
+    )
+
+
+def hdm_db_issues(
+    graph: Any, name: str, device: Type3Params, locate: Callable[[tuple], Where]
+) -> list[Issue]:
+    """An HDM-DB device: a filter the tables can index, memory shared (not partitioned), inside
+    the 4096 lines a BITag can name (its hosts: ``devmem_timing.hdm_db_host_issues``)."""
+    from .devmem_timing import MAX_LINES
+
+    issues = []
+    for field_name in ("sf_sets", "sf_ways"):
+        value = getattr(device, field_name)
+        if value & (value - 1):
+            issues.append(
+                Issue(
+                    locate((field_name,)),
+                    f"type3 '{name}': {field_name} = {value} is not a power of two",
+                    "the snoop filter's index and tree pseudo-LRU need powers of two",
+                )
+            )
+    if device.lds:
+        issues.append(
+            Issue(
+                locate(("lds",)),
+                f"type3 '{name}' is HDM-DB but partitioned into LDs",
+                "HDM-DB memory is shared by its hosts: drop lds (or use coherence: hdm_h)",
+            )
+        )
+    if device.device_footprint > MAX_LINES * 64:
+        issues.append(
+            Issue(
+                locate(("device_footprint",)),
+                f"type3 '{name}': device_footprint is {format_size(device.device_footprint)}",
+                f"HDM-DB lines are named by a 12-bit BITag: keep it at most "
+                f"{format_size(MAX_LINES * 64)}",
+            )
+        )
     return issues
 
 
