@@ -49,6 +49,15 @@ def test_check_blocks_logs_and_counts_the_attack_on_the_timed_path(name: str) ->
         assert {d.opcode for d in outcome.denials} == {opcode}
     if name != "stale_translation":  # there V was granted (and used) until the completion
         assert " 0 requests to V reached the home agent" in outcome.evidence
+        # every forged request was answered GO-Err; the device ran its program to the end
+        assert "64 blocked" in outcome.evidence
+        assert "completed 128 of 128 operations, 64 requests answered with an error" in (
+            outcome.evidence
+        )
+    else:  # 2 passes over V after the completion: each read fails, none hangs
+        assert "completed 384 of 384 operations, 128 requests answered with an error" in (
+            outcome.evidence
+        )
 
 
 @pytest.mark.parametrize("name", ATTACKS)
@@ -73,8 +82,16 @@ def test_denials_reach_stats_json_per_device_and_per_host() -> None:
     validate(stats)
     ats = stats["hosts"]["host0"]["ats"]
     assert ats["policy"] == "check"
-    assert ats["blocked"] == 16  # the device's 16 outstanding operations, all stuck on V
-    assert ats["devices"]["acc0"] == {"checked": ats["checked"], "blocked": 16}
+    assert ats["blocked"] == 64  # every forged read of V, each answered GO-Err
+    assert ats["devices"]["acc0"] == {
+        "checked": ats["checked"],
+        "blocked": 64,
+        "blocked_by_reason": {"ungranted": 64},
+    }
+    device = stats["devices"]["acc0"]
+    assert device["completed"] == 128 and device["errored"] == {"RdShared": 64}
+    assert device["h2d_responses"]["GO-Err"] == 64 and device["cache"]["misses"] >= 64
+    assert stats["hosts"]["host0"]["coherence"]["refused"] == 64
     first = ats["denials"][0]
     assert first["device"] == "acc0" and int(first["addr"], 16) == BASE + PAGE
     assert first["reason"] == "ungranted" and first["time_ns"] > 0
