@@ -327,7 +327,7 @@ class TB:
                 "hit" if hit else "merge" if not out.translation_requests else "miss"
             ] += 1
         elif kind == "tcpl":
-            stale = self.model.pending().get(value.tag, (0, 0, False))[2]
+            stale = self.model.discards(value)
             out = self.model.complete(value)
             self.coverage["stale-completion" if stale else "completion"] += 1
             self.coverage["large-fill"] += bool(value.large and value.ok and not stale)
