@@ -60,7 +60,7 @@ def main() -> None:
     print(f"device ats {ats}")
     print(f"host ats (no denials expected) blocked={host['blocked']}")
     print()
-    print(f"3 unmaps every 500 ns, queue depth 2, 16 pages, stop at 200 µs:")
+    print("3 unmaps every 500 ns, queue depth 2, 16 pages, stop at 200 µs:")
     print(f"  operations completed       {device['completed']} of {OPERATIONS}")
     print(f"  simulated time (ns)        {stats['run']['sim_time_ns']:.0f}")
     print(f"  Translation Requests       {ats['translation_requests']}")
