@@ -141,13 +141,38 @@ def test_an_invalidated_pending_translation_is_thrown_away_and_asked_again() -> 
     atc.request(AtcRequest(1, 0x205))
     atc.request(AtcRequest(2, 0x400))  # another region: not stale
     atc.invalidate(InvalidateRequest(0, 0x3FF, InvSize.PAGE))  # same 2 MiB region as 0x205
-    assert atc.pending() == {0: (0x205, 1, True), 1: (0x400, 1, False)}
-    atc.request(AtcRequest(3, 0x205))  # merges into the stale MSHR
-    out = atc.complete(TranslationCompletion(0, 1, 0xDEAD))  # maybe the old mapping: discarded
+    # 0x205's own page is not in the range: only a 2 MiB translation of it would overlap
+    assert atc.pending() == {0: (0x205, 1, False, True), 1: (0x400, 1, False, False)}
+    atc.request(AtcRequest(3, 0x205))  # merges into the MSHR
+    large = TranslationCompletion(0, 1, 0xDEA00, large=1)  # covers 0x3FF: maybe the old mapping
+    assert atc.discards(large)
+    out = atc.complete(large)
+    assert out.responses == [] and out.translation_requests == [TranslationRequest(0, 0x205)]
+    atc.invalidate(InvalidateRequest(1, 0x205, InvSize.PAGE))  # now its own page
+    assert atc.pending()[0] == (0x205, 2, True, False)
+    out = atc.complete(TranslationCompletion(0, 1, 0xDEAD))  # 4 KiB, but of the page: discarded
     assert out.responses == [] and out.translation_requests == [TranslationRequest(0, 0x205)]
     out = atc.complete(TranslationCompletion(0, 1, 0xBEEF))
     assert [r.page for r in out.responses] == [0xBEEF, 0xBEEF]
-    assert atc.counters.treqs == 3 and atc.counters.fills == 1
+    assert atc.counters.treqs == 4 and atc.counters.fills == 1
+
+
+def test_a_4k_translation_of_another_page_survives_an_invalidation_of_its_region_mate() -> None:
+    """The livelock fix: unmapping page P does not discard a 4 KiB translation of page Q on
+    its way, even in P's 2 MiB region; a 2 MiB region or global invalidation still does."""
+    atc = Atc()
+    atc.request(AtcRequest(1, 0x205))
+    for itag in range(5):  # an unmap storm on the region's other pages
+        atc.invalidate(InvalidateRequest(itag, 0x200 + itag, InvSize.PAGE))
+    out = atc.complete(TranslationCompletion(0, 1, 0xBEEF))
+    assert [(r.tag, r.page) for r in out.responses] == [(1, 0xBEEF)]
+    assert out.translation_requests == [] and atc.counters.treqs == 1
+    for page, size in ((0x206, InvSize.LARGE), (0x207, InvSize.ALL)):
+        atc.request(AtcRequest(2, page))
+        atc.invalidate(InvalidateRequest(6, 0x3FF, size))
+        assert atc.pending()[0][2]  # any completion is thrown away
+        assert atc.complete(TranslationCompletion(0, 1, 0xCAFE)).responses == []
+        assert atc.complete(TranslationCompletion(0, 1, 0xCAFE)).responses[0].page == 0xCAFE
 
 
 def test_tree_plru_replaces_in_bit_reversed_order_and_a_hit_protects() -> None:

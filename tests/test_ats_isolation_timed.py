@@ -19,7 +19,7 @@ from slugsim.ats.isolation_timed import (
     v_lines,
     write_read_only,
 )
-from slugsim.components import DeviceWorkloadParams, HostParams
+from slugsim.components import DeviceWorkloadParams, HostParams, Type1Params
 from slugsim.components.coherent_params import DeviceAtsParams
 from slugsim.kernel.units import NS
 from slugsim.sim.runner import collect
@@ -49,6 +49,15 @@ def test_check_blocks_logs_and_counts_the_attack_on_the_timed_path(name: str) ->
         assert {d.opcode for d in outcome.denials} == {opcode}
     if name != "stale_translation":  # there V was granted (and used) until the completion
         assert " 0 requests to V reached the home agent" in outcome.evidence
+        # every forged request was answered GO-Err; the device ran its program to the end
+        assert "64 blocked" in outcome.evidence
+        assert "completed 128 of 128 operations, 64 requests answered with an error" in (
+            outcome.evidence
+        )
+    else:  # 2 passes over V after the completion: each read fails, none hangs
+        assert "completed 384 of 384 operations, 128 requests answered with an error" in (
+            outcome.evidence
+        )
 
 
 @pytest.mark.parametrize("name", ATTACKS)
@@ -73,8 +82,16 @@ def test_denials_reach_stats_json_per_device_and_per_host() -> None:
     validate(stats)
     ats = stats["hosts"]["host0"]["ats"]
     assert ats["policy"] == "check"
-    assert ats["blocked"] == 16  # the device's 16 outstanding operations, all stuck on V
-    assert ats["devices"]["acc0"] == {"checked": ats["checked"], "blocked": 16}
+    assert ats["blocked"] == 64  # every forged read of V, each answered GO-Err
+    assert ats["devices"]["acc0"] == {
+        "checked": ats["checked"],
+        "blocked": 64,
+        "blocked_by_reason": {"ungranted": 64},
+    }
+    device = stats["devices"]["acc0"]
+    assert device["completed"] == 128 and device["errored"] == {"RdShared": 64}
+    assert device["h2d_responses"]["GO-Err"] == 64 and device["cache"]["misses"] >= 64
+    assert stats["hosts"]["host0"]["coherence"]["refused"] == 64
     first = ats["denials"][0]
     assert first["device"] == "acc0" and int(first["addr"], 16) == BASE + PAGE
     assert first["reason"] == "ungranted" and first["time_ns"] > 0
@@ -151,3 +168,33 @@ def test_run_time_unmap_remap_honours_the_queue_depth_and_blocks_nothing() -> No
     assert host["blocked"] == 0 and host["checked"] > 0
     assert host["invalidation_latency_ns"] > 0
     assert stats["devices"]["acc0"]["completed"] == 2048
+
+
+def test_an_unmap_storm_faster_than_a_translation_round_trip_does_not_starve_the_device() -> None:
+    """3 unmaps every 500 ns at queue depth 2 on 16 pages: before the ATC's per-page-size
+    staleness, every unmap of another page of a miss's 2 MiB region threw its translation away
+    and 0 of 300 operations completed in 200 µs (scripts/ats_unmap_storm.py)."""
+    from slugsim.fabric import SystemBuilder
+    from slugsim.fabric.params import LinkParams, RunOptions, SwitchParams
+    from slugsim.kernel.units import US
+    from slugsim.sim import elaborate
+    from slugsim.sim.runner import run_system
+
+    workload = DeviceWorkloadParams(
+        kind="read_modify_write", base=BASE, footprint=16 * PAGE, requests=300
+    )
+    ats = DeviceAtsParams(
+        atc_entries=8, atc_ways=2, unmap_interval=500 * NS, unmap_batch=3,
+        invalidate_queue_depth=2,
+    )  # fmt: skip
+    builder = SystemBuilder(RunOptions(seed=1, stop_time=200 * US))
+    builder.host("host0").switch("sw0", SwitchParams(ports=4)).link("host0", "sw0")
+    params = Type1Params(cache_size=4 << 10, cache_ways=4, workload=workload, ats=ats)
+    builder.component("acc0", "type1", params).link("sw0", "acc0", LinkParams())
+    stats, _ = run_system(elaborate(builder.build()))
+    validate(stats)
+    device = stats["devices"]["acc0"]
+    assert device["completed"] == 300 and device["data_errors"] == 0
+    assert stats["run"]["sim_time_ns"] < 200_000  # finished, not stopped by the clock
+    assert device["ats"]["invalidations"] > 100  # the storm did rage meanwhile
+    assert stats["hosts"]["host0"]["ats"]["blocked"] == 0

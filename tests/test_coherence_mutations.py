@@ -10,6 +10,9 @@ from slugsim.coherence.tester import random_test
 
 # The tester's system for the mutations: a one-way snoop filter so victims happen.
 TESTER = SystemConfig(devices=3, cores=1, lines=2, sf_sets=1, sf_ways=1)
+# ... and, for the mutations of the error path, the host's translation check refusing dev2
+# (tester) or dev1 (explorer) on line 1 / line 0
+REFUSING = {"ignore_go_err"}
 # The explorer's systems: 2 devices, each a load or store then any operation; one line, or
 # two lines and a one-way snoop filter (victims).
 SETUP = ("LoadShared", "LoadAny", "StoreOwn")
@@ -23,6 +26,7 @@ EXPLORER_CATCHES = {
     "keep_bogus_data": ONE_LINE,
     "forget_victim_sharer": TWO_LINES,
     "two_snoops_per_line": TWO_LINES,
+    "ignore_go_err": SystemConfig(**{**vars(ONE_LINE), "refused": ((1, 0),)}),
 }
 
 
@@ -32,7 +36,8 @@ def test_there_are_at_least_five_mutations() -> None:
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
 def test_the_random_tester_catches(name: str) -> None:
-    config = SystemConfig(**{**vars(TESTER), "mutation": name})
+    refused = ((2, 1),) if name in REFUSING else ()
+    config = SystemConfig(**{**vars(TESTER), "mutation": name, "refused": refused})
     for seed in range(40):
         result, shrunk = random_test(config, seed, ops_per_agent=60, shrink_runs=60)
         if result.failure is not None:

@@ -17,13 +17,17 @@
 //            the MSHR of the same page (merge), else take the lowest free MSHR and send one
 //            Translation Request. A request is accepted only when it could not be refused: a
 //            free MSHR and room in every MSHR's waiter list, counting the one ahead of it.
-//   complete for a valid MSHR (others are ignored). Stale (an invalidation hit it while the
-//            translation was on its way): drop it and ask again, same tag, waiters kept. Else
+//   complete for a valid MSHR (others are ignored). Stale (an invalidation overlapping the
+//            translation it carries, at that translation's own size, arrived while it was on
+//            its way): drop it and ask again, same tag, waiters kept. Else
 //            fill (ok) and answer every waiter in arrival order (hit=0; FAILED when !ok),
 //            then free the MSHR.
 //   inv      size 0: the 4 KiB page, 1: its 2 MiB region, 2: all. Drops every overlapping
-//            entry of both arrays and marks stale every MSHR in the same 2 MiB region (a 2 MiB
-//            completion on its way could cover the page). The completion waits until the
+//            entry of both arrays. An MSHR whose own page is in the range becomes stale (any
+//            completion is dropped); one elsewhere in an invalidated page's 2 MiB region
+//            becomes stale-if-large (only a 2 MiB completion, which would cover the invalidated
+//            page, is dropped; a 4 KiB one is used), so unmaps of a region's other pages cannot
+//            starve a miss. The completion waits until the
 //            responses ahead of it in the m_rsp FIFO have been taken (a per-invalidation count
 //            of them, decremented as m_rsp moves): every hit that used a dropped entry has left.
 //
@@ -240,7 +244,8 @@ reg [LARGE_ENTRIES*LPPN_WIDTH-1:0]   large_ppn_reg;
 reg [LARGE_ENTRIES*3-1:0]      large_perm_reg;
 
 reg [MSHRS-1:0]                mshr_valid_reg, mshr_valid_next;
-reg [MSHRS-1:0]                mshr_stale_reg, mshr_stale_next;
+reg [MSHRS-1:0]                mshr_stale_reg, mshr_stale_next;              // drop any completion
+reg [MSHRS-1:0]                mshr_stale_large_reg, mshr_stale_large_next;  // drop a 2 MiB one
 reg [MSHRS*CNT_WIDTH-1:0]      mshr_count_reg, mshr_count_next;
 reg [MSHRS*VPN_WIDTH-1:0]      mshr_page_reg;
 reg [MSHRS*WAITERS*WAITER_WIDTH-1:0] mshr_waiter_reg;  // MSHR m's waiter i at m*WAITERS+i
@@ -454,7 +459,8 @@ wire [REGION_WIDTH-1:0] inv_region = inv_page_reg[VPN_WIDTH-1:LB];
 wire                    inv_all = inv_size_reg != INV_PAGE && inv_size_reg != INV_LARGE;
 wire [ENTRIES-1:0]       inv_small;
 wire [LARGE_ENTRIES-1:0] inv_large;
-wire [MSHRS-1:0]         inv_mshr;
+wire [MSHRS-1:0]         inv_mshr;        // the MSHR's own page is in the range
+wire [MSHRS-1:0]         inv_mshr_large;  // only its 2 MiB region overlaps the range
 
 genvar ge;
 generate
@@ -475,8 +481,10 @@ generate
             large_region_reg[ge*REGION_WIDTH +: REGION_WIDTH] == inv_region;
     end
     for (ge = 0; ge < MSHRS; ge = ge + 1) begin : g_inv_mshr
-        assign inv_mshr[ge] = inv_all ||
-            mshr_page_reg[ge*VPN_WIDTH + LB +: REGION_WIDTH] == inv_region;
+        wire in_region = mshr_page_reg[ge*VPN_WIDTH + LB +: REGION_WIDTH] == inv_region;
+        wire own_page = mshr_page_reg[ge*VPN_WIDTH +: VPN_WIDTH] == inv_page_reg;
+        assign inv_mshr[ge] = inv_all || (in_region && (inv_size_reg != INV_PAGE || own_page));
+        assign inv_mshr_large[ge] = in_region;
     end
 endgenerate
 
@@ -543,7 +551,7 @@ wire inv_pop = m_invcpl_valid && m_invcpl_ready;
 wire inv_room = {{(32 - ICNT_WIDTH){1'b0}}, inv_count_reg} < INV_DEPTH;
 
 // ---- decide: can the op register's operation finish this cycle? -------------------------------
-wire cpl_stale = mshr_stale_reg[cpl_mshr];
+wire cpl_stale = mshr_stale_reg[cpl_mshr] || (mshr_stale_large_reg[cpl_mshr] && cpl_large_reg);
 reg  op_done;
 
 always @* begin
@@ -650,6 +658,7 @@ always @* begin
     large_plru_next = large_plru_reg;
     mshr_valid_next = mshr_valid_reg;
     mshr_stale_next = mshr_stale_reg;
+    mshr_stale_large_next = mshr_stale_large_reg;
     mshr_count_next = mshr_count_reg;
     drain_mshr_next = drain_mshr_reg;
     drain_idx_next = drain_idx_reg;
@@ -725,6 +734,7 @@ always @* begin
                     waiter_mshr = mshr_free_idx;
                     mshr_valid_next[mshr_free_idx] = 1'b1;
                     mshr_stale_next[mshr_free_idx] = 1'b0;
+                    mshr_stale_large_next[mshr_free_idx] = 1'b0;
                     mshr_count_next[mshr_free_idx*CNT_WIDTH +: CNT_WIDTH] = 1;
                     treq_push = 1'b1;
                     treq_data = {{(MSHR_TAG_WIDTH - MSHR_BITS){1'b0}}, mshr_free_idx, req_page_reg};
@@ -733,6 +743,7 @@ always @* begin
             OP_TCPL: begin
                 if (cpl_known && cpl_stale) begin  // invalidated on its way: ask again
                     mshr_stale_next[cpl_mshr] = 1'b0;
+                    mshr_stale_large_next[cpl_mshr] = 1'b0;
                     treqs_next = treqs_reg + 32'd1;
                     treq_push = 1'b1;
                     treq_data = {cpl_tag_reg, mshr_page_of_cpl};
@@ -763,6 +774,7 @@ always @* begin
                 small_valid_next = small_valid_reg & ~inv_small;
                 large_valid_next = large_valid_reg & ~inv_large;
                 mshr_stale_next = mshr_stale_reg | (mshr_valid_reg & inv_mshr);
+                mshr_stale_large_next = mshr_stale_large_reg | (mshr_valid_reg & inv_mshr_large);
                 inv_q_itag_next[inv_tail*5 +: 5] = inv_itag_reg;
                 // the responses now in the FIFO, less the one leaving at this edge
                 inv_q_left_next[inv_tail*RCNT_WIDTH +: RCNT_WIDTH] =
@@ -819,6 +831,7 @@ always @(posedge clk) begin
     large_plru_reg <= large_plru_next;
     mshr_valid_reg <= mshr_valid_next;
     mshr_stale_reg <= mshr_stale_next;
+    mshr_stale_large_reg <= mshr_stale_large_next;
     mshr_count_reg <= mshr_count_next;
     drain_mshr_reg <= drain_mshr_next;
     drain_idx_reg <= drain_idx_next;
@@ -897,6 +910,7 @@ always @(posedge clk) begin
         large_plru_reg <= {LPLRU_BITS{1'b0}};
         mshr_valid_reg <= {MSHRS{1'b0}};
         mshr_stale_reg <= {MSHRS{1'b0}};
+        mshr_stale_large_reg <= {MSHRS{1'b0}};
         mshr_count_reg <= {(MSHRS * CNT_WIDTH){1'b0}};
         inv_count_reg <= {ICNT_WIDTH{1'b0}};
         inv_q_left_reg <= {(INV_DEPTH * RCNT_WIDTH){1'b0}};

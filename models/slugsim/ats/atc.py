@@ -26,9 +26,13 @@ gives, stream by stream, exactly the RTL's outputs.
   CXL.io-only page faults ``IO_ONLY``; a write without W or a read without R faults ``PERM``. A
   faulted response carries page 0: no HPA leaves the ATC for a use it does not permit.
 - **Invalidation** removes every entry overlapping the range (one 4 KiB page, one 2 MiB region,
-  or everything) and marks every MSHR whose page lies in the same 2 MiB region (for ``PAGE``:
-  a completion still on its way may carry a 2 MiB translation covering the page) *stale*: a
-  stale MSHR throws its completion away and asks again, keeping its waiters. The Invalidate
+  or everything) and marks the MSHRs whose translation on its way may overlap it: the
+  completion is thrown away and the page asked again (waiters kept) only if the translation it
+  carries, *at its own page size*, overlaps an invalidated range. An MSHR whose 4 KiB page lies
+  in the range is *stale* (any completion is discarded); one whose page is outside the range
+  but in the same 2 MiB region is *stale if large* (a 4 KiB completion does not cover the
+  invalidated page and is used; a 2 MiB one might and is discarded). So unmaps of other pages
+  of the region no longer starve a miss (the livelock of docs/ats.md). The Invalidate
   Completion is due once every response produced before the invalidation has left the ATC
   (``InvalidationDone.after``): no request answered with the old translation is still inside.
 """
@@ -270,7 +274,12 @@ class _Set:
 class _Mshr:
     page: int
     waiters: list[AtcRequest]
-    stale: bool = False
+    stale: bool = False  # an invalidation covered the page: discard any completion
+    stale_large: bool = False  # ... covered another page of its 2 MiB region: discard a 2 MiB one
+
+    def discards(self, large: int) -> bool:
+        """Whether a completion of this size may carry a translation invalidated meanwhile."""
+        return self.stale or (self.stale_large and bool(large))
 
 
 @dataclass
@@ -333,8 +342,8 @@ class Atc:
         mshr = self._mshrs[cpl.tag] if 0 <= cpl.tag < self.mshrs else None
         if mshr is None:
             return out  # no translation outstanding under that tag: ignored
-        if mshr.stale:  # invalidated while on its way: throw it away and ask again
-            mshr.stale = False
+        if mshr.discards(cpl.large):  # invalidated while on its way: throw away, ask again
+            mshr.stale = mshr.stale_large = False
             self._ask(out, cpl.tag, mshr.page)
             return out
         self._mshrs[cpl.tag] = None
@@ -371,8 +380,13 @@ class Atc:
             if key is not None and (size is InvSize.ALL or key == region):
                 self._large.drop(way)
         for mshr in self._mshrs:
-            if mshr is not None and (size is InvSize.ALL or mshr.page >> LARGE_BITS == region):
-                mshr.stale = True
+            if mshr is None:
+                continue
+            if size is InvSize.ALL or mshr.page >> LARGE_BITS == region:
+                if size is not InvSize.PAGE or mshr.page == inv.page:
+                    mshr.stale = True  # its own page is in the range
+                else:
+                    mshr.stale_large = True  # only a 2 MiB translation of it would overlap
         done = InvalidationDone(InvalidateCompletion(inv.itag), self.responses_out)
         out.invalidations.append(done)
         return out
@@ -396,11 +410,18 @@ class Atc:
                 held[(key, True)] = entry
         return held
 
-    def pending(self) -> dict[int, tuple[int, int, bool]]:
-        """Outstanding translations: MSHR tag -> (page, waiters, stale)."""
+    def pending(self) -> dict[int, tuple[int, int, bool, bool]]:
+        """Outstanding translations: MSHR tag -> (page, waiters, stale, stale if large)."""
         return {
-            i: (m.page, len(m.waiters), m.stale) for i, m in enumerate(self._mshrs) if m is not None
+            i: (m.page, len(m.waiters), m.stale, m.stale_large)
+            for i, m in enumerate(self._mshrs)
+            if m is not None
         }
+
+    def discards(self, cpl: TranslationCompletion) -> bool:
+        """Whether ``complete(cpl)`` would throw the completion away and ask again."""
+        mshr = self._mshrs[cpl.tag] if 0 <= cpl.tag < self.mshrs else None
+        return mshr is not None and mshr.discards(cpl.large)
 
     # --- internals ---------------------------------------------------------------------------
 

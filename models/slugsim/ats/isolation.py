@@ -4,10 +4,11 @@ checks them (``Policy.CHECK``) or trusts them (``Policy.TRUST_TRANSLATED``).
 The attacks run on the real protocol: the untimed coherent system (``slugsim.coherence``:
 the host's home agent with its memory and cores, a device cache speaking CXL.cache) with the
 host's :class:`~slugsim.ats.iommu.Iommu` gating every D2H request at the host's door
-(:class:`GuardedScenario`). A refused request is dropped before the home agent sees it, logged
-(device, HPA, reason) and counted; the device's operation never completes (the real host
-would answer GO-Err, which the protocol controllers do not model, so the bench looks at what
-the device *obtained* and what the host *kept*, not at the error response).
+(:class:`GuardedScenario`). A refused request is logged (device, HPA, reason), counted and
+handed to the home agent marked refused, which answers it with an error (GO-Err, all-ones data
+flagged GO-Err for a read; CXL_REFERENCE.md §1.3/§1.4) without touching the line; the device's
+operation completes as failed. The bench looks at what the device *obtained* and what the host
+*kept*.
 
 Addresses: the untimed system numbers its hot lines 0, 1, ...; the bench places hot line ``i``
 at the start of its own 4 KiB HPA page, :func:`hpa_of` (so a grant of one page covers exactly
@@ -56,8 +57,10 @@ class GuardedScenario(Scenario):
         def guarded(device: int, msg: Message) -> None:
             if isinstance(msg, D2HReq) and msg.opcode is not D2HReqOpcode.CACHEFLUSHED:
                 line, offset = divmod(msg.addr, LINE_BYTES)
-                if not iommu.check(device, hpa_of(line) + offset, msg.opcode).allowed:
+                verdict = iommu.check(device, hpa_of(line) + offset, msg.opcode)
+                if not verdict.allowed:  # answered with an error (GO-Err), the line untouched
                     self.blocked.append(msg)
+                    receive(device, msg, verdict.reason)
                     return
             receive(device, msg)
 
@@ -96,10 +99,15 @@ def never_granted(policy: Policy) -> Outcome:
     sc = GuardedScenario(iommu, core0=[secret])
     sc.run()
     sc.add("dev0", op(Dev.LoadCur, 1))
-    sc.run()
+    sc.finish()  # nothing hangs: a refused load completes, as failed
     got = _read(sc, 1)
     leaked = got == secret.value
-    evidence = f"device read {got}" if got is not None else "no data reached the device"
+    failed = sum(1 for c in sc.done if c.agent == "dev0" and c.failed)
+    evidence = (
+        f"device read {got}"
+        if got is not None
+        else f"no data reached the device ({failed} load failed with GO-Err)"
+    )
     return Outcome("address never granted", policy, leaked, evidence, tuple(iommu.denials))
 
 

@@ -14,9 +14,9 @@ V line by line. Two kinds of misbehaving device:
 
 What the bench looks at: the D2H requests to V that reached the home agent (recorded at its
 door), the lines of V the device holds at the end with their values, and a value the host keeps
-in V's memory (``SECRET``). A refused request is dropped unanswered (no GO-Err in the device
-controller), so under ``check`` the device's operations on V never complete; the run ends when
-nothing else can move.
+in V's memory (``SECRET``). A refused request is answered with an error (GO-Err; GO_ERR_WritePull
+for a write, its data dropped), so under ``check`` the device's operations on V complete as
+failed and its program runs to the end; the run ends when nothing else can move.
 """
 
 from __future__ import annotations
@@ -85,10 +85,11 @@ def build(policy: Policy, kind: str, passes: int = 1, atc: bool = True) -> Bench
         agent.agent.entry(line).memory = SECRET
     receive, victim = agent.receive, set(v_lines())
 
-    def door(msg: Any) -> None:
-        if msg.__class__ is D2HReq and msg.addr >> 6 in victim:
+    def door(msg: Any, refused: str | None = None) -> None:
+        # admitted requests only: a refused one is answered with an error, the line untouched
+        if msg.__class__ is D2HReq and msg.addr >> 6 in victim and refused is None:
             bench.to_victim.append((bench.system.sim.now, msg.addr >> 6, msg.opcode.name))
-        receive(msg)
+        receive(msg, refused)
 
     agent.receive = door
     return bench
@@ -127,9 +128,13 @@ def _outcome(name: str, policy: Policy, bench: Bench, leaked: bool, evidence: st
     blocked = iommu.counters.blocked
     agent = bench.host.home_agent.agent
     kept = all(agent.entry(line).memory == SECRET for line in v_lines())
+    program = bench.device.program
+    errored = sum(bench.device.errored.values())
     evidence += (
         f"; {len(bench.to_victim)} requests to V reached the home agent, {blocked} blocked; "
-        f"V's memory {'unchanged' if kept else 'changed'}"
+        f"V's memory {'unchanged' if kept else 'changed'}; the device completed "
+        f"{program.completed} of {program.requests} operations, {errored} requests "
+        f"answered with an error"
     )
     return Outcome(name, policy, leaked, evidence, denials)
 

@@ -111,6 +111,10 @@ class ValueChecker:
                 f"(coherence order {self.history(op.line).order[-6:]})",
             )
 
+    def on_failed(self, agent: str, op: Op) -> None:
+        """The host refused ``op`` (GO-Err): a load read nothing, a store wrote nothing."""
+        self.pending_loads.pop((agent, op.line), None)
+
     def on_store(self, op: Op) -> None:
         self.completed_stores.add((op.line, op.value))
 

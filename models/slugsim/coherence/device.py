@@ -77,6 +77,9 @@ class DeviceState(Described):
     SIA = "CleanEvictNoData sent from S or E; clean copy kept; waiting for GO-I"
     IIA = "an evict is pending but a snoop took the line; pulled data goes with Bogus"
     CFA = "CacheFlushed sent (device-wide pseudo-line); waiting for GO-I"
+    IRA = "a read's error data (flagged GO-Err) arrived first, dropped; waiting for its GO-Err"
+    IRD = "GO-Err arrived for a read (the request failed); waiting for its error data to drop"
+    IWX = "WOWrInv(F) failed: data sent for the host to drop (GO_ERR_WritePull); awaiting ExtCmp"
 
 
 @unique
@@ -102,6 +105,8 @@ class DeviceEvent(Described):
     GO_E = "H2D GO carrying E"
     GO_M = "H2D GO carrying M"
     GO_I = "H2D GO carrying I"
+    GO_Err = "H2D GO carrying Err: the request failed (the host refused it)"
+    GO_ERR_WritePull = "H2D GO_ERR_WritePull: the write failed; send the data, the host drops it"
     GO_WritePull = "H2D GO_WritePull: global observation, send the data"
     GO_WritePull_Drop = "H2D GO_WritePull_Drop: global observation, do not send data"
     Fast_GO_WritePull = "H2D Fast_GO_WritePull: locally observed, send the data"
@@ -109,6 +114,7 @@ class DeviceEvent(Described):
     ExtCmp = "H2D ExtCmp: the weakly-ordered write is globally visible"
     # H2D Data and H2D Req
     Data = "H2D Data for the line's request"
+    ErrData = "H2D Data flagged GO-Err (all ones): the read failed"
     SnpData = "H2D SnpData: the host wants S (dirty data back)"
     SnpInv = "H2D SnpInv: the host wants the line invalid here"
     SnpCur = "H2D SnpCur: the host wants the current value; no state change needed"
@@ -145,10 +151,12 @@ _GO_EVENT = {
     GOState.E: DeviceEvent.GO_E,
     GOState.M: DeviceEvent.GO_M,
     GOState.I: DeviceEvent.GO_I,
+    GOState.ERR: DeviceEvent.GO_Err,
 }
 _RSP_EVENT = {
     H2DRspOpcode.GO_WRITEPULL: DeviceEvent.GO_WritePull,
     H2DRspOpcode.GO_WRITEPULL_DROP: DeviceEvent.GO_WritePull_Drop,
+    H2DRspOpcode.GO_ERR_WRITEPULL: DeviceEvent.GO_ERR_WritePull,
     H2DRspOpcode.FAST_GO_WRITEPULL: DeviceEvent.Fast_GO_WritePull,
     H2DRspOpcode.WRITEPULL: DeviceEvent.WritePull,
     H2DRspOpcode.EXTCMP: DeviceEvent.ExtCmp,
@@ -217,7 +225,7 @@ def _device_table() -> Table[DeviceState, DeviceEvent]:
     # waiting for a GO: the snoop was sent before the host granted; answer as buried I
     buried_i = (s.ISAD, s.IXAD, s.IMAD, s.IMG, s.IVD, s.IFA, s.IWA, s.IWP, s.IWG, s.IWF)
     t.rule(buried_i, SNOOPS, ["send_rsp_ihiti"])
-    t.rule((s.IWE, s.IIA), SNOOPS, ["send_rsp_ihiti"])
+    t.rule((s.IWE, s.IIA, s.IRA, s.IRD, s.IWX), SNOOPS, ["send_rsp_ihiti"])
     t.impossible(
         (s.ISA, s.IXA, s.IMA),
         SNOOPS,
@@ -271,6 +279,26 @@ def _device_table() -> Table[DeviceState, DeviceEvent]:
     t.rule(s.IIA, e.GO_WritePull, ["send_bogus_data", "complete_op", "free_tbe"], s.I)
     t.rule(s.IIA, (e.GO_WritePull_Drop, e.GO_I), ["complete_op", "free_tbe"], s.I)
     t.rule(s.CFA, e.GO_I, ["complete_op", "free_tbe"], s.I)
+
+    # --- errors: the host refused the request (GO-Err, CXL_REFERENCE.md §1.3/§1.4) ------------
+    # The operation completes as failed; nothing is installed and nothing is owned. A read's
+    # error data (all ones, flagged GO-Err) may come before or after its GO-Err and is dropped.
+    failed = ["fail_op", "free_tbe"]
+    t.rule((s.ISAD, s.IXAD, s.IMAD), e.GO_Err, [], s.IRD)
+    t.rule((s.ISAD, s.IXAD, s.IMAD), e.ErrData, [], s.IRA)
+    t.rule(s.IRA, e.GO_Err, failed, s.I)
+    t.rule(s.IRD, e.ErrData, failed, s.I)
+    t.rule(s.IVD, e.ErrData, failed, s.I)  # RdCurr has no GO: the flagged data says it failed
+    t.rule((s.IMG, s.IFA, s.IWG), e.GO_Err, failed, s.I)
+    t.rule(s.SMA, e.GO_Err, failed, s.S)  # the upgrade failed; the clean copy stays
+    t.rule(s.IWA, e.GO_ERR_WritePull, ["send_write_data", *failed], s.I)
+    t.rule(s.IWF, e.GO_ERR_WritePull, ["send_write_data"], s.IWX)
+    t.rule(s.IWX, e.ExtCmp, failed, s.I)
+    t.rule(s.MIA, e.GO_ERR_WritePull, ["send_evict_data", *failed], s.I)
+    t.rule(s.IIA, e.GO_ERR_WritePull, ["send_bogus_data", *failed], s.I)
+    t.impossible((s.ISD, s.IED, s.IMD), e.ErrData, "a granted read gets its line's data")
+    t.impossible((s.IRA, s.IRD), e.Data, "a failed read's data comes flagged GO-Err")
+    t.impossible((s.ISA, s.IXA, s.IMA), e.GO_Err, "its data was not flagged GO-Err")
     return t
 
 
@@ -337,6 +365,7 @@ class DeviceCache(Controller):
         self.on_transition = on_transition
         self.lines: dict[int, DeviceLine] = {}
         self.txns: dict[int, DeviceLine] = {}  # CQID -> the line waiting on it
+        self.errors = 0  # operations failed with GO-Err
         self._op: Op | None = None  # the operation being issued (hits have no TBE)
         self._msg: Message | None = None  # the message being received
 
@@ -372,7 +401,7 @@ class DeviceCache(Controller):
                 )
             entry = found
             if isinstance(msg, H2DData):
-                event = DeviceEvent.Data
+                event = DeviceEvent.ErrData if msg.go_err else DeviceEvent.Data
             elif msg.opcode is H2DRspOpcode.GO:
                 go = _GO_EVENT.get(GOState(msg.rsp_data & 0xF))
                 if go is None:
@@ -657,6 +686,11 @@ class DeviceCache(Controller):
     def complete_op(self, entry: DeviceLine) -> None:
         """The operation (evict, flush, write-through store) completes."""
         self._report(entry, None)
+
+    def fail_op(self, entry: DeviceLine) -> None:
+        """The operation completes as failed (GO-Err): no value, nothing written or kept."""
+        self.errors += 1
+        self.complete(Completion(self.name, self._current_op(entry), None, failed=True))
 
     def free_tbe(self, entry: DeviceLine) -> None:
         """Release the request's tracker entry and CQID."""

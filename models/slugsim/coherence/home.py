@@ -84,6 +84,9 @@ class HostState(Described):
     PULL_WM = "ItoMWr/WrCur: GO_WritePull sent; waiting for the data"
     PULL_WV = "WrInv: WritePull sent; waiting for the data, GO-I follows"
     PULL_WO = "WOWrInv(F): Fast_GO_WritePull sent; waiting for the data, ExtCmp follows"
+    PULL_XW = "refused ItoMWr/WrCur/DirtyEvict: GO_ERR_WritePull sent; waiting for data to drop"
+    PULL_XV = "refused WrInv: WritePull sent; waiting for the data to drop, GO-Err follows"
+    PULL_XO = "refused WOWrInv(F): GO_ERR_WritePull sent; waiting for data to drop, ExtCmp follows"
 
 
 @unique
@@ -117,6 +120,14 @@ class HostEvent(Described):
     Done = "every snoop answered; no other copy remains; data clean"
     DoneShared = "every snoop answered; other copies remain"
     DoneDirty = "every snoop answered; the data taken from a core is newer than memory"
+    RefusedRead = "RdShared/RdAny/RdOwn the host's translation check refused"
+    RefusedRdCurr = "RdCurr the host's translation check refused"
+    RefusedRead0 = "RdOwnNoData/CLFlush the host's translation check refused"
+    RefusedWrite = "ItoMWr/WrCur/DirtyEvict the host's translation check refused"
+    RefusedWrInv = "WrInv the host's translation check refused"
+    RefusedWOWrInv = "WOWrInv(F) the host's translation check refused"
+    RefusedCleanEvict = "CleanEvict the host's translation check refused"
+    RefusedCleanEvictNoData = "CleanEvictNoData the host's translation check refused"
     WriteData = "D2H data for a WritePull"
     BogusData = "D2H data for a WritePull, marked Bogus (a snoop took the line first)"
 
@@ -138,6 +149,28 @@ _REQUEST_EVENT = {
     D2HReqOpcode.WRINV: HostEvent.WrInv,
     D2HReqOpcode.CACHEFLUSHED: HostEvent.CacheFlushed,
 }
+# A request the host's translation check refused (ATS, CXL_REFERENCE.md §4): the answer §1.3
+# lists for an error, by opcode. CacheFlushed carries no address and is never checked.
+_REFUSED_EVENT = {
+    D2HReqOpcode.RDCURR: HostEvent.RefusedRdCurr,
+    D2HReqOpcode.RDSHARED: HostEvent.RefusedRead,
+    D2HReqOpcode.RDANY: HostEvent.RefusedRead,
+    D2HReqOpcode.RDOWN: HostEvent.RefusedRead,
+    D2HReqOpcode.RDOWNNODATA: HostEvent.RefusedRead0,
+    D2HReqOpcode.CLFLUSH: HostEvent.RefusedRead0,
+    D2HReqOpcode.ITOMWR: HostEvent.RefusedWrite,
+    D2HReqOpcode.WRCUR: HostEvent.RefusedWrite,
+    D2HReqOpcode.DIRTYEVICT: HostEvent.RefusedWrite,
+    D2HReqOpcode.WRINV: HostEvent.RefusedWrInv,
+    D2HReqOpcode.WOWRINV: HostEvent.RefusedWOWrInv,
+    D2HReqOpcode.WOWRINVF: HostEvent.RefusedWOWrInv,
+    D2HReqOpcode.CLEANEVICT: HostEvent.RefusedCleanEvict,
+    D2HReqOpcode.CLEANEVICTNODATA: HostEvent.RefusedCleanEvictNoData,
+}
+REFUSED_EVENTS = frozenset(_REFUSED_EVENT.values())
+# Data sent with GO-Err for a read: all ones (CXL_REFERENCE.md §1.3, RdOwn row).
+ERROR_DATA = (1 << (64 * 8)) - 1
+
 # Requests that leave the requester with a copy: they need a snoop-filter entry first.
 CACHING_READS = frozenset(
     {D2HReqOpcode.RDSHARED, D2HReqOpcode.RDANY, D2HReqOpcode.RDOWN, D2HReqOpcode.RDOWNNODATA}
@@ -185,6 +218,7 @@ def _home_table() -> Table[HostState, HostEvent]:
         e.CoreStore,
         e.CoreStoreHit,
         e.CoreEvict,
+        *sorted(REFUSED_EVENTS, key=list(HostEvent).index),
     ]
     t.rule(busy, requests, ["defer_request"])
     t.rule(stable, e.CoreLoadHit, ["complete_core_load"])
@@ -261,6 +295,29 @@ def _home_table() -> Table[HostState, HostEvent]:
     )
     t.impossible(busy, e.DevFlushed, "only stable lines are cleaned after CacheFlushed")
 
+    # --- requests the translation check refused (GO-Err, CXL_REFERENCE.md §1.3/§1.4) ----------
+    # Served like any request (deferred while the line is busy, so no GO passes a pending
+    # snoop), but the line's copies, owner and snoop filter are untouched: the requester gets
+    # nothing. Reads get GO-Err with all-ones data flagged GO-Err (RdCurr: the data only);
+    # pulled write data is dropped. CleanEvict/CleanEvictNoData have no error response in §1.3:
+    # they get the no-data answer (memory is current), the filter keeps the device (a superset).
+    refused = {
+        e.RefusedRead: (["send_go_err", "send_error_data"], None),
+        e.RefusedRdCurr: (["send_error_data"], None),
+        e.RefusedRead0: (["send_go_err"], None),
+        e.RefusedWrite: (["allocate_tbe", "send_go_err_writepull"], s.PULL_XW),
+        e.RefusedWrInv: (["allocate_tbe", "send_writepull"], s.PULL_XV),
+        e.RefusedWOWrInv: (["allocate_tbe", "send_go_err_writepull"], s.PULL_XO),
+        e.RefusedCleanEvict: (["send_go_writepull_drop"], None),
+        e.RefusedCleanEvictNoData: (["send_go_i"], None),
+    }
+    for event, (answer, pulling) in refused.items():
+        t.rule(stable, event, ["count_refused", *answer], pulling)
+    pulled = (e.WriteData, e.BogusData)
+    t.rule(s.PULL_XW, pulled, ["drop_error_data", "free_tbe"], STABLE)
+    t.rule(s.PULL_XV, pulled, ["drop_error_data", "send_go_err", "free_tbe"], STABLE)
+    t.rule(s.PULL_XO, pulled, ["drop_error_data", "send_extcmp", "free_tbe"], STABLE)
+
     # --- snoop-filter victims ----------------------------------------------------------------
     t.rule((s.I, s.S, s.D), e.SfVictim, ["allocate_tbe", "snoop_sharers_inv"], s.SNP_BI)
     t.impossible(core_excl, e.SfVictim, "a core-exclusive line has no filter entry")
@@ -317,7 +374,7 @@ class Request:
     """A request waiting for, or being served by, the home agent: from device ``requester``
     (``opcode``, ``cqid``) or, when ``core`` is set, from host core ``requester`` (``op``)."""
 
-    __slots__ = ("core", "cqid", "line", "op", "opcode", "requester")
+    __slots__ = ("core", "cqid", "line", "op", "opcode", "refused", "requester")
 
     def __init__(
         self,
@@ -327,7 +384,9 @@ class Request:
         opcode: D2HReqOpcode | None = None,
         cqid: int = 0,
         op: Op | None = None,
+        refused: str | None = None,
     ) -> None:
+        self.refused = refused  # why the host's translation check refused it (None: allowed)
         self.requester = requester
         self.line = line
         self.opcode = opcode
@@ -336,7 +395,7 @@ class Request:
         self.core = op is not None
 
     def key(self) -> tuple[object, ...]:
-        return (self.requester, self.line, self.opcode, self.cqid, self.op)
+        return (self.requester, self.line, self.opcode, self.cqid, self.op, self.refused)
 
     def __repr__(self) -> str:
         if self.core:
@@ -454,6 +513,7 @@ class HomeAgent(Controller):
         name: str = "host",
         on_transition: Callable[[Transition], None] | None = None,
         on_write: Callable[[str, int, int], None] | None = None,
+        check: Callable[[int, int, D2HReqOpcode], str | None] | None = None,
     ) -> None:
         if clean_evict not in CLEAN_EVICT_POLICIES:
             raise ValueError(f"clean_evict must be one of {CLEAN_EVICT_POLICIES}")
@@ -473,6 +533,10 @@ class HomeAgent(Controller):
         self.lines: dict[int, HostLine] = {}
         self.txns: dict[int, HostLine] = {}  # UQID -> the line whose transaction it is
         self.bogus_dropped = 0
+        # the host's translation check: (device, line, opcode) -> why it is refused, or None
+        self.check = check
+        self.refused = 0  # requests answered with an error (GO-Err or its no-data equivalent)
+        self.error_data_dropped = 0  # write data pulled from refused requests and dropped
         self._req: Request | None = None  # the request an event was classified from
         self._msg: Message | None = None
         self._src = -1  # the device a received message came from
@@ -480,11 +544,15 @@ class HomeAgent(Controller):
 
     # --- the interface -----------------------------------------------------------------------
 
-    def receive(self, device: int, msg: Message) -> None:
-        """Handle one D2H message from ``device``."""
+    def receive(self, device: int, msg: Message, refused: str | None = None) -> None:
+        """Handle one D2H message from ``device``; ``refused`` (a D2H request's) says why the
+        host's translation check refused it, when that check ran outside (else ``check``)."""
         if isinstance(msg, D2HReq):
-            line = ALL_LINES if msg.opcode is D2HReqOpcode.CACHEFLUSHED else msg.addr // LINE_BYTES
-            self._dispatch(Request(device, line, opcode=msg.opcode, cqid=msg.cqid))
+            opcode = msg.opcode
+            line = ALL_LINES if opcode is D2HReqOpcode.CACHEFLUSHED else msg.addr // LINE_BYTES
+            if refused is None and self.check is not None and line != ALL_LINES:
+                refused = self.check(device, line, opcode)
+            self._dispatch(Request(device, line, opcode=opcode, cqid=msg.cqid, refused=refused))
         else:
             assert isinstance(msg, D2HRsp | D2HData)
             entry = self.txns.get(msg.uqid)
@@ -589,6 +657,8 @@ class HomeAgent(Controller):
                 return HostEvent.CoreStoreHit if exclusive else HostEvent.CoreStore
             return None if mine is CoreState.I else HostEvent.CoreEvict
         assert req.opcode is not None
+        if req.refused is not None:
+            return _REFUSED_EVENT[req.opcode]  # no copy results: no snoop-filter way needed
         event = _REQUEST_EVENT[req.opcode]
         if event is HostEvent.CleanEvict and self.clean_evict == "pull":
             event = HostEvent.CleanEvictPull
@@ -943,6 +1013,29 @@ class HomeAgent(Controller):
     def drop_bogus_data(self, entry: HostLine) -> None:
         """Discard D2H data marked Bogus (count it)."""
         self.bogus_dropped += 1
+
+    # --- actions: refused requests -----------------------------------------------------------
+
+    def send_go_err(self, entry: HostLine) -> None:
+        """H2D GO-Err to the requester: its request failed (CXL_REFERENCE.md §1.3/§1.4)."""
+        self._go(entry, GOState.ERR)
+
+    def send_error_data(self, entry: HostLine) -> None:
+        """64 B of all ones, flagged GO-Err, to the requester (§1.3: a failed read's data)."""
+        req = self._request(entry)
+        self.send(req.requester, H2DData(cqid=req.cqid, go_err=1, data=ERROR_DATA))
+
+    def send_go_err_writepull(self, entry: HostLine) -> None:
+        """H2D GO_ERR_WritePull (RspData = UQID): the device sends its data, the host drops it."""
+        self._pull(entry, H2DRspOpcode.GO_ERR_WRITEPULL)
+
+    def drop_error_data(self, entry: HostLine) -> None:
+        """Discard the data a refused write sent (memory is not written; count it)."""
+        self.error_data_dropped += 1
+
+    def count_refused(self, entry: HostLine) -> None:
+        """Count a request the translation check refused, as it is taken up."""
+        self.refused += 1
 
 
 HOME_TABLE.check_actions(HomeAgent)

@@ -94,6 +94,11 @@ HOME_ACTION_LATENCY: dict[str, Latency] = {
     "send_extcmp": _SEND,
     "write_memory": _MEM_WRITE,
     "drop_bogus_data": _FREE,
+    "count_refused": _FREE,
+    "send_go_err": _SEND,
+    "send_error_data": Latency(0, "all ones, no memory read: the request is refused (assumption)"),
+    "send_go_err_writepull": _SEND,
+    "drop_error_data": _FREE,
 }
 
 DEVICE_ACTION_LATENCY: dict[str, Latency] = {
@@ -144,6 +149,7 @@ DEVICE_ACTION_LATENCY: dict[str, Latency] = {
     "complete_store": _FREE,
     "complete_op_on_fill": _FREE,
     "complete_op": _FREE,
+    "fail_op": _FREE,
     "free_tbe": _FREE,
 }
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from slugsim.coherence.device import DeviceCache, DeviceState
 from slugsim.coherence.home import HomeAgent, HostLine, HostState
 from slugsim.coherence.network import Network, QueueKey
-from slugsim.cxl import GOState, H2DReq, H2DReqOpcode
+from slugsim.cxl import GOState, H2DData, H2DReq, H2DReqOpcode, H2DRsp, H2DRspOpcode
 
 
 class NoSnoopPushesGo(Network):
@@ -105,6 +105,22 @@ class AnswerBeforeData(DeviceCache):
         return super().receive(msg)  # type: ignore[arg-type]
 
 
+class IgnoreGoErr(DeviceCache):
+    """The device ignores the error flag: GO-Err is taken as GO-S and its all-ones data as
+    data, so a refused read installs the line behind the host's back."""
+
+    def receive(self, msg: object) -> bool:
+        if isinstance(msg, H2DData) and msg.go_err:
+            msg = H2DData(cqid=msg.cqid, data=msg.data)
+        elif (
+            isinstance(msg, H2DRsp)
+            and msg.opcode is H2DRspOpcode.GO
+            and msg.rsp_data == GOState.ERR
+        ):
+            msg = H2DRsp(opcode=H2DRspOpcode.GO, rsp_data=int(GOState.S), cqid=msg.cqid)
+        return super().receive(msg)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class Mutation:
     name: str
@@ -139,6 +155,11 @@ MUTATIONS: dict[str, Mutation] = {
             "answer_before_data",
             "a snoop after GO-S but before the data is answered RspIHitI",
             device=AnswerBeforeData,
+        ),
+        Mutation(
+            "ignore_go_err",
+            "a refused read's GO-Err taken as GO-S (needs a refused device and line)",
+            device=IgnoreGoErr,
         ),
     )
 }

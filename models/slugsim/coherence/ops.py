@@ -34,8 +34,10 @@ class Op(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """``agent`` finished ``op``; a load carries the value it read (``None`` otherwise)."""
+    """``agent`` finished ``op``; a load carries the value it read (``None`` otherwise).
+    ``failed``: the host refused the operation's request (GO-Err): nothing was read or written."""
 
     agent: str
     op: Op
     value: int | None = None
+    failed: bool = False

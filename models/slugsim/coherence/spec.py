@@ -4,8 +4,8 @@ Kept apart from the controllers on purpose: the controllers *choose* a response,
 say which responses are *legal*, and the legality monitor (``monitor.py``) compares the two on
 every message. Sources are CXL_REFERENCE.md §1.3 (D2H opcodes, legal H2D responses, buried
 state, S4 Tbl 3-23/3-28), §1.4 (H2D responses) and §1.5 (snoops and their legal responses,
-S4 Tbl 3-26). GO-Err / GO_ERR_WritePull are legal everywhere the spec lists them, although the
-controllers never send them (errors are not modelled).
+S4 Tbl 3-26). GO-Err / GO_ERR_WritePull are legal everywhere the spec lists them; the home
+agent sends them for a request its translation check refused.
 """
 
 from __future__ import annotations

@@ -37,9 +37,14 @@ class SystemConfig:
     clean_evict: str = "pull"
     outstanding: int = 1  # program operations in flight per agent (on distinct lines)
     mutation: str | None = None
+    # (device, line) pairs the host's translation check refuses (answered with GO-Err)
+    refused: tuple[tuple[int, int], ...] = ()
 
     def __str__(self) -> str:
         mutation = f" mutation={self.mutation}" if self.mutation else ""
+        if self.refused:
+            pairs = ", ".join(f"dev{d}:line {n}" for d, n in self.refused)
+            mutation += f" refused=({pairs})"
         return (
             f"{self.devices} dev, {self.cores} core, {self.lines} line, "
             f"SF {self.sf_sets}x{self.sf_ways}, clean_evict={self.clean_evict}, "
@@ -69,6 +74,7 @@ class Stats:
     skipped: int = 0
     delivered: int = 0
     max_in_flight: int = 0
+    failed: int = 0  # operations answered GO-Err
     by_kind: dict[object, int] = field(default_factory=dict)  # operation kind -> issued
 
 
@@ -98,6 +104,7 @@ class CoherentSystem:
             snoop_filter=sf,
             clean_evict=config.clean_evict,
             on_transition=self._record,
+            check=self._check if config.refused else None,
             on_write=self.checker.on_write,
         )
         self.devices: list[DeviceCache] = [
@@ -182,9 +189,16 @@ class CoherentSystem:
         if self.fired is not None:
             self.fired.append(t)
 
+    def _check(self, device: int, line: int, opcode: object) -> str | None:
+        """The host's translation check: the configured pairs are never granted."""
+        return "not_granted" if (device, line) in self.config.refused else None
+
     def _complete(self, c: Completion) -> None:
         op = c.op
-        if op.kind in LOADS or op.kind is CoreOp.Load:
+        if c.failed:
+            self.checker.on_failed(c.agent, op)
+            self.stats.failed += 1
+        elif op.kind in LOADS or op.kind is CoreOp.Load:
             self.checker.on_load(c.agent, op, c.value)
         elif op.kind in STORES or op.kind is CoreOp.Store:
             self.checker.on_store(op)

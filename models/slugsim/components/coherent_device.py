@@ -213,6 +213,11 @@ def coherent_device_schema(description: str, extra: Mapping[str, Any] | None = N
             ),
             "d2h_requests": map_of(described(INT, "requests"), "D2H requests sent, by opcode"),
             "d2h_completed": described(INT, "D2H requests completed"),
+            "errored": map_of(
+                described(INT, "operations"),
+                "D2H requests the host refused and answered with an error (GO-Err, "
+                "GO_ERR_WritePull, error data), by opcode: the operation completed as failed",
+            ),
             "h2d_responses": map_of(
                 described(INT, "responses"), "H2D responses received, by kind (GO by state)"
             ),
@@ -297,6 +302,7 @@ class CoherentDevice(Component):
         # by opcode (H2D responses by response_key); named in stats()
         self.d2h_requests: Counter[Any] = Counter()
         self.d2h_completed = 0
+        self.errored: Counter[Any] = Counter()  # operations failed with GO-Err, by D2H opcode
         self.h2d_responses: Counter[int] = Counter()
         self.snoops_received: Counter[Any] = Counter()
         self.snoop_responses: Counter[Any] = Counter()
@@ -670,8 +676,13 @@ class CoherentDevice(Component):
         if pending.opcode is not None and not pending.stepped:
             self.d2h_completed += 1
         op = pending.op
+        if completion.failed:  # GO-Err: the host refused the request; nothing was kept
+            self.errored[pending.opcode] += 1
         if op is None:  # an eviction: timed, not a program operation
             self.out.completion(self._evicted, pending)
+            return
+        if completion.failed:
+            self.out.completion(self._done, (pending, None))
             return
         if op.kind is OpKind.RMW and completion.op.value == -1:
             # The line is ours now: its value is the data that filled it.
@@ -717,7 +728,8 @@ class CoherentDevice(Component):
         if self.waiting:
             self.pump()
 
-    def _done(self, item: tuple[Pending, int]) -> None:
+    def _done(self, item: tuple[Pending, int | None]) -> None:
+        """An operation is over: done with ``value``, or failed (GO-Err) when it is None."""
         pending, value = item
         now = self.sim.now
         if pending.opcode is None:
@@ -729,7 +741,10 @@ class CoherentDevice(Component):
         self.in_flight_ops -= 1
         program = self.program
         assert program is not None
-        program.complete(pending.op, value)  # type: ignore[arg-type]
+        if value is None:
+            program.fail(pending.op)  # type: ignore[arg-type]
+        else:
+            program.complete(pending.op, value)  # type: ignore[arg-type]
         self.budget.complete(now)
         delay = self.think_time
         if program.backoff:
@@ -819,6 +834,7 @@ class CoherentDevice(Component):
             },
             "d2h_requests": named(self.d2h_requests),
             "d2h_completed": self.d2h_completed,
+            "errored": named(self.errored),
             "h2d_responses": responses_named(self.h2d_responses),
             "go_received": go_count(self.h2d_responses),
             "snoops_received": named(self.snoops_received),

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..coherence.home import CoreState, HomeAgent, HostEvent, HostLine
+from ..coherence.home import REFUSED_EVENTS, CoreState, HomeAgent, HostEvent, HostLine
 from ..coherence.ops import Completion, CoreOp
 from ..coherence.ops import Op as ProtocolOp
 from ..coherence.snoop_filter import SnoopFilter
@@ -55,7 +55,7 @@ REQUEST_EVENTS = frozenset(
     {_E.RdCurr, _E.RdShared, _E.RdAny, _E.RdOwn, _E.RdOwnNoData, _E.ItoMWr, _E.WrCur,
      _E.CLFlush, _E.CleanEvict, _E.CleanEvictPull, _E.DirtyEvict, _E.CleanEvictNoData,
      _E.WOWrInv, _E.WOWrInvF, _E.WrInv, _E.CacheFlushed, _E.SfFull, _E.CoreLoad,
-     _E.CoreLoadHit, _E.CoreStore, _E.CoreStoreHit, _E.CoreEvict}
+     _E.CoreLoadHit, _E.CoreStore, _E.CoreStoreHit, _E.CoreEvict, *REFUSED_EVENTS}
 )  # fmt: skip
 _D2H_RSP = D2HRsp.unchecked("opcode", "uqid", "dpid")
 _D2H_DATA = D2HData.unchecked("uqid", "bogus", "poison", "dpid", "data")
@@ -207,8 +207,9 @@ class TimedHomeAgent:
         for index in range(len(self.cores)):
             self.sim.schedule(0, self.pump, index)
 
-    def receive(self, msg: Any) -> None:
-        """A D2H message from one of the host's coherent devices."""
+    def receive(self, msg: Any, refused: str | None = None) -> None:
+        """A D2H message from one of the host's coherent devices; ``refused``: why the host's
+        translation agent refused this request (it is answered with an error)."""
         cls = msg.__class__
         if cls is D2HReq:
             device = self.index_of_pid[msg.spid]
@@ -228,7 +229,7 @@ class TimedHomeAgent:
             if (wire.response or wire.pull) and (wire.data or not wire.expect_data):
                 del self.wires[number]
                 self.free_wires.append(number)
-        self._call(self.agent.receive, device, msg)
+        self._call(self.agent.receive, device, msg, refused)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         self.out.begin()
@@ -395,6 +396,8 @@ class TimedHomeAgent:
             "memory_reads": self.memory_reads,
             "memory_writes": self.memory_writes,
             "bogus_dropped": agent.bogus_dropped,
+            "refused": agent.refused,
+            "error_data_dropped": agent.error_data_dropped,
             "cores": {
                 "count": len(programs),
                 "issued": sum(p.issued for p in programs),
@@ -441,6 +444,10 @@ def home_agent_schema() -> dict[str, Any]:
             "memory_reads": described(INT, "lines read from memory for devices and cores"),
             "memory_writes": described(INT, "lines written to memory (posted)"),
             "bogus_dropped": described(INT, "pulled data marked Bogus, dropped"),
+            "refused": described(
+                INT, "D2H requests the translation agent refused, answered with an error (GO-Err)"
+            ),
+            "error_data_dropped": described(INT, "write data pulled from those, dropped"),
             "cores": obj(
                 {
                     "count": described(INT, "host cores sharing lines with devices"),

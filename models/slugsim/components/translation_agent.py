@@ -21,12 +21,15 @@ requests:
 - **Translated requests.** Every D2H request of an attached device is checked
   (``Iommu.check``) before the home agent sees it. A refused one is dropped, logged (device,
   HPA, reason, opcode, time) and counted per device and per host; under ``trust_translated``
-  every one passes. The refused request gets no answer: the device controller does not model
-  GO-Err (CXL_REFERENCE.md §1.3 lists it as legal), so the device's operation never completes.
+  every one passes. The refused request goes to the home agent marked refused, which answers
+  it with an error (CXL_REFERENCE.md §1.3/§1.4: GO-Err, with all-ones data flagged GO-Err for
+  a read; GO_ERR_WritePull for a write, whose data it drops) without touching the line; the
+  device completes the operation as failed and goes on.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..ats.iommu import LARGE_SHIFT, PAGE_SHIFT, Iommu, Mapping
@@ -50,6 +53,7 @@ class TimedTranslationAgent:
         self.unmapped_at: dict[tuple[int, int], int] = {}  # (pid, IOVA page) -> unmap time
         self.invalidation_latency = LatencyHistogram()
         self.denied_at: list[int] = []  # time of each logged denial
+        self.refused_by: dict[int, Counter[str]] = {}  # pid -> refusals by reason
         for device in devices:
             self._attach(device)
 
@@ -58,6 +62,7 @@ class TimedTranslationAgent:
         ats = device.params.ats
         iommu = self.iommu
         iommu.attach(pid, ats.invalidate_queue_depth)
+        self.refused_by[pid] = Counter()
         self.ports[pid] = self.host.fabric.port_towards(self.host.name, device.name)
         self.names[pid] = device.name
         self.devices[pid] = device
@@ -152,10 +157,14 @@ class TimedTranslationAgent:
         if pid not in self.iommu.devices or msg.opcode is CACHEFLUSHED:
             return True  # a device that does not translate; CacheFlushed has no address
         logged = len(self.iommu.denials)
-        if self.iommu.check(pid, msg.addr, msg.opcode).allowed:
+        verdict = self.iommu.check(pid, msg.addr, msg.opcode)
+        if verdict.allowed:
             return True
         if len(self.iommu.denials) > logged:
             self.denied_at.append(self.sim.now)
+        self.refused_by[pid][verdict.reason] += 1
+        # answered, not dropped: the home agent sends the error response (GO-Err)
+        self.host.home_agent.receive(msg, refused=verdict.reason)
         return False
 
     # -- stats ---------------------------------------------------------------------------------
@@ -182,7 +191,11 @@ class TimedTranslationAgent:
             "blocked": c.blocked,
             "trusted": c.trusted,
             "devices": {
-                self.names[pid]: {"checked": ctx.checked, "blocked": ctx.blocked}
+                self.names[pid]: {
+                    "checked": ctx.checked,
+                    "blocked": ctx.blocked,
+                    "blocked_by_reason": dict(sorted(self.refused_by[pid].items())),
+                }
                 for pid, ctx in sorted(iommu.devices.items(), key=lambda x: self.names[x[0]])
             },
             "denials": [
@@ -237,7 +250,11 @@ def translation_agent_schema() -> dict[str, Any]:
                 obj(
                     {
                         "checked": described(INT, "its D2H requests checked"),
-                        "blocked": described(INT, "... refused"),
+                        "blocked": described(INT, "... refused (answered with GO-Err)"),
+                        "blocked_by_reason": map_of(
+                            described(INT, "requests"),
+                            "... by reason: ungranted, read_only, io_only, write_only",
+                        ),
                     },
                     "one translating device",
                 ),

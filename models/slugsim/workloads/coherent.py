@@ -62,6 +62,7 @@ class Program:
         self.issued = 0
         self.completed = 0
         self.errors = 0  # values read that coherence should not have produced
+        self.failed = 0  # operations the host refused (GO-Err)
         self.busy: set[int] = set()  # lines with an operation in flight
 
     @property
@@ -78,6 +79,13 @@ class Program:
         return op
 
     def complete(self, op: Op, value: int) -> None:
+        self.completed += 1
+        self.busy.discard(op.line)
+
+    def fail(self, op: Op) -> None:
+        """The host refused the operation's request (GO-Err): it is over, nothing was read or
+        written, and the program goes on."""
+        self.failed += 1
         self.completed += 1
         self.busy.discard(op.line)
 
