@@ -2,6 +2,7 @@
 
     python scripts/devmem_timed.py                 # the figures quoted in docs/device_coherence.md
     python scripts/devmem_timed.py --requests 500  # a quick look
+    python scripts/devmem_timed.py --plot devmem_timed.png  # also the figures as a plot
 
 1. **Device-SF size sweep.** Four hosts behind a switch share an HDM-DB Type-3 device; each
    loads and stores (70 % loads, random lines) 256 KiB of it and caches at most 16 KiB, so the
@@ -204,6 +205,10 @@ def hdm_d(requests: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests per host core")
+    parser.add_argument(
+        "--plot", type=Path, metavar="PNG",
+        help="also plot BISnp rate and Req blocking vs SF size, and the HDM-D flips, to PNG",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.requests < 1:
         print("devmem_timed.py: --requests must be at least 1", file=sys.stderr)
@@ -312,8 +317,53 @@ def main(argv: list[str] | None = None) -> int:
         f"HDM-DB device loads (Type-3 behind a switch, no host caching): {db['count']}, "
         f"p50 {db['p50']:.1f} ns, mean {db['mean']:.1f} ns"
     )
+    if args.plot is not None:
+        plot(rows, biased, args.plot)
+        print(f"plot written to {args.plot}")
     print(f"wall time {wall:.1f} s")
     return 0
+
+
+def plot(rows: list[dict[str, Any]], biased: dict[str, Any], path: Path) -> None:
+    """Three panels: BISnp per 1k requests and Req blocking vs SF size (I/S/A as lines, I/A as
+    points), and the HDM-D flip counts and mean flip time per predictor case."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (rate, blocked, flips) = plt.subplots(1, 3, figsize=(15, 4.2))
+    for states, style in (("I/S/A", "-o"), ("I/A", "s")):
+        mine = [r for r in rows if r["states"] == states]
+        x = [r["ratio"] for r in mine]
+        rate.plot(x, [r["bisnp_per_k"] for r in mine], style, label=f"all BISnp, {states}")
+        rate.plot(x, [r["victim_per_k"] for r in mine], style, alpha=0.5,
+                  label=f"victim BISnp, {states}")  # fmt: skip
+        blocked.plot(x, [r["blocked_pct"] for r in mine], style, label=f"{states}")
+    for axis, ylabel in ((rate, "BISnp per 1000 host requests"), (blocked, "Req blocked (%)")):
+        axis.set_xscale("log", base=2)
+        axis.axvline(4, color="grey", linestyle=":", label="spec guidance: 4x")
+        axis.set_xlabel("device SF entries / lines the hosts cache")
+        axis.set_ylabel(ylabel)
+        axis.legend(fontsize=8)
+    rate.set_title("Back-invalidation vs device-SF size")
+    blocked.set_title("M2S Req blocked by a pending BISnp")
+    cases = [name for name in biased if name != "hdm_db"]
+    counters = [biased[n]["devices"]["acc0"]["bias"]["counters"] for n in cases]
+    width = 0.27
+    for i, (key, label) in enumerate(
+        (("flips_to_device", "flips to device bias"), ("flips_failed", "flips failed"),
+         ("forced_to_host", "forced back to host bias"))
+    ):  # fmt: skip
+        flips.bar([j + (i - 1) * width for j in range(len(cases))], [c[key] for c in counters],
+                  width, label=label)  # fmt: skip
+    flips.set_xticks(range(len(cases)), cases, rotation=15, fontsize=7)
+    flips.set_ylabel("count")
+    flips.set_title("HDM-D flips (predictor)")
+    flips.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
