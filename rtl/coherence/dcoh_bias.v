@@ -4,11 +4,23 @@
 // Inputs (valid/ready streams): s_dev (device access: id, line, write, want 0 CUR 1 SHARED
 // 2 OWN), s_m2s (host M2S Req: opcode, line, tag, meta_value), s_rwd (M2S RwD: opcode, line,
 // tag, meta_value), s_birsp (BIRsp: opcode I/S/E, bitag), s_flip (page, to_device), s_flip_cpl
-// (the MemRdFwd completing one RdOwnNoData: line). Outputs: m_dev_rsp (id, local, snooped),
-// m_bisnp (opcode Cur/Data/Inv, bitag, line), m_m2s_go and m_rwd_go (opcode, line, tag: released
-// to the device memory pipeline), m_rdownnodata (line), and a CSR port of event counters.
+// (the MemRdFwd completing one RdOwnNoData: line), s_cmp (opcode, tag: an S2M NDR Cmp* from the
+// device memory pipeline). Outputs: m_dev_rsp (id, local, snooped), m_bisnp (opcode
+// Cur/Data/Inv, bitag, line), m_m2s_go and m_rwd_go (opcode, line, tag: released to the device
+// memory pipeline), m_rdownnodata (line), m_ndr (opcode, tag: the S2M NDR channel, Cmp* and
+// BIConflictAck in acceptance order), and a CSR port of event counters.
 //
-// One event FSM: IDLE takes at most one input (priority BIRsp, flip completion, RwD, Req,
+// BIConflict (S4 §3.5.1.3, CXL_REFERENCE.md §3.2): an RwD BIConflict is not written; it is
+// answered on m_ndr with BIConflictAck and its Tag, behind every Cmp accepted before it (early
+// conflict: the host's Req is still blocked here, so its Cmp follows the Ack; late: its Cmp went
+// first). CONFLICTS counts those whose line has a BISnp pending, CONFLICTS_STRAY the others.
+//
+// Device SF states (SF_ISA): I/A, or I/S/A with one state bit per entry (1 = S: the host holds
+// at most S). I/S/A, one host (as the HDM-DB protocol model dcoh_db.py): a grant allocates A,
+// except a shared ask (MetaValue S, MemRdData) to an S line, which stays S; BIRspS to a device
+// snoop makes the line S; a device read of an S line needs no BISnp, a write sends BISnpInv.
+//
+// One event FSM: IDLE takes at most one input (priority BIRsp, flip completion, Cmp, RwD, Req,
 // device access, flip), and only when everything the event may produce has room, so EXEC
 // never waits: IDLE -> EXEC (-> ALLOC for a victim's BIRsp) -> IDLE, two or three cycles per
 // event. Blocking rule (CXL_REFERENCE.md §3.2): s_m2s_ready is low while the offered Req's line
@@ -18,11 +30,13 @@
 // A host->device flip's RdOwnNoData go out from a separate counter, one line per cycle.
 //
 // Bias table: one flop per page (reset: host bias); bias cache: dcoh_tag_array of page tags
-// (presence only, hits/misses counted). Device SF: dcoh_tag_array of line tags (I/A).
+// (presence only, hits/misses counted). Device SF: dcoh_tag_array of line tags.
 //
 // DCOH_PLANT_BUG (a define for the testbench's proof that its scoreboard has teeth):
 // 1 = s_m2s_ready ignores pending BISnps (a Req released while a BISnp to its line is pending);
-// 2 = a host->device flip turns the page to device bias one completion early.
+// 2 = a host->device flip turns the page to device bias one completion early;
+// 3 = a BIConflict does not wait for a Cmp stalled on m_ndr (the Ack overwrites it);
+// 4 = I/S/A: a device write to an S line skips its BISnpInv.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -36,7 +50,8 @@ module dcoh_bias #(
     parameter integer SF_WAYS = 2,          // device snoop filter ways, a power of two
     parameter integer BI_TRACKERS = 4,      // outstanding BISnps, 1 ... 16
     parameter integer ID_WIDTH = 4,         // device access id bits
-    parameter integer TAG_WIDTH = 16        // M2S tag bits
+    parameter integer TAG_WIDTH = 16,       // M2S tag bits
+    parameter integer SF_ISA = 0            // device SF states: 0 = I/A, 1 = I/S/A
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -85,6 +100,16 @@ module dcoh_bias #(
     output wire [3:0]            m_bisnp_opcode,
     output wire [11:0]           m_bisnp_bitag,
     output wire [ADDR_WIDTH-1:0] m_bisnp_line,
+
+    input  wire                  s_cmp_valid,
+    output wire                  s_cmp_ready,
+    input  wire [2:0]            s_cmp_opcode,
+    input  wire [TAG_WIDTH-1:0]  s_cmp_tag,
+
+    output wire                  m_ndr_valid,
+    input  wire                  m_ndr_ready,
+    output wire [2:0]            m_ndr_opcode,
+    output wire [TAG_WIDTH-1:0]  m_ndr_tag,
 
     input  wire                  s_birsp_valid,
     output wire                  s_birsp_ready,
@@ -139,6 +164,8 @@ localparam [2:0] EV_RWD = 3'd2;
 localparam [2:0] EV_M2S = 3'd3;
 localparam [2:0] EV_DEV = 3'd4;
 localparam [2:0] EV_FLIP = 3'd5;
+localparam [2:0] EV_CMP = 3'd6;
+localparam [2:0] NDR_BI_CONFLICT_ACK = 3'b100;  // S4 Tbl 3-50 (CXL_REFERENCE.md §2.2)
 
 localparam [1:0] STATE_IDLE = 2'd0;
 localparam [1:0] STATE_EXEC = 2'd1;
@@ -156,6 +183,7 @@ localparam [3:0] BISNP_CUR = 4'b0000;
 localparam [3:0] BISNP_DATA = 4'b0001;
 localparam [3:0] BISNP_INV = 4'b0010;
 localparam [3:0] BIRSP_I = 4'b0000;
+localparam [3:0] BIRSP_S = 4'b0001;
 localparam [1:0] WANT_SHARED = 2'd1;
 localparam [1:0] WANT_OWN = 2'd2;
 
@@ -172,8 +200,12 @@ initial begin
         $display("Error: dcoh_bias ID_WIDTH and TAG_WIDTH must be in 1..16 (%m)");
         $finish;
     end
-    if (PLANT_BUG < 0 || PLANT_BUG > 2) begin
-        $display("Error: dcoh_bias DCOH_PLANT_BUG must be 1 or 2 (%m)");
+    if (SF_ISA < 0 || SF_ISA > 1) begin
+        $display("Error: dcoh_bias SF_ISA must be 0 (I/A) or 1 (I/S/A) (%m)");
+        $finish;
+    end
+    if (PLANT_BUG < 0 || PLANT_BUG > 4) begin
+        $display("Error: dcoh_bias DCOH_PLANT_BUG must be 1 ... 4 (%m)");
         $finish;
     end
 end
@@ -225,6 +257,9 @@ reg                  bisnp_valid_reg, bisnp_valid_next;
 reg [3:0]            bisnp_opcode_reg, bisnp_opcode_next;
 reg [TRACKER_BITS-1:0] bisnp_bitag_reg, bisnp_bitag_next;
 reg [ADDR_WIDTH-1:0] bisnp_line_reg, bisnp_line_next;
+reg                  ndr_valid_reg, ndr_valid_next;
+reg [2:0]            ndr_opcode_reg, ndr_opcode_next;
+reg [TAG_WIDTH-1:0]  ndr_tag_reg, ndr_tag_next;
 
 // event counters, in CSR order (dcoh_bias_csr.vh)
 reg [DCOH_COUNTERS*32-1:0] counters_reg, counters_next;
@@ -234,6 +269,7 @@ reg [31:0]                 csr_rdata_reg;
 // ---- pending-address match and the free tracker ---------------------------------------------
 reg                    m2s_pending;
 reg                    dev_pending;
+reg                    ev_pending;  // the event's line is held by a BI tracker
 reg                    trk_free;
 reg [TRACKER_BITS-1:0] trk_free_index;  // the lowest free tracker
 integer                t;
@@ -241,6 +277,7 @@ integer                t;
 always @* begin
     m2s_pending = 1'b0;
     dev_pending = 1'b0;
+    ev_pending = 1'b0;
     trk_free = 1'b0;
     trk_free_index = {TRACKER_BITS{1'b0}};
     for (t = BI_TRACKERS - 1; t >= 0; t = t - 1) begin
@@ -249,6 +286,9 @@ always @* begin
         end
         if (trk_valid_reg[t] && trk_line_reg[t*ADDR_WIDTH +: ADDR_WIDTH] == s_dev_line) begin
             dev_pending = 1'b1;
+        end
+        if (trk_valid_reg[t] && trk_line_reg[t*ADDR_WIDTH +: ADDR_WIDTH] == ev_line_reg) begin
+            ev_pending = 1'b1;
         end
         if (!trk_valid_reg[t]) begin
             trk_free = 1'b1;
@@ -260,7 +300,12 @@ end
 // ---- input selection (IDLE) -------------------------------------------------------------------
 wire idle = state_reg == STATE_IDLE;
 wire can_birsp = !dev_rsp_valid_reg && !m2s_go_valid_reg;
-wire can_rwd = !rwd_go_valid_reg;
+wire can_cmp = !ndr_valid_reg;
+// a BIConflict needs only the NDR register (its Ack goes behind any Cmp already there: one
+// register, filled in acceptance order); other RwD only rwd_go. Planted bug 3 lets a
+// BIConflict overwrite a Cmp still waiting on NDR (the Ack passes it; the Cmp is lost).
+wire rwd_conflict = s_rwd_opcode == RWD_BI_CONFLICT;
+wire can_rwd = rwd_conflict ? (!ndr_valid_reg || PLANT_BUG == 3) : !rwd_go_valid_reg;
 wire m2s_blocked = (m2s_pending && PLANT_BUG != 1) || wait_valid_reg;
 wire can_m2s = !m2s_go_valid_reg && !bisnp_valid_reg && trk_free && !m2s_blocked;
 wire can_dev = !dev_rsp_valid_reg && !bisnp_valid_reg && trk_free && !dev_pending;
@@ -268,15 +313,18 @@ wire can_flip = !flip_active_reg;
 
 wire take_birsp = idle && s_birsp_valid && can_birsp;
 wire take_cpl = idle && !take_birsp && s_flip_cpl_valid;
-wire take_rwd = idle && !take_birsp && !take_cpl && s_rwd_valid && can_rwd;
-wire take_m2s = idle && !take_birsp && !take_cpl && !take_rwd && s_m2s_valid && can_m2s;
-wire take_dev = idle && !take_birsp && !take_cpl && !take_rwd && !take_m2s && s_dev_valid &&
-    can_dev;
-wire take_flip = idle && !take_birsp && !take_cpl && !take_rwd && !take_m2s && !take_dev &&
-    s_flip_valid && can_flip;
+wire take_cmp = idle && !take_birsp && !take_cpl && s_cmp_valid && can_cmp;
+wire take_rwd = idle && !take_birsp && !take_cpl && !take_cmp && s_rwd_valid && can_rwd;
+wire take_m2s = idle && !take_birsp && !take_cpl && !take_cmp && !take_rwd && s_m2s_valid &&
+    can_m2s;
+wire take_dev = idle && !take_birsp && !take_cpl && !take_cmp && !take_rwd && !take_m2s &&
+    s_dev_valid && can_dev;
+wire take_flip = idle && !take_birsp && !take_cpl && !take_cmp && !take_rwd && !take_m2s &&
+    !take_dev && s_flip_valid && can_flip;
 
 assign s_birsp_ready = take_birsp;
 assign s_flip_cpl_ready = take_cpl;
+assign s_cmp_ready = take_cmp;
 assign s_rwd_ready = take_rwd;
 assign s_m2s_ready = take_m2s;
 assign s_dev_ready = take_dev;
@@ -293,6 +341,7 @@ wire [PAGE_WIDTH-1:0]   ev_page = ev_line_reg[ADDR_WIDTH-1:PAGE_LINES_LOG2];
 
 wire                  bc_hit;
 wire                  bc_full_unused;
+wire                  bc_bit_unused;
 wire [PAGE_WIDTH-1:0] bc_victim_unused;
 wire                  bc_alloc = exec && ev_kind_reg == EV_DEV;
 
@@ -303,9 +352,12 @@ dcoh_tag_array #(.SETS(BIAS_SETS), .WAYS(BIAS_WAYS), .ADDR_WIDTH(PAGE_WIDTH)) bi
     .lk_hit(bc_hit),
     .lk_full(bc_full_unused),
     .lk_victim_line(bc_victim_unused),
+    .lk_bit(bc_bit_unused),
     .op_touch(1'b0),
     .op_alloc(bc_alloc),
-    .op_free(1'b0)
+    .op_free(1'b0),
+    .op_mark(1'b0),
+    .st_bit(1'b0)
 );
 
 wire grant = ((ev_opcode_reg == REQ_MEM_RD || ev_opcode_reg == REQ_MEM_INV) &&
@@ -313,14 +365,21 @@ wire grant = ((ev_opcode_reg == REQ_MEM_RD || ev_opcode_reg == REQ_MEM_INV) &&
 wire drop = ev_opcode_reg == REQ_MEM_CLN_EVCT ||
     ((ev_opcode_reg == REQ_MEM_RD || ev_opcode_reg == REQ_MEM_INV) && ev_meta_reg == META_I);
 wire dev_bias = bias_reg[ev_page];
+// a grant that asks for a shared copy (MetaValue S; MemRdData): an S line stays S (I/S/A)
+wire shared_ask = ev_opcode_reg == REQ_MEM_RD_DATA || ev_meta_reg == META_S;
+wire dev_needs_own = ev_write_reg || ev_want_reg == WANT_OWN;
 
 reg [ADDR_WIDTH-1:0] sf_line;
 reg                  sf_touch;
 reg                  sf_alloc;
 reg                  sf_free;
+reg                  sf_mark;
+reg                  sf_st;
 wire                 sf_hit;
+wire                 sf_shared;  // I/S/A: the host holds the line at most S
 wire                 sf_full;
 wire [ADDR_WIDTH-1:0] sf_victim;
+wire                 sf_shared_bit;
 
 dcoh_tag_array #(.SETS(SF_SETS), .WAYS(SF_WAYS), .ADDR_WIDTH(ADDR_WIDTH)) snoop_filter (
     .clk(clk),
@@ -329,16 +388,25 @@ dcoh_tag_array #(.SETS(SF_SETS), .WAYS(SF_WAYS), .ADDR_WIDTH(ADDR_WIDTH)) snoop_
     .lk_hit(sf_hit),
     .lk_full(sf_full),
     .lk_victim_line(sf_victim),
+    .lk_bit(sf_shared_bit),
     .op_touch(sf_touch),
     .op_alloc(sf_alloc),
-    .op_free(sf_free)
+    .op_free(sf_free),
+    .op_mark(sf_mark),
+    .st_bit(sf_st)
 );
+assign sf_shared = SF_ISA != 0 && sf_shared_bit;
+// I/S/A: a device read of an S line needs no snoop (the host holds at most S); planted bug 4
+// lets a device write skip it too
+wire dev_no_snoop = !sf_hit || (sf_shared && (!dev_needs_own || PLANT_BUG == 4));
 
 always @* begin
     sf_line = ev_line_reg;
     sf_touch = 1'b0;
     sf_alloc = 1'b0;
     sf_free = 1'b0;
+    sf_mark = 1'b0;
+    sf_st = 1'b0;  // allocations are A unless said otherwise
     if (state_reg == STATE_ALLOC) begin
         sf_line = wait_line_reg;
         sf_alloc = 1'b1;
@@ -348,11 +416,15 @@ always @* begin
             EV_M2S: begin
                 sf_alloc = grant && !sf_full;
                 sf_free = drop;
+                sf_st = sf_shared && shared_ask;  // one host: every other grant is alone (A)
             end
             EV_RWD: sf_free = ev_opcode_reg != RWD_BI_CONFLICT && ev_meta_reg == META_I;
             EV_BIRSP: begin
                 sf_line = trk_line;
                 sf_free = trk_hit && (trk_is_victim || ev_opcode_reg == BIRSP_I);
+                // BIRspS: the host kept at most S; BIRspE keeps the entry as it was
+                sf_mark = SF_ISA != 0 && trk_hit && !trk_is_victim && ev_opcode_reg == BIRSP_S;
+                sf_st = 1'b1;
             end
             default: ;
         endcase
@@ -403,6 +475,9 @@ always @* begin
     bisnp_opcode_next = bisnp_opcode_reg;
     bisnp_bitag_next = bisnp_bitag_reg;
     bisnp_line_next = bisnp_line_reg;
+    ndr_valid_next = ndr_valid_reg && !m_ndr_ready;
+    ndr_opcode_next = ndr_opcode_reg;
+    ndr_tag_next = ndr_tag_reg;
     rwd_go_opcode_next = rwd_go_opcode_reg;
     rwd_go_line_next = rwd_go_line_reg;
     rwd_go_tag_next = rwd_go_tag_reg;
@@ -418,7 +493,8 @@ always @* begin
 
     case (state_reg)
         STATE_IDLE: begin
-            if (take_birsp || take_cpl || take_rwd || take_m2s || take_dev || take_flip) begin
+            if (take_birsp || take_cpl || take_cmp || take_rwd || take_m2s || take_dev ||
+                    take_flip) begin
                 state_next = STATE_EXEC;
             end
         end
@@ -436,7 +512,7 @@ always @* begin
                         dev_rsp_snooped_next = 1'b0;
                     end else begin
                         bump[DCOH_CNT_DEV_LOCAL] = 1'b1;
-                        if (!sf_hit) begin
+                        if (dev_no_snoop) begin
                             dev_rsp_valid_next = 1'b1;
                             dev_rsp_id_next = ev_id_reg;
                             dev_rsp_local_next = 1'b1;
@@ -447,7 +523,7 @@ always @* begin
                             bisnp_valid_next = 1'b1;
                             bisnp_bitag_next = trk_free_index;
                             bisnp_line_next = ev_line_reg;
-                            if (ev_write_reg || ev_want_reg == WANT_OWN) begin
+                            if (dev_needs_own) begin
                                 bisnp_opcode_next = BISNP_INV;
                                 bump[DCOH_CNT_BISNP_INV] = 1'b1;
                             end else if (ev_want_reg == WANT_SHARED) begin
@@ -484,15 +560,28 @@ always @* begin
                     end
                 end
                 EV_RWD: begin
-                    rwd_go_valid_next = 1'b1;
-                    rwd_go_opcode_next = ev_opcode_reg;
-                    rwd_go_line_next = ev_line_reg;
-                    rwd_go_tag_next = ev_tag_reg;
                     if (ev_opcode_reg == RWD_BI_CONFLICT) begin
-                        bump[DCOH_CNT_CONFLICTS] = 1'b1;
-                    end else if (sf_free && sf_hit) begin
-                        bump[DCOH_CNT_SF_FREES] = 1'b1;
+                        // S4 §3.5.1.3: BIConflictAck with the conflict's Tag, behind every
+                        // Cmp accepted before it; nothing goes to memory
+                        bump[DCOH_CNT_CONFLICTS] = ev_pending;
+                        bump[DCOH_CNT_CONFLICTS_STRAY] = !ev_pending;
+                        ndr_valid_next = 1'b1;
+                        ndr_opcode_next = NDR_BI_CONFLICT_ACK;
+                        ndr_tag_next = ev_tag_reg;
+                    end else begin
+                        rwd_go_valid_next = 1'b1;
+                        rwd_go_opcode_next = ev_opcode_reg;
+                        rwd_go_line_next = ev_line_reg;
+                        rwd_go_tag_next = ev_tag_reg;
+                        if (sf_free && sf_hit) begin
+                            bump[DCOH_CNT_SF_FREES] = 1'b1;
+                        end
                     end
+                end
+                EV_CMP: begin
+                    ndr_valid_next = 1'b1;
+                    ndr_opcode_next = ev_opcode_reg[2:0];
+                    ndr_tag_next = ev_tag_reg;
                 end
                 EV_BIRSP: begin
                     if (trk_hit) begin
@@ -563,6 +652,9 @@ assign m_rwd_go_valid = rwd_go_valid_reg;
 assign m_rwd_go_opcode = rwd_go_opcode_reg;
 assign m_rwd_go_line = rwd_go_line_reg;
 assign m_rwd_go_tag = rwd_go_tag_reg;
+assign m_ndr_valid = ndr_valid_reg;
+assign m_ndr_opcode = ndr_opcode_reg;
+assign m_ndr_tag = ndr_tag_reg;
 assign m_bisnp_valid = bisnp_valid_reg;
 assign m_bisnp_opcode = bisnp_opcode_reg;
 assign m_bisnp_bitag = {{(12 - TRACKER_BITS){1'b0}}, bisnp_bitag_reg};
@@ -603,12 +695,20 @@ always @(posedge clk) begin
     bisnp_opcode_reg <= bisnp_opcode_next;
     bisnp_bitag_reg <= bisnp_bitag_next;
     bisnp_line_reg <= bisnp_line_next;
+    ndr_valid_reg <= ndr_valid_next;
+    ndr_opcode_reg <= ndr_opcode_next;
+    ndr_tag_reg <= ndr_tag_next;
     counters_reg <= counters_next;
 
     if (take_birsp) begin
         ev_kind_reg <= EV_BIRSP;
         ev_opcode_reg <= s_birsp_opcode;
         ev_bitag_reg <= s_birsp_bitag[TRACKER_BITS-1:0];
+    end
+    if (take_cmp) begin
+        ev_kind_reg <= EV_CMP;
+        ev_opcode_reg <= {1'b0, s_cmp_opcode};
+        ev_tag_reg <= s_cmp_tag;
     end
     if (take_cpl) begin
         ev_kind_reg <= EV_CPL;
@@ -643,7 +743,7 @@ always @(posedge clk) begin
             flip_page_reg <= s_flip_page;
         end
     end
-    if (exec && ev_kind_reg == EV_DEV && dev_bias && sf_hit) begin
+    if (exec && ev_kind_reg == EV_DEV && dev_bias && !dev_no_snoop) begin
         trk_victim_reg[trk_free_index] <= 1'b0;
         trk_line_reg[trk_free_index*ADDR_WIDTH +: ADDR_WIDTH] <= ev_line_reg;
         trk_id_reg[trk_free_index*ID_WIDTH +: ID_WIDTH] <= ev_id_reg;
@@ -670,6 +770,7 @@ always @(posedge clk) begin
         m2s_go_valid_reg <= 1'b0;
         rwd_go_valid_reg <= 1'b0;
         bisnp_valid_reg <= 1'b0;
+        ndr_valid_reg <= 1'b0;
         counters_reg <= {(DCOH_COUNTERS * 32){1'b0}};
         csr_valid_reg <= 1'b0;
     end

@@ -25,7 +25,14 @@ Semantics (CXL_REFERENCE.md §2.3-2.4, §3):
   and MemRd/MemInv with MetaValue I, free the line's entry. Every Req is released in order on
   ``m2s_go``. A Req to a line with a BISnp pending must not be accepted (:class:`DcohError`).
 * **Host M2S RwD** (``m2s_rwd``): never blocked. MemWr/MemWrPtl with MetaValue I frees the
-  line's entry; BIConflict counts a conflict. Every RwD is released on ``rwd_go``.
+  line's entry; they are released on ``rwd_go``. A BIConflict (S4 §3.5.1.3) is not released: it
+  is answered on ``ndr`` with BIConflictAck and its Tag, behind every Cmp that came before it
+  (``cmp``: the memory pipeline's NDR Cmp*, passed on in order). It counts as a conflict when its
+  line has a BISnp pending, else as a stray one (acked all the same).
+* **Device SF states** (``sf_isa``): I/A, or I/S/A as the one-host HDM-DB protocol model
+  (``dcoh_db.py``): a grant leaves the line A, except a shared ask (MetaValue S, MemRdData) to an
+  S line, which stays S; BIRspS to a device snoop makes the line S (BIRspE keeps it); a device
+  read of an S line completes without a BISnp, a write (or want=OWN) sends BISnpInv.
 * **BIRsp** (``bi_rsp``): BITag is the tracker index. Victim snoop: free victim, allocate the
   waiting Req's line, release the Req. Device-hit snoop: BIRspI frees the entry (S/E keep it),
   then the device response.
@@ -79,6 +86,13 @@ class MetaValue(IntEnum):
     I = 0b00  # noqa: E741 - the spec's name
     A = 0b10
     S = 0b11
+
+
+class NdrOp(IntEnum):
+    CMP = 0b000
+    CMP_S = 0b001
+    CMP_E = 0b010
+    BI_CONFLICT_ACK = 0b100  # S4 Tbl 3-50 (CXL_REFERENCE.md §2.2)
 
 
 class BISnpOp(IntEnum):
@@ -140,6 +154,11 @@ class BIRsp(NamedTuple):
     bitag: int
 
 
+class Ndr(NamedTuple):
+    opcode: int
+    tag: int
+
+
 class Flip(NamedTuple):
     page: int
     to_device: int
@@ -170,6 +189,7 @@ class DcohCounters:
     sf_allocations: int = 0
     sf_frees: int = 0
     conflicts: int = 0
+    conflicts_stray: int = 0  # a BIConflict whose line had no BISnp pending (acked anyway)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +203,7 @@ class DcohParams:
     bi_trackers: int = 4
     id_width: int = 4
     tag_width: int = 16
+    sf_isa: int = 0  # device SF states: 0 = I/A, 1 = I/S/A
 
     def __post_init__(self) -> None:
         for name in ("bias_sets", "bias_ways", "sf_sets", "sf_ways"):
@@ -198,6 +219,8 @@ class DcohParams:
             raise ValueError(f"DCOH addr_width must be in {low}..16, not {self.addr_width}")
         if not 1 <= self.id_width <= 16 or not 1 <= self.tag_width <= 16:
             raise ValueError("DCOH id_width and tag_width must be in 1..16")
+        if self.sf_isa not in (0, 1):
+            raise ValueError(f"DCOH sf_isa must be 0 (I/A) or 1 (I/S/A), not {self.sf_isa}")
 
     @property
     def page_width(self) -> int:
@@ -218,7 +241,7 @@ class _Tracker:
     dev: DevAccess | None = None
 
 
-OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata")
+OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata", "ndr")
 
 
 @dataclass
@@ -235,6 +258,7 @@ class DcohBias:
         self.waiting_req: M2SReq | None = None  # a Req waiting for its victim's BIRsp
         self.flip_page: int | None = None  # host->device flip in progress
         self.flip_done: set[int] = set()
+        self.shared: set[int] = set()  # I/S/A: SF lines in S (the rest of the entries are A)
         self.outputs: dict[str, list[NamedTuple]] = {name: [] for name in OUTPUTS}
 
     # -- acceptance rules -------------------------------------------------------------------
@@ -270,10 +294,11 @@ class DcohBias:
             self._out("dev_rsp", DevRsp(acc.id, 0, 0))
             return
         self.counters.dev_local += 1
-        if not self.sf.lookup(acc.line).hit:
+        own = acc.write or acc.want == Want.OWN
+        if not self.sf.lookup(acc.line).hit or (acc.line in self.shared and not own):
             self._out("dev_rsp", DevRsp(acc.id, 1, 0))
             return
-        if acc.write or acc.want == Want.OWN:
+        if own:
             op = BISnpOp.INV
         elif acc.want == Want.SHARED:
             op = BISnpOp.DATA
@@ -302,17 +327,30 @@ class DcohBias:
                 self.waiting_req = req
                 self._snoop(BISnpOp.INV, victim.line, _Tracker(victim.line, True))
                 return
+            shared_ask = req.opcode == M2SReqOp.MEM_RD_DATA or req.meta_value == MetaValue.S
+            stays_shared = req.line in self.shared and shared_ask
             self._allocate(req.line)
+            if not stays_shared:  # one host: it is alone, so the grant is exclusive (A)
+                self.shared.discard(req.line)
         elif drop:
             self._free(req.line)
         self._out("m2s_go", M2SGo(req.opcode, req.line, req.tag))
 
     def m2s_rwd(self, rwd: M2SRwd) -> None:
         if rwd.opcode == M2SRwdOp.BI_CONFLICT:
-            self.counters.conflicts += 1
-        elif rwd.meta_value == MetaValue.I:
+            if self.pending(rwd.line):
+                self.counters.conflicts += 1
+            else:
+                self.counters.conflicts_stray += 1
+            self._out("ndr", Ndr(NdrOp.BI_CONFLICT_ACK, rwd.tag))
+            return
+        if rwd.meta_value == MetaValue.I:
             self._free(rwd.line)
         self._out("rwd_go", M2SGo(rwd.opcode, rwd.line, rwd.tag))
+
+    def cmp(self, cmp: Ndr) -> None:
+        """An NDR Cmp* from the memory pipeline: passed on, in order with BIConflictAcks."""
+        self._out("ndr", cmp)
 
     def bi_rsp(self, rsp: BIRsp) -> None:
         if not 0 <= rsp.bitag < len(self.trackers) or self.trackers[rsp.bitag] is None:
@@ -330,6 +368,8 @@ class DcohBias:
             return
         if rsp.opcode == BIRspOp.I:
             self._free(tracker.line)
+        elif rsp.opcode == BIRspOp.S and self.params.sf_isa:
+            self.shared.add(tracker.line)  # the host kept at most S
         assert tracker.dev is not None
         self._out("dev_rsp", DevRsp(tracker.dev.id, 1, 1))
 
@@ -375,6 +415,7 @@ class DcohBias:
         self.counters.sf_allocations += not result.hit
 
     def _free(self, line: int) -> None:
+        self.shared.discard(line)
         self.counters.sf_frees += self.sf.deallocate(line).hit
 
     def _out(self, stream: str, value: NamedTuple) -> None:

@@ -222,8 +222,8 @@ DCOH_BIAS = Block(
     test_dir="cocotb_tests/dcoh_bias",
     dut="dcoh_bias",
     param_sets={
-        # 4-line pages, 2x2 bias cache, 2x2 SF, 4 BI trackers
-        "a10-p4-sf2x2-t4": {
+        # 4-line pages, 2x2 bias cache, 2x2 I/S/A SF, 4 BI trackers
+        "a10-p4-sf2x2-t4-isa": {
             "ADDR_WIDTH": 10,
             "PAGE_LINES_LOG2": 2,
             "BIAS_SETS": 2,
@@ -231,8 +231,9 @@ DCOH_BIAS = Block(
             "SF_SETS": 2,
             "SF_WAYS": 2,
             "BI_TRACKERS": 4,
+            "SF_ISA": 1,
         },
-        # 8-line pages, fully associative bias cache, direct-mapped SF, 2 trackers
+        # 8-line pages, fully associative bias cache, direct-mapped I/A SF, 2 trackers
         "a12-p8-sf4x1-t2": {
             "ADDR_WIDTH": 12,
             "PAGE_LINES_LOG2": 3,
@@ -242,8 +243,8 @@ DCOH_BIAS = Block(
             "SF_WAYS": 1,
             "BI_TRACKERS": 2,
         },
-        # one-line pages, direct-mapped bias cache, fully associative SF, a single tracker
-        "a8-p1-sf1x4-t1": {
+        # one-line pages, direct-mapped bias cache, fully associative I/S/A SF, one tracker
+        "a8-p1-sf1x4-t1-isa": {
             "ADDR_WIDTH": 8,
             "PAGE_LINES_LOG2": 0,
             "BIAS_SETS": 4,
@@ -251,6 +252,7 @@ DCOH_BIAS = Block(
             "SF_SETS": 1,
             "SF_WAYS": 4,
             "BI_TRACKERS": 1,
+            "SF_ISA": 1,
         },
     },
     waves_test="random_traffic_004",
