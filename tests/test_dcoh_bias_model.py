@@ -139,3 +139,32 @@ def test_isa_filter_lets_device_reads_of_s_lines_skip_the_snoop(isa):
     assert 1 not in dcoh.shared
     dcoh.device_access(DevAccess(3, 1, 0, Want.CUR))
     assert dcoh.outputs["bisnp"][-1] == BISnp(BISnpOp.CUR, 0, 1)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_replay_queue_lets_other_lines_pass_a_blocked_req(depth):
+    dcoh = DcohParams(replay_depth=depth).model()
+    dcoh.flip(Flip(1, 1))
+    for out in list(dcoh.outputs["rdownnodata"]):
+        dcoh.flip_completion(FlipCpl(out.line))
+    dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 4, 0, MetaValue.A))
+    dcoh.device_access(DevAccess(1, 4, 1, Want.OWN))  # BISnpInv: line 4 pending
+    if not depth:
+        with pytest.raises(DcohError):  # head-of-line: the input may not take it
+            dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 4, 1, MetaValue.A))
+        return
+    dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 4, 1, MetaValue.A))  # parked
+    with pytest.raises(DcohError):
+        dcoh.replay()  # its line is still pending
+    dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 5, 2, MetaValue.A))  # another line passes
+    assert [g.tag for g in dcoh.outputs["m2s_go"]] == [0, 2]
+    if depth == 1:
+        with pytest.raises(DcohError):  # full
+            dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 4, 3, MetaValue.A))
+    else:
+        dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 6, 3, MetaValue.I))  # not pending: goes
+        dcoh.m2s_req(M2SReq(M2SReqOp.MEM_RD, 4, 4, MetaValue.A))  # behind the parked one
+    dcoh.bi_rsp(BIRsp(BIRspOp.I, 0))
+    dcoh.replay()
+    assert dcoh.outputs["m2s_go"][-1].tag == 1
+    assert dcoh.counters.m2s_parked == (1 if depth == 1 else 2)

@@ -74,6 +74,7 @@ ILLEGAL = [
     {"SF_WAYS": 3},
     {"BIAS_SETS": 6},
     {"SF_ISA": 2},
+    {"REPLAY_DEPTH": 9},
 ]
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import cocotb
 import pytest
 from cocotb.regression import TestFactory
-from cocotb.triggers import RisingEdge, Timer
+from cocotb.triggers import ReadOnly, RisingEdge, Timer
 from slugsim.coherence.dcoh_bias import (
     BIRsp,
     BIRspOp,
@@ -56,7 +56,7 @@ from slugsim.testbench import runner, testing
 from slugsim.testbench.blocks import DCOH_BIAS
 from slugsim.testbench.csr import CsrMaster
 from slugsim.testbench.pause import LfsrPause
-from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource
+from slugsim.testbench.stream import StreamBus, StreamSink, StreamSource, now_ps
 
 TIMEOUT_US = 3000
 SCOREBOARD = "scoreboard: "
@@ -110,11 +110,24 @@ class TB:
         self.model = self.params.model()
         for prefix in OUTPUTS:
             cocotb.start_soon(self._collect(prefix))
+        self.replays: list[Any] = []  # edges at which the RTL served its parked head
+
+    async def _watch_replays(self) -> None:
+        """The replay queue's pops are the RTL's choice of *when*: record their edges so the
+        model serves its head in the same place of the acceptance order."""
+        take, timing = self.dut.dut.take_replay, self.src["s_m2s"].timing
+        while True:
+            await ReadOnly()
+            taken = int(take.value)
+            await RisingEdge(self.clk)
+            if taken:
+                self.replays.append(timing.beat(None, now_ps()))
 
     @classmethod
     async def create(cls, dut: Any) -> TB:
         tb = cls(dut)
         await testing.reset(dut, tb.clk, 3)
+        cocotb.start_soon(tb._watch_replays())
         assert await tb.csr.read(CSR_ID) == DCOH_ID
         tb.log.info("DUT: %s", tb.params)
         return tb
@@ -160,16 +173,23 @@ class TB:
     def score(self) -> None:
         """Feed the model every input accepted so far, in acceptance order; compare outputs."""
         accepted = sorted(
-            (beat.cycle, prefix, beat.value)
-            for prefix, source in self.src.items()
-            for beat in source.sent
+            [
+                (beat.cycle, prefix, beat.value)
+                for prefix, source in self.src.items()
+                for beat in source.sent
+            ]
+            + [(beat.cycle, "replay", None) for beat in self.replays],
+            key=lambda a: (a[0], a[1]),
         )
         for i in range(self.fed, len(accepted)):
             cycle, prefix, value = accepted[i]
             if i and accepted[i - 1][0] == cycle:
                 raise AssertionError(f"{SCOREBOARD}two inputs accepted at edge {cycle}")
             try:
-                getattr(self.model, INPUTS[prefix][1])(value)
+                if prefix == "replay":
+                    self.model.replay()
+                else:
+                    getattr(self.model, INPUTS[prefix][1])(value)
             except DcohError as error:
                 raise AssertionError(
                     f"{SCOREBOARD}edge {cycle} {prefix} {value}: {error}"
@@ -199,7 +219,8 @@ class TB:
             same = all(
                 len(self.received[p]) == len(self.model.outputs[n]) for p, (_, n) in OUTPUTS.items()
             )
-            if done and same and (not self.auto or not any(self.model.trackers)):
+            settled = not self.model.parked and (not self.auto or not any(self.model.trackers))
+            if done and same and settled:
                 return
         missing = {
             p: len(self.model.outputs[n]) - len(self.received[p]) for p, (_, n) in OUTPUTS.items()
@@ -305,7 +326,10 @@ async def pending_bisnp_blocks_req_not_rwd(dut: Any) -> None:
     counters = await tb.check()
     assert [b.value.tag for b in tb.received["m_m2s_go"]] == [1, 2, 3]
     assert tb.received["m_dev_rsp"][-1].value == DevRsp(5, 1, 1)
-    assert counters["M2S_BLOCKED_CYCLES"] >= 30
+    if p.replay_depth and p.bi_trackers > 1:  # parked, not blocked at the input
+        assert counters["M2S_PARKED"] == 1
+    else:
+        assert counters["M2S_BLOCKED_CYCLES"] >= 30
 
     # x's SF set holds x: WAYS more grants to it fill it and the last names the pLRU victim,
     # then waits for its BIRsp
@@ -471,6 +495,53 @@ async def bi_conflict_early_and_late(dut: Any) -> None:
 
 
 @cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def replay_passes_blocked_req(dut: Any) -> None:
+    """REPLAY_DEPTH > 0: a Req to a line with a BISnp pending is parked and a later Req to
+    another line passes it (it needs a free tracker); a second Req to the parked line parks
+    behind it (or, the queue full, blocks the input). REPLAY_DEPTH = 0: head-of-line, as the
+    protocol model. Logs the cycle counts the docs quote: device access -> BISnp, BIRsp ->
+    blocked Req released, Req accepted -> released."""
+    tb = await TB.create(dut)
+    tb.auto = False
+    p = tb.params
+    await device_bias_page(tb, 1)
+    x = 1 << p.page_lines_log2
+    other = x + 1  # another SF set (or a fully associative SF): no victim snoop
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, x, 1, MetaValue.A))
+    await tb.quiesce()
+    go = tb.received["m_m2s_go"][-1]
+    (accepted,) = tb.src["s_m2s"].sent
+    req_latency = go.cycle - accepted.cycle
+    tb.send("s_dev", DevAccess(2, x, 1, Want.OWN))
+    await tb.quiesce()
+    bisnp_latency = tb.received["m_bisnp"][-1].cycle - tb.src["s_dev"].sent[-1].cycle
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, x, 3, MetaValue.A))
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, other, 2, MetaValue.A))
+    tb.send("s_m2s", M2SReq(M2SReqOp.MEM_RD, x, 4, MetaValue.A))
+    await tb.cycles(40)
+    tb.score()
+    tags = [b.value.tag for b in tb.received["m_m2s_go"]]
+    passes = p.replay_depth > 0 and p.bi_trackers > 1
+    assert tags == ([1, 2] if passes else [1]), f"replay_depth {p.replay_depth}: {tags}"
+    assert len(tb.model.parked) == min(p.replay_depth, 2 if p.bi_trackers > 1 else 1)
+    tb.send("s_birsp", BIRsp(BIRspOp.I, tb.received["m_bisnp"][-1].value.bitag))
+    counters = await tb.check()
+    tags = [b.value.tag for b in tb.received["m_m2s_go"]]
+    assert tags == ([1, 2, 3, 4] if passes else [1, 3, 2, 4])
+    released = next(b for b in tb.received["m_m2s_go"] if b.value.tag == 3)
+    blocked_latency = released.cycle - tb.src["s_birsp"].sent[-1].cycle
+    tb.log.info(
+        "cycles: Req accept->go %d, device access accept->BISnp %d, BIRsp accept->blocked Req "
+        "go %d; parked %d, blocked cycles %d",
+        req_latency,
+        bisnp_latency,
+        blocked_latency,
+        counters["M2S_PARKED"],
+        counters["M2S_BLOCKED_CYCLES"],
+    )
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
 async def sf_states(dut: Any) -> None:
     """I/S/A (SF_ISA=1) against I/A: after BIRspS the line is S, so device reads need no
     BISnp while a device write still sends BISnpInv; a shared ask (MemRdData) keeps S, an
@@ -544,10 +615,11 @@ def test_dcoh_bias(sim: str, param_set: str, testcase: str) -> None:
 
 # DCOH_PLANT_BUG value -> the test that must catch it
 PLANTED_BUGS = {
-    1: "random_traffic_001",  # s_m2s_ready ignores pending BISnps
+    1: "pending_bisnp_blocks_req_not_rwd",  # a Req to a pending line is neither held nor parked
     2: "bias_and_flips",  # a flip turns the page device bias one completion early
     3: "bi_conflict_early_and_late",  # a BIConflictAck overwrites a Cmp stalled on NDR
     4: "sf_states",  # I/S/A: a device write to an S line skips its BISnpInv (needs SF_ISA=1)
+    5: "replay_passes_blocked_req",  # the parked head replays with its BISnp still pending
 }
 PLANTED_SIM = "icarus" if "icarus" in runner.selected_simulators() else "verilator"
 
@@ -559,7 +631,8 @@ def test_planted_bug_is_caught(sim: str, bug: int) -> None:
     """Build with ``DCOH_PLANT_BUG=bug``: the named test must fail on a scoreboard check (not a
     timeout or a crash)."""
     param_set = next(iter(DCOH_BIAS.param_sets))  # an I/S/A set (bug 4 needs one)
-    assert DCOH_BIAS.params(param_set).get("SF_ISA") == 1
+    assert DCOH_BIAS.params(param_set).get("SF_ISA") == 1  # and REPLAY_DEPTH > 0 (bug 5)
+    assert DCOH_BIAS.params(param_set).get("REPLAY_DEPTH", 0) > 0
     testcase = PLANTED_BUGS[bug]
     assert testcase in COCOTB_TESTS
     result = runner.run(

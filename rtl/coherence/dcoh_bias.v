@@ -20,13 +20,18 @@
 // except a shared ask (MetaValue S, MemRdData) to an S line, which stays S; BIRspS to a device
 // snoop makes the line S; a device read of an S line needs no BISnp, a write sends BISnpInv.
 //
-// One event FSM: IDLE takes at most one input (priority BIRsp, flip completion, Cmp, RwD, Req,
-// device access, flip), and only when everything the event may produce has room, so EXEC
+// One event FSM: IDLE takes at most one input (priority BIRsp, replay, flip completion, Cmp,
+// RwD, Req, device access, flip), and only when everything the event may produce has room, so EXEC
 // never waits: IDLE -> EXEC (-> ALLOC for a victim's BIRsp) -> IDLE, two or three cycles per
-// event. Blocking rule (CXL_REFERENCE.md §3.2): s_m2s_ready is low while the offered Req's line
-// has a BISnp pending (a BI tracker holds it) or an earlier Req waits for its victim's BIRsp
-// (head-of-line: later Reqs wait too); s_dev_ready likewise for the device access's line. RwD
-// and BIRsp need only their own output register: a stalled m_bisnp never blocks them.
+// event. Blocking rule (CXL_REFERENCE.md §3.2): with REPLAY_DEPTH = 0, s_m2s_ready is low while
+// the offered Req's line has a BISnp pending (a BI tracker holds it) or an earlier Req waits for
+// its victim's BIRsp (head-of-line: later Reqs wait too, as the protocol model dcoh_db.py
+// stalls its Req channel). With REPLAY_DEPTH > 0 such a Req (or one to a line with a parked
+// Req) is accepted into a replay queue instead and later Reqs to other lines pass it; the queue
+// head replays, as a Req event with priority after BIRsp, once its line is no longer pending. A
+// full queue, or a Req waiting for its victim, blocks the input again. s_dev_ready waits for the
+// device access's line likewise. RwD and BIRsp need only their own output register: a stalled
+// m_bisnp never blocks them.
 // A host->device flip's RdOwnNoData go out from a separate counter, one line per cycle.
 //
 // Bias table: one flop per page (reset: host bias); bias cache: dcoh_tag_array of page tags
@@ -36,7 +41,8 @@
 // 1 = s_m2s_ready ignores pending BISnps (a Req released while a BISnp to its line is pending);
 // 2 = a host->device flip turns the page to device bias one completion early;
 // 3 = a BIConflict does not wait for a Cmp stalled on m_ndr (the Ack overwrites it);
-// 4 = I/S/A: a device write to an S line skips its BISnpInv.
+// 4 = I/S/A: a device write to an S line skips its BISnpInv;
+// 5 = the replay queue serves its head while the head's line still has a BISnp pending.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -51,7 +57,8 @@ module dcoh_bias #(
     parameter integer BI_TRACKERS = 4,      // outstanding BISnps, 1 ... 16
     parameter integer ID_WIDTH = 4,         // device access id bits
     parameter integer TAG_WIDTH = 16,       // M2S tag bits
-    parameter integer SF_ISA = 0            // device SF states: 0 = I/A, 1 = I/S/A
+    parameter integer SF_ISA = 0,           // device SF states: 0 = I/A, 1 = I/S/A
+    parameter integer REPLAY_DEPTH = 0      // parked Reqs (0 = head-of-line blocking), 0 ... 8
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -153,6 +160,9 @@ localparam integer PAGES = 1 << PAGE_WIDTH;
 localparam integer PAGE_LINES = 1 << PAGE_LINES_LOG2;
 localparam integer TRACKER_BITS = (BI_TRACKERS > 1) ? $clog2(BI_TRACKERS) : 1;
 localparam integer COUNT_BITS = PAGE_LINES_LOG2 + 1;
+localparam integer PARK_SLOTS = (REPLAY_DEPTH > 0) ? REPLAY_DEPTH : 1;
+localparam [3:0] PARK_DEPTH = REPLAY_DEPTH[3:0];
+localparam [3:0] PARK_ONE = 4'd1;
 localparam [COUNT_BITS-1:0] ONE = 1;
 localparam integer FLIP_CPLS_INT = (PLANT_BUG == 2) ? PAGE_LINES - 1 : PAGE_LINES;
 localparam [COUNT_BITS-1:0] FLIP_CPLS = FLIP_CPLS_INT[COUNT_BITS-1:0];
@@ -165,6 +175,7 @@ localparam [2:0] EV_M2S = 3'd3;
 localparam [2:0] EV_DEV = 3'd4;
 localparam [2:0] EV_FLIP = 3'd5;
 localparam [2:0] EV_CMP = 3'd6;
+localparam [2:0] EV_PARK = 3'd7;
 localparam [2:0] NDR_BI_CONFLICT_ACK = 3'b100;  // S4 Tbl 3-50 (CXL_REFERENCE.md §2.2)
 
 localparam [1:0] STATE_IDLE = 2'd0;
@@ -200,12 +211,16 @@ initial begin
         $display("Error: dcoh_bias ID_WIDTH and TAG_WIDTH must be in 1..16 (%m)");
         $finish;
     end
+    if (REPLAY_DEPTH < 0 || REPLAY_DEPTH > 8) begin
+        $display("Error: dcoh_bias REPLAY_DEPTH must be in 0..8 (%m)");
+        $finish;
+    end
     if (SF_ISA < 0 || SF_ISA > 1) begin
         $display("Error: dcoh_bias SF_ISA must be 0 (I/A) or 1 (I/S/A) (%m)");
         $finish;
     end
-    if (PLANT_BUG < 0 || PLANT_BUG > 4) begin
-        $display("Error: dcoh_bias DCOH_PLANT_BUG must be 1 ... 4 (%m)");
+    if (PLANT_BUG < 0 || PLANT_BUG > 5) begin
+        $display("Error: dcoh_bias DCOH_PLANT_BUG must be 1 ... 5 (%m)");
         $finish;
     end
 end
@@ -234,6 +249,14 @@ reg                  wait_valid_reg, wait_valid_next;  // a Req waiting for its 
 reg [3:0]            wait_opcode_reg;
 reg [ADDR_WIDTH-1:0] wait_line_reg;
 reg [TAG_WIDTH-1:0]  wait_tag_reg;
+
+// the replay queue (REPLAY_DEPTH > 0): Reqs to a pending line (or behind a parked Req to the
+// same line) wait here, in order, instead of at the s_m2s input; slot 0 is the head
+reg [3:0]                     park_count_reg;
+reg [PARK_SLOTS*4-1:0]          park_opcode_reg;
+reg [PARK_SLOTS*ADDR_WIDTH-1:0] park_line_reg;
+reg [PARK_SLOTS*TAG_WIDTH-1:0]  park_tag_reg;
+reg [PARK_SLOTS*2-1:0]          park_meta_reg;
 
 reg                  flip_active_reg, flip_active_next;
 reg [PAGE_WIDTH-1:0] flip_page_reg;
@@ -270,6 +293,9 @@ reg [31:0]                 csr_rdata_reg;
 reg                    m2s_pending;
 reg                    dev_pending;
 reg                    ev_pending;  // the event's line is held by a BI tracker
+reg                    head_pending;  // the parked head's line is held by a BI tracker
+reg                    parked_match;  // the offered Req's line has a parked Req
+integer                q;
 reg                    trk_free;
 reg [TRACKER_BITS-1:0] trk_free_index;  // the lowest free tracker
 integer                t;
@@ -278,6 +304,8 @@ always @* begin
     m2s_pending = 1'b0;
     dev_pending = 1'b0;
     ev_pending = 1'b0;
+    head_pending = 1'b0;
+    parked_match = 1'b0;
     trk_free = 1'b0;
     trk_free_index = {TRACKER_BITS{1'b0}};
     for (t = BI_TRACKERS - 1; t >= 0; t = t - 1) begin
@@ -290,9 +318,18 @@ always @* begin
         if (trk_valid_reg[t] && trk_line_reg[t*ADDR_WIDTH +: ADDR_WIDTH] == ev_line_reg) begin
             ev_pending = 1'b1;
         end
+        if (trk_valid_reg[t] &&
+                trk_line_reg[t*ADDR_WIDTH +: ADDR_WIDTH] == park_line_reg[0 +: ADDR_WIDTH]) begin
+            head_pending = 1'b1;
+        end
         if (!trk_valid_reg[t]) begin
             trk_free = 1'b1;
             trk_free_index = t[TRACKER_BITS-1:0];
+        end
+    end
+    for (q = 0; q < PARK_SLOTS; q = q + 1) begin
+        if (q[3:0] < park_count_reg && park_line_reg[q*ADDR_WIDTH +: ADDR_WIDTH] == s_m2s_line) begin
+            parked_match = 1'b1;
         end
     end
 end
@@ -308,18 +345,26 @@ wire rwd_conflict = s_rwd_opcode == RWD_BI_CONFLICT;
 wire can_rwd = rwd_conflict ? (!ndr_valid_reg || PLANT_BUG == 3) : !rwd_go_valid_reg;
 wire m2s_blocked = (m2s_pending && PLANT_BUG != 1) || wait_valid_reg;
 wire can_m2s = !m2s_go_valid_reg && !bisnp_valid_reg && trk_free && !m2s_blocked;
+// with a replay queue a Req to a pending (or parked) line is parked instead of refused
+wire m2s_park = REPLAY_DEPTH != 0 && ((m2s_pending && PLANT_BUG != 1) || parked_match);
+wire can_park = park_count_reg != PARK_DEPTH && !wait_valid_reg;
+wire m2s_ok = m2s_park ? can_park : can_m2s;
+// the head replays (as a Req event) once its line is no longer pending and a Req could go
+wire can_replay = park_count_reg != 4'd0 && (!head_pending || PLANT_BUG == 5) &&
+    !m2s_go_valid_reg && !bisnp_valid_reg && trk_free && !wait_valid_reg;
 wire can_dev = !dev_rsp_valid_reg && !bisnp_valid_reg && trk_free && !dev_pending;
 wire can_flip = !flip_active_reg;
 
 wire take_birsp = idle && s_birsp_valid && can_birsp;
-wire take_cpl = idle && !take_birsp && s_flip_cpl_valid;
-wire take_cmp = idle && !take_birsp && !take_cpl && s_cmp_valid && can_cmp;
-wire take_rwd = idle && !take_birsp && !take_cpl && !take_cmp && s_rwd_valid && can_rwd;
-wire take_m2s = idle && !take_birsp && !take_cpl && !take_cmp && !take_rwd && s_m2s_valid &&
-    can_m2s;
-wire take_dev = idle && !take_birsp && !take_cpl && !take_cmp && !take_rwd && !take_m2s &&
+wire take_replay = idle && !take_birsp && can_replay;
+wire busy = take_birsp || take_replay;
+wire take_cpl = idle && !busy && s_flip_cpl_valid;
+wire take_cmp = idle && !busy && !take_cpl && s_cmp_valid && can_cmp;
+wire take_rwd = idle && !busy && !take_cpl && !take_cmp && s_rwd_valid && can_rwd;
+wire take_m2s = idle && !busy && !take_cpl && !take_cmp && !take_rwd && s_m2s_valid && m2s_ok;
+wire take_dev = idle && !busy && !take_cpl && !take_cmp && !take_rwd && !take_m2s &&
     s_dev_valid && can_dev;
-wire take_flip = idle && !take_birsp && !take_cpl && !take_cmp && !take_rwd && !take_m2s &&
+wire take_flip = idle && !busy && !take_cpl && !take_cmp && !take_rwd && !take_m2s &&
     !take_dev && s_flip_valid && can_flip;
 
 assign s_birsp_ready = take_birsp;
@@ -487,14 +532,16 @@ always @* begin
         flip_issued_next = flip_issued_reg + ONE;
         bump[DCOH_CNT_RDOWNNODATA] = 1'b1;
     end
-    if (s_m2s_valid && (m2s_pending || wait_valid_reg || !trk_free)) begin
+    if (s_m2s_valid && (m2s_park ? !can_park : (m2s_pending || wait_valid_reg || !trk_free)))
+            begin
         bump[DCOH_CNT_M2S_BLOCKED_CYCLES] = 1'b1;
     end
+    bump[DCOH_CNT_M2S_PARKED] = take_m2s && m2s_park;
 
     case (state_reg)
         STATE_IDLE: begin
-            if (take_birsp || take_cpl || take_cmp || take_rwd || take_m2s || take_dev ||
-                    take_flip) begin
+            if (take_birsp || take_replay || take_cpl || take_cmp || take_rwd || take_m2s ||
+                    take_dev || take_flip) begin
                 state_next = STATE_EXEC;
             end
         end
@@ -721,8 +768,34 @@ always @(posedge clk) begin
         ev_tag_reg <= s_rwd_tag;
         ev_meta_reg <= s_rwd_meta_value;
     end
-    if (take_m2s) begin
+    if (take_replay) begin  // pop the head into the event registers: EXEC serves it as a Req
         ev_kind_reg <= EV_M2S;
+        ev_opcode_reg <= park_opcode_reg[0 +: 4];
+        ev_line_reg <= park_line_reg[0 +: ADDR_WIDTH];
+        ev_tag_reg <= park_tag_reg[0 +: TAG_WIDTH];
+        ev_meta_reg <= park_meta_reg[0 +: 2];
+        park_count_reg <= park_count_reg - PARK_ONE;
+        for (q = 0; q + 1 < PARK_SLOTS; q = q + 1) begin
+            park_opcode_reg[q*4 +: 4] <= park_opcode_reg[(q+1)*4 +: 4];
+            park_line_reg[q*ADDR_WIDTH +: ADDR_WIDTH] <=
+                park_line_reg[(q+1)*ADDR_WIDTH +: ADDR_WIDTH];
+            park_tag_reg[q*TAG_WIDTH +: TAG_WIDTH] <= park_tag_reg[(q+1)*TAG_WIDTH +: TAG_WIDTH];
+            park_meta_reg[q*2 +: 2] <= park_meta_reg[(q+1)*2 +: 2];
+        end
+    end
+    if (take_m2s && m2s_park) begin
+        park_count_reg <= park_count_reg + PARK_ONE;
+        for (q = 0; q < PARK_SLOTS; q = q + 1) begin
+            if (q[3:0] == park_count_reg) begin
+                park_opcode_reg[q*4 +: 4] <= s_m2s_opcode;
+                park_line_reg[q*ADDR_WIDTH +: ADDR_WIDTH] <= s_m2s_line;
+                park_tag_reg[q*TAG_WIDTH +: TAG_WIDTH] <= s_m2s_tag;
+                park_meta_reg[q*2 +: 2] <= s_m2s_meta_value;
+            end
+        end
+    end
+    if (take_m2s) begin
+        ev_kind_reg <= m2s_park ? EV_PARK : EV_M2S;
         ev_opcode_reg <= s_m2s_opcode;
         ev_line_reg <= s_m2s_line;
         ev_tag_reg <= s_m2s_tag;
@@ -765,6 +838,7 @@ always @(posedge clk) begin
         bias_reg <= {PAGES{1'b0}};
         trk_valid_reg <= {BI_TRACKERS{1'b0}};
         wait_valid_reg <= 1'b0;
+        park_count_reg <= 4'd0;
         flip_active_reg <= 1'b0;
         dev_rsp_valid_reg <= 1'b0;
         m2s_go_valid_reg <= 1'b0;

@@ -14,7 +14,8 @@ module tb_dcoh_bias #(
     parameter integer BI_TRACKERS = 4,  // see dcoh_bias
     parameter integer ID_WIDTH = 4,  // see dcoh_bias
     parameter integer TAG_WIDTH = 16,  // see dcoh_bias
-    parameter integer SF_ISA = 0  // see dcoh_bias
+    parameter integer SF_ISA = 0,  // see dcoh_bias
+    parameter integer REPLAY_DEPTH = 0  // see dcoh_bias
 ) (
     input  wire                                      rst,
     input  wire                                      s_dev_valid,
@@ -102,7 +103,8 @@ dcoh_bias #(
     .BI_TRACKERS(BI_TRACKERS),
     .ID_WIDTH(ID_WIDTH),
     .TAG_WIDTH(TAG_WIDTH),
-    .SF_ISA(SF_ISA)
+    .SF_ISA(SF_ISA),
+    .REPLAY_DEPTH(REPLAY_DEPTH)
 ) dut (
     .clk(clk),
     .rst(rst),

@@ -22,8 +22,13 @@ Semantics (CXL_REFERENCE.md §2.3-2.4, §3):
   or S, MemRdData) allocates the line in the device SF (I/A, ``sf_sets x sf_ways``, pLRU). If
   the set is full the pLRU entry's line gets a ``BISnpInv`` (cause: victim) and the Req waits
   for the BIRsp, which frees the victim, allocates the line and releases the Req. MemClnEvct,
-  and MemRd/MemInv with MetaValue I, free the line's entry. Every Req is released in order on
-  ``m2s_go``. A Req to a line with a BISnp pending must not be accepted (:class:`DcohError`).
+  and MemRd/MemInv with MetaValue I, free the line's entry. Every Req is released on ``m2s_go``.
+  A Req to a line with a BISnp pending must not be accepted (:class:`DcohError`) -- head-of-line
+  blocking, as the protocol model ``dcoh_db.py`` stalls its Req channel -- unless the block has
+  a replay queue (``replay_depth`` > 0): such a Req (or one to a line with a parked Req) is then
+  parked, and Reqs to other lines pass it. ``replay`` serves the oldest parked Req once its line
+  is no longer pending; the RTL chooses *when* (the testbench feeds the edge it did), the model
+  checks that it may and what it sends.
 * **Host M2S RwD** (``m2s_rwd``): never blocked. MemWr/MemWrPtl with MetaValue I frees the
   line's entry; they are released on ``rwd_go``. A BIConflict (S4 §3.5.1.3) is not released: it
   is answered on ``ndr`` with BIConflictAck and its Tag, behind every Cmp that came before it
@@ -190,6 +195,7 @@ class DcohCounters:
     sf_frees: int = 0
     conflicts: int = 0
     conflicts_stray: int = 0  # a BIConflict whose line had no BISnp pending (acked anyway)
+    m2s_parked: int = 0  # Reqs parked in the replay queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +210,7 @@ class DcohParams:
     id_width: int = 4
     tag_width: int = 16
     sf_isa: int = 0  # device SF states: 0 = I/A, 1 = I/S/A
+    replay_depth: int = 0  # parked Reqs; 0 = head-of-line blocking (as dcoh_db.py)
 
     def __post_init__(self) -> None:
         for name in ("bias_sets", "bias_ways", "sf_sets", "sf_ways"):
@@ -219,6 +226,8 @@ class DcohParams:
             raise ValueError(f"DCOH addr_width must be in {low}..16, not {self.addr_width}")
         if not 1 <= self.id_width <= 16 or not 1 <= self.tag_width <= 16:
             raise ValueError("DCOH id_width and tag_width must be in 1..16")
+        if not 0 <= self.replay_depth <= 8:
+            raise ValueError(f"DCOH replay_depth must be in 0..8, not {self.replay_depth}")
         if self.sf_isa not in (0, 1):
             raise ValueError(f"DCOH sf_isa must be 0 (I/A) or 1 (I/S/A), not {self.sf_isa}")
 
@@ -259,6 +268,7 @@ class DcohBias:
         self.flip_page: int | None = None  # host->device flip in progress
         self.flip_done: set[int] = set()
         self.shared: set[int] = set()  # I/S/A: SF lines in S (the rest of the entries are A)
+        self.parked: list[M2SReq] = []  # the replay queue, oldest first
         self.outputs: dict[str, list[NamedTuple]] = {name: [] for name in OUTPUTS}
 
     # -- acceptance rules -------------------------------------------------------------------
@@ -307,7 +317,26 @@ class DcohBias:
         self.counters.bisnp_dev += 1
         self._snoop(op, acc.line, _Tracker(acc.line, False, acc))
 
+    def must_park(self, line: int) -> bool:
+        parked = any(r.line == line for r in self.parked)
+        return bool(self.params.replay_depth) and (self.pending(line) or parked)
+
     def m2s_req(self, req: M2SReq) -> None:
+        if self.must_park(req.line):
+            if self.waiting_req is not None or len(self.parked) >= self.params.replay_depth:
+                raise DcohError(f"M2S Req {req} parked with the replay queue full or a victim due")
+            self.counters.m2s_parked += 1
+            self.parked.append(req)
+            return
+        self._serve(req)
+
+    def replay(self) -> None:
+        """Serve the oldest parked Req (its line no longer pending)."""
+        if not self.parked or not self.can_req(self.parked[0].line):
+            raise DcohError(f"replay of {self.parked[:1]} while it is blocked (or none parked)")
+        self._serve(self.parked.pop(0))
+
+    def _serve(self, req: M2SReq) -> None:
         if not self.can_req(req.line):
             raise DcohError(
                 f"M2S Req {req} accepted while a BISnp to its line (or a victim snoop) is pending"

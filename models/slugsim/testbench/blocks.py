@@ -222,8 +222,8 @@ DCOH_BIAS = Block(
     test_dir="cocotb_tests/dcoh_bias",
     dut="dcoh_bias",
     param_sets={
-        # 4-line pages, 2x2 bias cache, 2x2 I/S/A SF, 4 BI trackers
-        "a10-p4-sf2x2-t4-isa": {
+        # 4-line pages, 2x2 bias cache, 2x2 I/S/A SF, 4 BI trackers, 2 parked Reqs
+        "a10-p4-sf2x2-t4-isa-r2": {
             "ADDR_WIDTH": 10,
             "PAGE_LINES_LOG2": 2,
             "BIAS_SETS": 2,
@@ -232,8 +232,10 @@ DCOH_BIAS = Block(
             "SF_WAYS": 2,
             "BI_TRACKERS": 4,
             "SF_ISA": 1,
+            "REPLAY_DEPTH": 2,
         },
-        # 8-line pages, fully associative bias cache, direct-mapped I/A SF, 2 trackers
+        # 8-line pages, fully associative bias cache, direct-mapped I/A SF, 2 trackers,
+        # head-of-line blocking (as the protocol model)
         "a12-p8-sf4x1-t2": {
             "ADDR_WIDTH": 12,
             "PAGE_LINES_LOG2": 3,
@@ -243,8 +245,9 @@ DCOH_BIAS = Block(
             "SF_WAYS": 1,
             "BI_TRACKERS": 2,
         },
-        # one-line pages, direct-mapped bias cache, fully associative I/S/A SF, one tracker
-        "a8-p1-sf1x4-t1-isa": {
+        # one-line pages, direct-mapped bias cache, fully associative I/S/A SF, one tracker,
+        # 1 parked Req
+        "a8-p1-sf1x4-t1-isa-r1": {
             "ADDR_WIDTH": 8,
             "PAGE_LINES_LOG2": 0,
             "BIAS_SETS": 4,
@@ -253,6 +256,7 @@ DCOH_BIAS = Block(
             "SF_WAYS": 4,
             "BI_TRACKERS": 1,
             "SF_ISA": 1,
+            "REPLAY_DEPTH": 1,
         },
     },
     waves_test="random_traffic_004",
@@ -265,6 +269,9 @@ DCOH_BIAS = Block(
         "dut.flip_active_reg",
         "dut.flip_cpls_reg",
         "dut.m2s_pending",
+        "dut.park_count_reg",
+        "dut.take_replay",
+        "dut.ndr_valid_reg",
     ),
 )
 
