@@ -7,6 +7,9 @@ import subprocess
 import pytest
 from slugsim.coherence import header
 from slugsim.coherence.dcoh_bias import (
+    BiasData,
+    BiasRd,
+    BiasWr,
     BIRsp,
     BISnp,
     DcohParams,
@@ -40,6 +43,9 @@ STREAMS = {
     "s_flip_cpl": FlipCpl,
     "s_cmp": Ndr,
     "m_ndr": Ndr,
+    "m_bias_rd": BiasRd,
+    "s_bias_data": BiasData,
+    "m_bias_wr": BiasWr,
 }
 
 
@@ -75,6 +81,7 @@ ILLEGAL = [
     {"BIAS_SETS": 6},
     {"SF_ISA": 2},
     {"REPLAY_DEPTH": 9},
+    {"BIAS_IN_MEMORY": 2},
 ]
 
 

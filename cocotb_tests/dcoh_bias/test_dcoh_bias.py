@@ -29,6 +29,9 @@ import pytest
 from cocotb.regression import TestFactory
 from cocotb.triggers import ReadOnly, RisingEdge, Timer
 from slugsim.coherence.dcoh_bias import (
+    BiasData,
+    BiasRd,
+    BiasWr,
     BIRsp,
     BIRspOp,
     BISnp,
@@ -64,6 +67,7 @@ INPUTS = {  # stream prefix -> (payload type, model method)
     "s_birsp": (BIRsp, "bi_rsp"),
     "s_flip_cpl": (FlipCpl, "flip_completion"),
     "s_cmp": (Ndr, "cmp"),
+    "s_bias_data": (BiasData, "bias_data"),
     "s_rwd": (M2SRwd, "m2s_rwd"),
     "s_m2s": (M2SReq, "m2s_req"),
     "s_dev": (DevAccess, "device_access"),
@@ -76,6 +80,8 @@ OUTPUTS = {  # stream prefix -> (payload type, model output list)
     "m_rwd_go": (M2SGo, "rwd_go"),
     "m_rdownnodata": (RdOwnNoData, "rdownnodata"),
     "m_ndr": (Ndr, "ndr"),
+    "m_bias_rd": (BiasRd, "bias_rd"),
+    "m_bias_wr": (BiasWr, "bias_wr"),
 }
 
 
@@ -111,6 +117,8 @@ class TB:
         for prefix in OUTPUTS:
             cocotb.start_soon(self._collect(prefix))
         self.replays: list[Any] = []  # edges at which the RTL served its parked head
+        self.memory: dict[int, int] = {}  # the bias table in device memory (page -> bias)
+        self.bias_latency: list[int] = []  # cycles of each bias read (BIAS_IN_MEMORY)
 
     async def _watch_replays(self) -> None:
         """The replay queue's pops are the RTL's choice of *when*: record their edges so the
@@ -143,9 +151,22 @@ class TB:
         while True:
             beat = await sink.recv_beat()
             self.received[prefix].append(beat)
+            if prefix == "m_bias_wr":
+                self.memory[beat.value.page] = beat.value.bias
+            elif prefix == "m_bias_rd":
+                self.in_flight += 1
+                cocotb.start_soon(self._read_bias(beat.value.page))
             if self.auto and prefix in ("m_bisnp", "m_rdownnodata"):
                 self.in_flight += 1
                 cocotb.start_soon(self._respond(prefix, beat.value))
+
+    async def _read_bias(self, page: int) -> None:
+        """Device memory: the bias word after 4 ... 19 cycles (a DRAM-like read, not a figure)."""
+        delay = self.rng.randrange(4, 20)
+        self.bias_latency.append(delay)
+        await self.cycles(delay)
+        self.src["s_bias_data"].send_nowait(BiasData(self.memory.get(page, 0)))
+        self.in_flight -= 1
 
     async def _respond(self, prefix: str, value: Any) -> None:
         await self.cycles(self.rng.randrange(0, 24))
@@ -474,7 +495,7 @@ async def bi_conflict_early_and_late(dut: Any) -> None:
     tb.sink["m_ndr"].set_pause_generator(itertools.repeat(True))
     tb.send("s_cmp", Ndr(cmp_e, 9))
     tb.send("s_dev", DevAccess(3, y, 1, Want.OWN))
-    await tb.cycles(20)
+    await tb.cycles(40)  # with BIAS_IN_MEMORY a bias read first
     tb.score()
     snoop = tb.received["m_bisnp"][-1].value
     assert snoop.line == y and len(tb.received["m_bisnp"]) == 2
@@ -587,6 +608,52 @@ async def sf_states(dut: Any) -> None:
     assert await device(8, 0, Want.SHARED, BIRspOp.E)  # A: snoops; BIRspE keeps A
     assert await device(9, 0, Want.SHARED, BIRspOp.I)  # still A: snoops again
     await tb.check()
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def bias_table_in_memory(dut: Any) -> None:
+    """BIAS_IN_MEMORY: a bias-cache miss reads the page's word from device memory and the
+    access waits for it; a hit does not; flips write the table through (and update a cached
+    copy). Without it, no memory traffic. Logs the device access latency hit vs miss."""
+    tb = await TB.create(dut)
+    tb.auto = False
+    p = tb.params
+    line = 5 << p.page_lines_log2
+
+    async def access(ident: int) -> int:
+        tb.send("s_dev", DevAccess(ident, line, 0, Want.CUR))
+        await tb.quiesce()
+        return tb.received["m_dev_rsp"][-1].cycle - tb.src["s_dev"].sent[-1].cycle
+
+    miss = await access(1)  # host bias, from memory
+    hit = await access(2)
+    await device_bias_page(tb, 5)  # written through, the cached copy updated
+    assert tb.received["m_dev_rsp"][-1].value == DevRsp(2, 0, 0)
+    assert await access(3) == hit and tb.received["m_dev_rsp"][-1].value == DevRsp(3, 1, 0)
+    tb.send("s_flip", Flip(5, 0))
+    await tb.quiesce()
+    for n in range(1, 5):  # push page 5 out of the bias cache (same set, every way)
+        tb.send("s_dev", DevAccess(4, line + (n * p.bias_sets << p.page_lines_log2), 0, 0))
+    await tb.quiesce()
+    again = await access(5)  # a miss again: memory holds the host bias written by the flip
+    counters = await tb.check()
+    assert tb.received["m_dev_rsp"][-1].value == DevRsp(5, 0, 0)
+    reads = [b.value.page for b in tb.received["m_bias_rd"]]
+    writes = [b.value for b in tb.received["m_bias_wr"]]
+    if p.bias_in_memory:
+        assert reads[0] == 5 and reads[-1] == 5 and len(reads) == counters["BIAS_MISSES"]
+        assert writes == [BiasWr(5, 1), BiasWr(5, 0)]
+        assert miss > hit and again > hit
+    else:
+        assert not reads and not writes and miss == hit
+    tb.log.info(
+        "cycles: device access accept->rsp, bias-cache hit %d, miss %d and %d (memory read "
+        "latencies %s)",
+        hit,
+        miss,
+        again,
+        tb.bias_latency,
+    )
 
 
 @cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")

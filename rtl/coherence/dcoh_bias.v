@@ -35,7 +35,12 @@
 // A host->device flip's RdOwnNoData go out from a separate counter, one line per cycle.
 //
 // Bias table: one flop per page (reset: host bias); bias cache: dcoh_tag_array of page tags
-// (presence only, hits/misses counted). Device SF: dcoh_tag_array of line tags.
+// (presence only, hits/misses counted). BIAS_IN_MEMORY = 1 (CXL_REFERENCE.md §3.1: the table in
+// stolen device memory, cached in a bias cache): the cache holds the bias bit; a miss sends
+// m_bias_rd (page) and waits (state BWAIT, nothing else is taken) for s_bias_data (bias), then
+// allocates it; every bias change is written through on m_bias_wr (page, bias) and marked in the
+// cache. A read or write is issued only when no earlier write waits on m_bias_wr, so memory sees
+// them in order. The on-chip flops then go unused. Device SF: dcoh_tag_array of line tags.
 //
 // DCOH_PLANT_BUG (a define for the testbench's proof that its scoreboard has teeth):
 // 1 = s_m2s_ready ignores pending BISnps (a Req released while a BISnp to its line is pending);
@@ -58,7 +63,8 @@ module dcoh_bias #(
     parameter integer ID_WIDTH = 4,         // device access id bits
     parameter integer TAG_WIDTH = 16,       // M2S tag bits
     parameter integer SF_ISA = 0,           // device SF states: 0 = I/A, 1 = I/S/A
-    parameter integer REPLAY_DEPTH = 0      // parked Reqs (0 = head-of-line blocking), 0 ... 8
+    parameter integer REPLAY_DEPTH = 0,     // parked Reqs (0 = head-of-line blocking), 0 ... 8
+    parameter integer BIAS_IN_MEMORY = 0    // 1: the bias table lives in device memory
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -107,6 +113,19 @@ module dcoh_bias #(
     output wire [3:0]            m_bisnp_opcode,
     output wire [11:0]           m_bisnp_bitag,
     output wire [ADDR_WIDTH-1:0] m_bisnp_line,
+
+    output wire                                  m_bias_rd_valid,
+    input  wire                                  m_bias_rd_ready,
+    output wire [ADDR_WIDTH-PAGE_LINES_LOG2-1:0] m_bias_rd_page,
+
+    input  wire                  s_bias_data_valid,
+    output wire                  s_bias_data_ready,
+    input  wire                  s_bias_data_bias,
+
+    output wire                                  m_bias_wr_valid,
+    input  wire                                  m_bias_wr_ready,
+    output wire [ADDR_WIDTH-PAGE_LINES_LOG2-1:0] m_bias_wr_page,
+    output wire                                  m_bias_wr_bias,
 
     input  wire                  s_cmp_valid,
     output wire                  s_cmp_ready,
@@ -181,6 +200,7 @@ localparam [2:0] NDR_BI_CONFLICT_ACK = 3'b100;  // S4 Tbl 3-50 (CXL_REFERENCE.md
 localparam [1:0] STATE_IDLE = 2'd0;
 localparam [1:0] STATE_EXEC = 2'd1;
 localparam [1:0] STATE_ALLOC = 2'd2;
+localparam [1:0] STATE_BWAIT = 2'd3;  // a bias-cache miss waits for the table's word
 
 localparam [3:0] REQ_MEM_INV = 4'b0000;
 localparam [3:0] REQ_MEM_RD = 4'b0001;
@@ -209,6 +229,10 @@ initial begin
     end
     if (ID_WIDTH < 1 || ID_WIDTH > 16 || TAG_WIDTH < 1 || TAG_WIDTH > 16) begin
         $display("Error: dcoh_bias ID_WIDTH and TAG_WIDTH must be in 1..16 (%m)");
+        $finish;
+    end
+    if (BIAS_IN_MEMORY < 0 || BIAS_IN_MEMORY > 1) begin
+        $display("Error: dcoh_bias BIAS_IN_MEMORY must be 0 or 1 (%m)");
         $finish;
     end
     if (REPLAY_DEPTH < 0 || REPLAY_DEPTH > 8) begin
@@ -257,6 +281,16 @@ reg [PARK_SLOTS*4-1:0]          park_opcode_reg;
 reg [PARK_SLOTS*ADDR_WIDTH-1:0] park_line_reg;
 reg [PARK_SLOTS*TAG_WIDTH-1:0]  park_tag_reg;
 reg [PARK_SLOTS*2-1:0]          park_meta_reg;
+
+// bias table in device memory (BIAS_IN_MEMORY): one read per bias-cache miss, one write per
+// bias change; the bias cache then holds the bias bit (its state bit)
+reg                  bias_rd_valid_reg, bias_rd_valid_next;
+reg [PAGE_WIDTH-1:0] bias_rd_page_reg, bias_rd_page_next;
+reg                  bias_wr_valid_reg, bias_wr_valid_next;
+reg [PAGE_WIDTH-1:0] bias_wr_page_reg, bias_wr_page_next;
+reg                  bias_wr_bias_reg, bias_wr_bias_next;
+reg                  loaded_reg, loaded_next;  // this device access's bias word has come
+reg                  loaded_bias_reg, loaded_bias_next;
 
 reg                  flip_active_reg, flip_active_next;
 reg [PAGE_WIDTH-1:0] flip_page_reg;
@@ -352,13 +386,16 @@ wire m2s_ok = m2s_park ? can_park : can_m2s;
 // the head replays (as a Req event) once its line is no longer pending and a Req could go
 wire can_replay = park_count_reg != 4'd0 && (!head_pending || PLANT_BUG == 5) &&
     !m2s_go_valid_reg && !bisnp_valid_reg && trk_free && !wait_valid_reg;
-wire can_dev = !dev_rsp_valid_reg && !bisnp_valid_reg && trk_free && !dev_pending;
-wire can_flip = !flip_active_reg;
+wire can_dev = !dev_rsp_valid_reg && !bisnp_valid_reg && trk_free && !dev_pending && wr_free;
+// BIAS_IN_MEMORY: a bias write must have left before a later read (a miss) or write is issued
+wire wr_free = BIAS_IN_MEMORY == 0 || !bias_wr_valid_reg;
+wire can_flip = !flip_active_reg && wr_free;
+wire can_cpl = wr_free;
 
 wire take_birsp = idle && s_birsp_valid && can_birsp;
 wire take_replay = idle && !take_birsp && can_replay;
 wire busy = take_birsp || take_replay;
-wire take_cpl = idle && !busy && s_flip_cpl_valid;
+wire take_cpl = idle && !busy && s_flip_cpl_valid && can_cpl;
 wire take_cmp = idle && !busy && !take_cpl && s_cmp_valid && can_cmp;
 wire take_rwd = idle && !busy && !take_cpl && !take_cmp && s_rwd_valid && can_rwd;
 wire take_m2s = idle && !busy && !take_cpl && !take_cmp && !take_rwd && s_m2s_valid && m2s_ok;
@@ -386,9 +423,11 @@ wire [PAGE_WIDTH-1:0]   ev_page = ev_line_reg[ADDR_WIDTH-1:PAGE_LINES_LOG2];
 
 wire                  bc_hit;
 wire                  bc_full_unused;
-wire                  bc_bit_unused;
+wire                  bc_bit;  // BIAS_IN_MEMORY: the cached bias
 wire [PAGE_WIDTH-1:0] bc_victim_unused;
-wire                  bc_alloc = exec && ev_kind_reg == EV_DEV;
+wire                  bc_alloc;
+wire                  bc_mark;
+wire                  bc_st;
 
 dcoh_tag_array #(.SETS(BIAS_SETS), .WAYS(BIAS_WAYS), .ADDR_WIDTH(PAGE_WIDTH)) bias_cache (
     .clk(clk),
@@ -397,19 +436,26 @@ dcoh_tag_array #(.SETS(BIAS_SETS), .WAYS(BIAS_WAYS), .ADDR_WIDTH(PAGE_WIDTH)) bi
     .lk_hit(bc_hit),
     .lk_full(bc_full_unused),
     .lk_victim_line(bc_victim_unused),
-    .lk_bit(bc_bit_unused),
+    .lk_bit(bc_bit),
     .op_touch(1'b0),
     .op_alloc(bc_alloc),
     .op_free(1'b0),
-    .op_mark(1'b0),
-    .st_bit(1'b0)
+    .op_mark(bc_mark),
+    .st_bit(bc_st)
 );
 
 wire grant = ((ev_opcode_reg == REQ_MEM_RD || ev_opcode_reg == REQ_MEM_INV) &&
     (ev_meta_reg == META_A || ev_meta_reg == META_S)) || ev_opcode_reg == REQ_MEM_RD_DATA;
 wire drop = ev_opcode_reg == REQ_MEM_CLN_EVCT ||
     ((ev_opcode_reg == REQ_MEM_RD || ev_opcode_reg == REQ_MEM_INV) && ev_meta_reg == META_I);
-wire dev_bias = bias_reg[ev_page];
+// BIAS_IN_MEMORY: a miss goes to BWAIT for the table's word, then EXEC runs again with it
+wire bias_miss_wait = BIAS_IN_MEMORY != 0 && ev_kind_reg == EV_DEV && !bc_hit && !loaded_reg;
+wire dev_bias = BIAS_IN_MEMORY == 0 ? bias_reg[ev_page] : (bc_hit ? bc_bit : loaded_bias_reg);
+wire flip_last = flip_active_reg && flip_cpls_reg + ONE == FLIP_CPLS;
+assign bc_alloc = exec && ev_kind_reg == EV_DEV && !bias_miss_wait;
+assign bc_mark = BIAS_IN_MEMORY != 0 && exec &&
+    ((ev_kind_reg == EV_FLIP && !ev_to_device_reg) || (ev_kind_reg == EV_CPL && flip_last));
+assign bc_st = ev_kind_reg == EV_DEV ? dev_bias : ev_kind_reg == EV_CPL;
 // a grant that asks for a shared copy (MetaValue S; MemRdData): an S line stays S (I/S/A)
 wire shared_ask = ev_opcode_reg == REQ_MEM_RD_DATA || ev_meta_reg == META_S;
 wire dev_needs_own = ev_write_reg || ev_want_reg == WANT_OWN;
@@ -457,7 +503,7 @@ always @* begin
         sf_alloc = 1'b1;
     end else if (exec) begin
         case (ev_kind_reg)
-            EV_DEV: sf_touch = dev_bias;
+            EV_DEV: sf_touch = dev_bias && !bias_miss_wait;
             EV_M2S: begin
                 sf_alloc = grant && !sf_full;
                 sf_free = drop;
@@ -521,6 +567,13 @@ always @* begin
     bisnp_bitag_next = bisnp_bitag_reg;
     bisnp_line_next = bisnp_line_reg;
     ndr_valid_next = ndr_valid_reg && !m_ndr_ready;
+    bias_rd_valid_next = bias_rd_valid_reg && !m_bias_rd_ready;
+    bias_rd_page_next = bias_rd_page_reg;
+    bias_wr_valid_next = bias_wr_valid_reg && !m_bias_wr_ready;
+    bias_wr_page_next = bias_wr_page_reg;
+    bias_wr_bias_next = bias_wr_bias_reg;
+    loaded_next = loaded_reg;
+    loaded_bias_next = loaded_bias_reg;
     ndr_opcode_next = ndr_opcode_reg;
     ndr_tag_next = ndr_tag_reg;
     rwd_go_opcode_next = rwd_go_opcode_reg;
@@ -545,10 +598,22 @@ always @* begin
                 state_next = STATE_EXEC;
             end
         end
+        STATE_BWAIT: begin
+            if (s_bias_data_valid) begin
+                state_next = STATE_EXEC;
+                loaded_next = 1'b1;
+                loaded_bias_next = s_bias_data_bias;
+            end
+        end
         STATE_EXEC: begin
             state_next = STATE_IDLE;
             case (ev_kind_reg)
-                EV_DEV: begin
+                EV_DEV: if (bias_miss_wait) begin
+                    state_next = STATE_BWAIT;
+                    bias_rd_valid_next = 1'b1;
+                    bias_rd_page_next = ev_page;
+                end else begin
+                    loaded_next = 1'b0;
                     bump[DCOH_CNT_BIAS_HITS] = bc_hit;
                     bump[DCOH_CNT_BIAS_MISSES] = !bc_hit;
                     if (!dev_bias) begin
@@ -654,6 +719,9 @@ always @* begin
                     end else begin
                         bias_next[ev_page] = 1'b0;
                         bump[DCOH_CNT_FLIPS_TO_HOST] = 1'b1;
+                        bias_wr_valid_next = BIAS_IN_MEMORY != 0;
+                        bias_wr_page_next = ev_page;
+                        bias_wr_bias_next = 1'b0;
                     end
                 end
                 EV_CPL: begin
@@ -661,6 +729,9 @@ always @* begin
                     if (flip_active_reg && flip_cpls_reg + ONE == FLIP_CPLS) begin
                         bias_next[flip_page_reg] = 1'b1;
                         bump[DCOH_CNT_FLIPS_TO_DEVICE] = 1'b1;
+                        bias_wr_valid_next = BIAS_IN_MEMORY != 0;
+                        bias_wr_page_next = flip_page_reg;
+                        bias_wr_bias_next = 1'b1;
                     end
                     if (flip_active_reg && flip_cpls_reg + ONE == FLIP_LINES) begin
                         flip_active_next = 1'b0;
@@ -699,6 +770,12 @@ assign m_rwd_go_valid = rwd_go_valid_reg;
 assign m_rwd_go_opcode = rwd_go_opcode_reg;
 assign m_rwd_go_line = rwd_go_line_reg;
 assign m_rwd_go_tag = rwd_go_tag_reg;
+assign m_bias_rd_valid = bias_rd_valid_reg;
+assign m_bias_rd_page = bias_rd_page_reg;
+assign s_bias_data_ready = state_reg == STATE_BWAIT;
+assign m_bias_wr_valid = bias_wr_valid_reg;
+assign m_bias_wr_page = bias_wr_page_reg;
+assign m_bias_wr_bias = bias_wr_bias_reg;
 assign m_ndr_valid = ndr_valid_reg;
 assign m_ndr_opcode = ndr_opcode_reg;
 assign m_ndr_tag = ndr_tag_reg;
@@ -743,6 +820,13 @@ always @(posedge clk) begin
     bisnp_bitag_reg <= bisnp_bitag_next;
     bisnp_line_reg <= bisnp_line_next;
     ndr_valid_reg <= ndr_valid_next;
+    bias_rd_valid_reg <= bias_rd_valid_next;
+    bias_rd_page_reg <= bias_rd_page_next;
+    bias_wr_valid_reg <= bias_wr_valid_next;
+    bias_wr_page_reg <= bias_wr_page_next;
+    bias_wr_bias_reg <= bias_wr_bias_next;
+    loaded_reg <= loaded_next;
+    loaded_bias_reg <= loaded_bias_next;
     ndr_opcode_reg <= ndr_opcode_next;
     ndr_tag_reg <= ndr_tag_next;
     counters_reg <= counters_next;
@@ -845,6 +929,9 @@ always @(posedge clk) begin
         rwd_go_valid_reg <= 1'b0;
         bisnp_valid_reg <= 1'b0;
         ndr_valid_reg <= 1'b0;
+        bias_rd_valid_reg <= 1'b0;
+        bias_wr_valid_reg <= 1'b0;
+        loaded_reg <= 1'b0;
         counters_reg <= {(DCOH_COUNTERS * 32){1'b0}};
         csr_valid_reg <= 1'b0;
     end

@@ -13,6 +13,9 @@ Semantics (CXL_REFERENCE.md §2.3-2.4, §3):
   host bias), looked up through a bias cache of ``bias_sets x bias_ways`` page tags with tree
   pLRU (the :class:`SnoopFilter` structure; it holds presence only, the bias bit is read from
   the table, so the cache sets hit/miss counters and, in a timed model, latency).
+* **Bias table in device memory** (``bias_in_memory``, CXL_REFERENCE.md §3.1): a bias-cache
+  miss sends ``bias_rd`` (page) and the access waits for ``bias_data`` (the word, fed back in as
+  an input and checked against the table); every bias change is written through on ``bias_wr``.
 * **Device access** (``device_access``): host bias -> ``DevRsp(local=0)`` (goes through the host,
   MemRdFwd/MemWrFwd). Device bias: device SF lookup; a miss -> ``DevRsp(local=1)`` at once; a
   hit (the host may cache the line) -> ``BISnpCur`` (want=CUR read), ``BISnpData`` (want=SHARED
@@ -164,6 +167,19 @@ class Ndr(NamedTuple):
     tag: int
 
 
+class BiasRd(NamedTuple):
+    page: int
+
+
+class BiasData(NamedTuple):
+    bias: int
+
+
+class BiasWr(NamedTuple):
+    page: int
+    bias: int
+
+
 class Flip(NamedTuple):
     page: int
     to_device: int
@@ -211,6 +227,7 @@ class DcohParams:
     tag_width: int = 16
     sf_isa: int = 0  # device SF states: 0 = I/A, 1 = I/S/A
     replay_depth: int = 0  # parked Reqs; 0 = head-of-line blocking (as dcoh_db.py)
+    bias_in_memory: int = 0  # 1: the bias table is in device memory (read on bias-cache misses)
 
     def __post_init__(self) -> None:
         for name in ("bias_sets", "bias_ways", "sf_sets", "sf_ways"):
@@ -226,6 +243,8 @@ class DcohParams:
             raise ValueError(f"DCOH addr_width must be in {low}..16, not {self.addr_width}")
         if not 1 <= self.id_width <= 16 or not 1 <= self.tag_width <= 16:
             raise ValueError("DCOH id_width and tag_width must be in 1..16")
+        if self.bias_in_memory not in (0, 1):
+            raise ValueError(f"DCOH bias_in_memory must be 0 or 1, not {self.bias_in_memory}")
         if not 0 <= self.replay_depth <= 8:
             raise ValueError(f"DCOH replay_depth must be in 0..8, not {self.replay_depth}")
         if self.sf_isa not in (0, 1):
@@ -250,7 +269,7 @@ class _Tracker:
     dev: DevAccess | None = None
 
 
-OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata", "ndr")
+OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata", "ndr", "bias_rd", "bias_wr")
 
 
 @dataclass
@@ -269,6 +288,7 @@ class DcohBias:
         self.flip_done: set[int] = set()
         self.shared: set[int] = set()  # I/S/A: SF lines in S (the rest of the entries are A)
         self.parked: list[M2SReq] = []  # the replay queue, oldest first
+        self.bias_reads: list[int] = []  # pages whose bias word is awaited (bias_in_memory)
         self.outputs: dict[str, list[NamedTuple]] = {name: [] for name in OUTPUTS}
 
     # -- acceptance rules -------------------------------------------------------------------
@@ -299,6 +319,9 @@ class DcohBias:
         else:
             self.counters.bias_misses += 1
             self.bias_cache.allocate(page, 1)
+            if self.params.bias_in_memory:
+                self.bias_reads.append(page)
+                self._out("bias_rd", BiasRd(page))
         if not self.bias[page]:
             self.counters.dev_via_host += 1
             self._out("dev_rsp", DevRsp(acc.id, 0, 0))
@@ -402,12 +425,27 @@ class DcohBias:
         assert tracker.dev is not None
         self._out("dev_rsp", DevRsp(tracker.dev.id, 1, 1))
 
+    def bias_data(self, data: BiasData) -> None:
+        """The bias word a miss read: it must be the table's (memory saw the writes in order)."""
+        if not self.bias_reads:
+            raise DcohError(f"bias word {data} with no bias read outstanding")
+        page = self.bias_reads.pop(0)
+        if data.bias != self.bias[page]:
+            raise DcohError(
+                f"bias word {data} for page {page:#x}, the table holds {self.bias[page]}"
+            )
+
+    def _set_bias(self, page: int, bias: int) -> None:
+        self.bias[page] = bias
+        if self.params.bias_in_memory:
+            self._out("bias_wr", BiasWr(page, bias))
+
     def flip(self, cmd: Flip) -> None:
         if self.flip_page is not None:
             raise DcohError(f"flip {cmd} accepted while page {self.flip_page:#x} is flipping")
         if not cmd.to_device:
             self.counters.flips_to_host += 1
-            self.bias[cmd.page] = 0
+            self._set_bias(cmd.page, 0)
             return
         self.flip_page = cmd.page
         self.flip_done = set()
@@ -423,7 +461,7 @@ class DcohBias:
             raise DcohError(f"second flip completion for line {cpl.line:#x}")
         self.flip_done.add(cpl.line)
         if len(self.flip_done) == 1 << self.params.page_lines_log2:
-            self.bias[self.flip_page] = 1
+            self._set_bias(self.flip_page, 1)
             self.counters.flips_to_device += 1
             self.flip_page = None
 

@@ -235,8 +235,8 @@ DCOH_BIAS = Block(
             "REPLAY_DEPTH": 2,
         },
         # 8-line pages, fully associative bias cache, direct-mapped I/A SF, 2 trackers,
-        # head-of-line blocking (as the protocol model)
-        "a12-p8-sf4x1-t2": {
+        # head-of-line blocking (as the protocol model), bias table in device memory
+        "a12-p8-sf4x1-t2-bm": {
             "ADDR_WIDTH": 12,
             "PAGE_LINES_LOG2": 3,
             "BIAS_SETS": 1,
@@ -244,10 +244,11 @@ DCOH_BIAS = Block(
             "SF_SETS": 4,
             "SF_WAYS": 1,
             "BI_TRACKERS": 2,
+            "BIAS_IN_MEMORY": 1,
         },
         # one-line pages, direct-mapped bias cache, fully associative I/S/A SF, one tracker,
-        # 1 parked Req
-        "a8-p1-sf1x4-t1-isa-r1": {
+        # 1 parked Req, bias table in device memory
+        "a8-p1-sf1x4-t1-isa-r1-bm": {
             "ADDR_WIDTH": 8,
             "PAGE_LINES_LOG2": 0,
             "BIAS_SETS": 4,
@@ -257,6 +258,7 @@ DCOH_BIAS = Block(
             "BI_TRACKERS": 1,
             "SF_ISA": 1,
             "REPLAY_DEPTH": 1,
+            "BIAS_IN_MEMORY": 1,
         },
     },
     waves_test="random_traffic_004",
