@@ -687,7 +687,9 @@ PLANTED_BUGS = {
     3: "bi_conflict_early_and_late",  # a BIConflictAck overwrites a Cmp stalled on NDR
     4: "sf_states",  # I/S/A: a device write to an S line skips its BISnpInv (needs SF_ISA=1)
     5: "replay_passes_blocked_req",  # the parked head replays with its BISnp still pending
+    6: "bias_table_in_memory",  # a flip leaves the cached bias stale (needs BIAS_IN_MEMORY=1)
 }
+BUG_PARAM_SET = {6: "a12-p8-sf4x1-t2-bm"}  # default: the first set
 PLANTED_SIM = "icarus" if "icarus" in runner.selected_simulators() else "verilator"
 
 
@@ -697,9 +699,10 @@ PLANTED_SIM = "icarus" if "icarus" in runner.selected_simulators() else "verilat
 def test_planted_bug_is_caught(sim: str, bug: int) -> None:
     """Build with ``DCOH_PLANT_BUG=bug``: the named test must fail on a scoreboard check (not a
     timeout or a crash)."""
-    param_set = next(iter(DCOH_BIAS.param_sets))  # an I/S/A set (bug 4 needs one)
-    assert DCOH_BIAS.params(param_set).get("SF_ISA") == 1  # and REPLAY_DEPTH > 0 (bug 5)
-    assert DCOH_BIAS.params(param_set).get("REPLAY_DEPTH", 0) > 0
+    param_set = BUG_PARAM_SET.get(bug, next(iter(DCOH_BIAS.param_sets)))
+    first = next(iter(DCOH_BIAS.param_sets))  # an I/S/A set (bug 4 needs one)
+    assert DCOH_BIAS.params(first).get("SF_ISA") == 1  # and REPLAY_DEPTH > 0 (bug 5)
+    assert DCOH_BIAS.params(first).get("REPLAY_DEPTH", 0) > 0
     testcase = PLANTED_BUGS[bug]
     assert testcase in COCOTB_TESTS
     result = runner.run(

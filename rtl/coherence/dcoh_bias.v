@@ -47,7 +47,8 @@
 // 2 = a host->device flip turns the page to device bias one completion early;
 // 3 = a BIConflict does not wait for a Cmp stalled on m_ndr (the Ack overwrites it);
 // 4 = I/S/A: a device write to an S line skips its BISnpInv;
-// 5 = the replay queue serves its head while the head's line still has a BISnp pending.
+// 5 = the replay queue serves its head while the head's line still has a BISnp pending;
+// 6 = BIAS_IN_MEMORY: a flip writes memory but leaves a cached copy of the bias stale.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -243,8 +244,8 @@ initial begin
         $display("Error: dcoh_bias SF_ISA must be 0 (I/A) or 1 (I/S/A) (%m)");
         $finish;
     end
-    if (PLANT_BUG < 0 || PLANT_BUG > 5) begin
-        $display("Error: dcoh_bias DCOH_PLANT_BUG must be 1 ... 5 (%m)");
+    if (PLANT_BUG < 0 || PLANT_BUG > 6) begin
+        $display("Error: dcoh_bias DCOH_PLANT_BUG must be 1 ... 6 (%m)");
         $finish;
     end
 end
@@ -453,7 +454,7 @@ wire bias_miss_wait = BIAS_IN_MEMORY != 0 && ev_kind_reg == EV_DEV && !bc_hit &&
 wire dev_bias = BIAS_IN_MEMORY == 0 ? bias_reg[ev_page] : (bc_hit ? bc_bit : loaded_bias_reg);
 wire flip_last = flip_active_reg && flip_cpls_reg + ONE == FLIP_CPLS;
 assign bc_alloc = exec && ev_kind_reg == EV_DEV && !bias_miss_wait;
-assign bc_mark = BIAS_IN_MEMORY != 0 && exec &&
+assign bc_mark = BIAS_IN_MEMORY != 0 && PLANT_BUG != 6 && exec &&
     ((ev_kind_reg == EV_FLIP && !ev_to_device_reg) || (ev_kind_reg == EV_CPL && flip_last));
 assign bc_st = ev_kind_reg == EV_DEV ? dev_bias : ev_kind_reg == EV_CPL;
 // a grant that asks for a shared copy (MetaValue S; MemRdData): an S line stays S (I/S/A)
