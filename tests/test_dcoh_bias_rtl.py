@@ -7,6 +7,9 @@ import subprocess
 import pytest
 from slugsim.coherence import header
 from slugsim.coherence.dcoh_bias import (
+    BiasData,
+    BiasRd,
+    BiasWr,
     BIRsp,
     BISnp,
     DcohParams,
@@ -17,6 +20,7 @@ from slugsim.coherence.dcoh_bias import (
     M2SGo,
     M2SReq,
     M2SRwd,
+    Ndr,
     RdOwnNoData,
 )
 from slugsim.coherence.dcoh_csr import COUNTERS, MODEL_COUNTERS, counter_addr
@@ -37,6 +41,11 @@ STREAMS = {
     "s_flip": Flip,
     "m_rdownnodata": RdOwnNoData,
     "s_flip_cpl": FlipCpl,
+    "s_cmp": Ndr,
+    "m_ndr": Ndr,
+    "m_bias_rd": BiasRd,
+    "s_bias_data": BiasData,
+    "m_bias_wr": BiasWr,
 }
 
 
@@ -65,7 +74,15 @@ def test_parameter_sets_are_legal_models(name):
     assert params.model().params == params
 
 
-ILLEGAL = [{"BI_TRACKERS": 17}, {"ADDR_WIDTH": 17}, {"SF_WAYS": 3}, {"BIAS_SETS": 6}]
+ILLEGAL = [
+    {"BI_TRACKERS": 17},
+    {"ADDR_WIDTH": 17},
+    {"SF_WAYS": 3},
+    {"BIAS_SETS": 6},
+    {"SF_ISA": 2},
+    {"REPLAY_DEPTH": 9},
+    {"BIAS_IN_MEMORY": 2},
+]
 
 
 @pytest.mark.parametrize("bad", ILLEGAL, ids=lambda b: "-".join(f"{k}{v}" for k, v in b.items()))

@@ -16,15 +16,21 @@ from slugsim.cxl import M2SBIRsp, M2SReq, M2SRwD, S2MBISnp
 WANT = {DevOp.Load: twin.Want.SHARED, DevOp.LoadCur: twin.Want.CUR, DevOp.Store: twin.Want.OWN}
 
 
-@pytest.mark.parametrize(("sets", "ways", "seed"), [(1, 1, 1), (1, 2, 2), (2, 2, 3)])
+@pytest.mark.parametrize(
+    ("sets", "ways", "seed", "isa"),
+    [(1, 1, 1, 0), (1, 2, 2, 0), (2, 2, 3, 0), (1, 2, 4, 1), (2, 2, 5, 1)],
+)
 def test_the_protocol_model_and_the_rtl_twin_send_the_same_bisnps(
-    sets: int, ways: int, seed: int
+    sets: int, ways: int, seed: int, isa: int
 ) -> None:
-    # I/A: the twin's filter has no S state, so a device read of a tracked line always snoops
-    config = DevMemConfig(hosts=1, lines=6, sf_sets=sets, sf_ways=ways, isa=False)
+    # I/A, or I/S/A (one host: S only after a BIRspS, and then device reads need no snoop)
+    config = DevMemConfig(hosts=1, lines=6, sf_sets=sets, sf_ways=ways, isa=bool(isa))
     rng = random.Random(seed)
     system = build_system(config, config.generate(rng, 150))
-    ref = twin.DcohParams(addr_width=4, page_lines_log2=0, sf_sets=sets, sf_ways=ways).model()
+    params = twin.DcohParams(
+        addr_width=4, page_lines_log2=0, sf_sets=sets, sf_ways=ways, sf_isa=isa
+    )
+    ref = params.model()
     ref.bias = [1] * len(ref.bias)  # HDM-DB: every access is the device's own (no host bias)
     ours: list[tuple[int, int]] = []
     observe = system.network.observe

@@ -6,7 +6,7 @@ localparam [7:0] DCOH_CSR_ID = 8'h00;
 localparam [7:0] DCOH_CSR_CTRL = 8'h08;
 localparam [7:0] DCOH_CSR_COUNTER_BASE = 8'h10;
 localparam [31:0] DCOH_ID_VALUE = 32'h44430001;
-localparam integer DCOH_COUNTERS = 16;
+localparam integer DCOH_COUNTERS = 18;
 localparam integer DCOH_CNT_BIAS_HITS = 0;
 localparam integer DCOH_CNT_BIAS_MISSES = 1;
 localparam integer DCOH_CNT_DEV_LOCAL = 2;
@@ -22,5 +22,7 @@ localparam integer DCOH_CNT_BISNP_INV = 11;
 localparam integer DCOH_CNT_SF_ALLOCATIONS = 12;
 localparam integer DCOH_CNT_SF_FREES = 13;
 localparam integer DCOH_CNT_CONFLICTS = 14;
-localparam integer DCOH_CNT_M2S_BLOCKED_CYCLES = 15;
+localparam integer DCOH_CNT_CONFLICTS_STRAY = 15;
+localparam integer DCOH_CNT_M2S_PARKED = 16;
+localparam integer DCOH_CNT_M2S_BLOCKED_CYCLES = 17;
 /* verilator lint_on UNUSEDPARAM */

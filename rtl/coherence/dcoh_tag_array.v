@@ -10,7 +10,10 @@
 //   op_alloc  a hit is touched; a miss takes the lowest invalid way, else the pLRU way (the
 //             caller must have dealt with lk_victim_line: it is overwritten), and is touched
 //   op_free   a hit's entry becomes invalid (no touch)
-// Storage is flops (valid and pLRU bits reset to 0; tags are not reset).
+//   op_mark   a hit's state bit takes st_bit (no touch); op_alloc writes st_bit too
+// One state bit per entry (lk_bit: the hit's), for an I/S/A filter (1 = S); users with no
+// state tie st_bit low and leave lk_bit open.
+// Storage is flops (valid and pLRU bits reset to 0; tags and state bits are not reset).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -27,10 +30,13 @@ module dcoh_tag_array #(
     output wire                  lk_hit,
     output wire                  lk_full,          // a miss and no invalid way in the set
     output wire [ADDR_WIDTH-1:0] lk_victim_line,   // the pLRU way's address (when lk_full)
+    output wire                  lk_bit,           // the hit entry's state bit (0 on a miss)
 
     input  wire                  op_touch,
     input  wire                  op_alloc,
-    input  wire                  op_free
+    input  wire                  op_free,
+    input  wire                  op_mark,
+    input  wire                  st_bit
 );
 
 localparam integer INDEX_WIDTH = $clog2(SETS);
@@ -57,6 +63,7 @@ end
 
 reg [SETS*WAYS*TAG_WIDTH-1:0] tags_reg;
 reg [SETS*WAYS-1:0]           valid_reg, valid_next;
+reg [SETS*WAYS-1:0]           bits_reg;
 reg [SETS*PLRU_BITS-1:0]      plru_reg, plru_next;
 
 wire [INDEX_BITS-1:0] index;
@@ -72,6 +79,7 @@ endgenerate
 
 wire [WAYS*TAG_WIDTH-1:0] set_tags = tags_reg[index*WAYS*TAG_WIDTH +: WAYS*TAG_WIDTH];
 wire [WAYS-1:0]           set_valid = valid_reg[index*WAYS +: WAYS];
+wire [WAYS-1:0]           set_bits = bits_reg[index*WAYS +: WAYS];
 wire [PLRU_BITS-1:0]      set_plru = plru_reg[index*PLRU_BITS +: PLRU_BITS];
 
 reg                hit;
@@ -132,6 +140,7 @@ generate
 endgenerate
 
 assign lk_hit = hit;
+assign lk_bit = hit && set_bits[hit_way];
 assign lk_full = !hit && !has_free;
 
 wire [WAY_BITS-1:0] target_way = hit ? hit_way : (has_free ? free_way : plru_way);
@@ -155,17 +164,23 @@ end
 wire touch = (op_touch && hit) || op_alloc;
 
 reg [WAYS-1:0]           new_valid;
+reg [WAYS-1:0]           new_bits;
 reg [WAYS*TAG_WIDTH-1:0] new_tags;
 integer                  u;
 
 always @* begin
     new_valid = set_valid;
+    new_bits = set_bits;
     new_tags = set_tags;
     for (u = 0; u < WAYS; u = u + 1) begin
         if (u[WAY_BITS-1:0] == target_way) begin
             if (op_alloc) begin
                 new_valid[u] = 1'b1;
+                new_bits[u] = st_bit;
                 new_tags[u*TAG_WIDTH +: TAG_WIDTH] = tag;
+            end
+            if (op_mark && hit) begin
+                new_bits[u] = st_bit;
             end
             if (op_free && hit) begin
                 new_valid[u] = 1'b0;
@@ -188,6 +203,9 @@ always @(posedge clk) begin
     plru_reg <= plru_next;
     if (op_alloc) begin
         tags_reg[index*WAYS*TAG_WIDTH +: WAYS*TAG_WIDTH] <= new_tags;
+    end
+    if (op_alloc || op_mark) begin
+        bits_reg[index*WAYS +: WAYS] <= new_bits;
     end
     if (rst) begin
         valid_reg <= {(SETS * WAYS){1'b0}};

@@ -13,7 +13,10 @@ module tb_dcoh_bias #(
     parameter integer SF_WAYS = 2,  // see dcoh_bias
     parameter integer BI_TRACKERS = 4,  // see dcoh_bias
     parameter integer ID_WIDTH = 4,  // see dcoh_bias
-    parameter integer TAG_WIDTH = 16  // see dcoh_bias
+    parameter integer TAG_WIDTH = 16,  // see dcoh_bias
+    parameter integer SF_ISA = 0,  // see dcoh_bias
+    parameter integer REPLAY_DEPTH = 0,  // see dcoh_bias
+    parameter integer BIAS_IN_MEMORY = 0  // see dcoh_bias
 ) (
     input  wire                                      rst,
     input  wire                                      s_dev_valid,
@@ -54,6 +57,24 @@ module tb_dcoh_bias #(
     output wire [3:0]                                m_bisnp_opcode,
     output wire [11:0]                               m_bisnp_bitag,
     output wire [ADDR_WIDTH-1:0]                     m_bisnp_line,
+    output wire                                      m_bias_rd_valid,
+    input  wire                                      m_bias_rd_ready,
+    output wire [ADDR_WIDTH-PAGE_LINES_LOG2-1:0]     m_bias_rd_page,
+    input  wire                                      s_bias_data_valid,
+    output wire                                      s_bias_data_ready,
+    input  wire                                      s_bias_data_bias,
+    output wire                                      m_bias_wr_valid,
+    input  wire                                      m_bias_wr_ready,
+    output wire [ADDR_WIDTH-PAGE_LINES_LOG2-1:0]     m_bias_wr_page,
+    output wire                                      m_bias_wr_bias,
+    input  wire                                      s_cmp_valid,
+    output wire                                      s_cmp_ready,
+    input  wire [2:0]                                s_cmp_opcode,
+    input  wire [TAG_WIDTH-1:0]                      s_cmp_tag,
+    output wire                                      m_ndr_valid,
+    input  wire                                      m_ndr_ready,
+    output wire [2:0]                                m_ndr_opcode,
+    output wire [TAG_WIDTH-1:0]                      m_ndr_tag,
     input  wire                                      s_birsp_valid,
     output wire                                      s_birsp_ready,
     input  wire [3:0]                                s_birsp_opcode,
@@ -92,7 +113,10 @@ dcoh_bias #(
     .SF_WAYS(SF_WAYS),
     .BI_TRACKERS(BI_TRACKERS),
     .ID_WIDTH(ID_WIDTH),
-    .TAG_WIDTH(TAG_WIDTH)
+    .TAG_WIDTH(TAG_WIDTH),
+    .SF_ISA(SF_ISA),
+    .REPLAY_DEPTH(REPLAY_DEPTH),
+    .BIAS_IN_MEMORY(BIAS_IN_MEMORY)
 ) dut (
     .clk(clk),
     .rst(rst),
@@ -134,6 +158,24 @@ dcoh_bias #(
     .m_bisnp_opcode(m_bisnp_opcode),
     .m_bisnp_bitag(m_bisnp_bitag),
     .m_bisnp_line(m_bisnp_line),
+    .m_bias_rd_valid(m_bias_rd_valid),
+    .m_bias_rd_ready(m_bias_rd_ready),
+    .m_bias_rd_page(m_bias_rd_page),
+    .s_bias_data_valid(s_bias_data_valid),
+    .s_bias_data_ready(s_bias_data_ready),
+    .s_bias_data_bias(s_bias_data_bias),
+    .m_bias_wr_valid(m_bias_wr_valid),
+    .m_bias_wr_ready(m_bias_wr_ready),
+    .m_bias_wr_page(m_bias_wr_page),
+    .m_bias_wr_bias(m_bias_wr_bias),
+    .s_cmp_valid(s_cmp_valid),
+    .s_cmp_ready(s_cmp_ready),
+    .s_cmp_opcode(s_cmp_opcode),
+    .s_cmp_tag(s_cmp_tag),
+    .m_ndr_valid(m_ndr_valid),
+    .m_ndr_ready(m_ndr_ready),
+    .m_ndr_opcode(m_ndr_opcode),
+    .m_ndr_tag(m_ndr_tag),
     .s_birsp_valid(s_birsp_valid),
     .s_birsp_ready(s_birsp_ready),
     .s_birsp_opcode(s_birsp_opcode),

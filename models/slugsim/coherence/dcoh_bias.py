@@ -13,6 +13,9 @@ Semantics (CXL_REFERENCE.md §2.3-2.4, §3):
   host bias), looked up through a bias cache of ``bias_sets x bias_ways`` page tags with tree
   pLRU (the :class:`SnoopFilter` structure; it holds presence only, the bias bit is read from
   the table, so the cache sets hit/miss counters and, in a timed model, latency).
+* **Bias table in device memory** (``bias_in_memory``, CXL_REFERENCE.md §3.1): a bias-cache
+  miss sends ``bias_rd`` (page) and the access waits for ``bias_data`` (the word, fed back in as
+  an input and checked against the table); every bias change is written through on ``bias_wr``.
 * **Device access** (``device_access``): host bias -> ``DevRsp(local=0)`` (goes through the host,
   MemRdFwd/MemWrFwd). Device bias: device SF lookup; a miss -> ``DevRsp(local=1)`` at once; a
   hit (the host may cache the line) -> ``BISnpCur`` (want=CUR read), ``BISnpData`` (want=SHARED
@@ -22,10 +25,22 @@ Semantics (CXL_REFERENCE.md §2.3-2.4, §3):
   or S, MemRdData) allocates the line in the device SF (I/A, ``sf_sets x sf_ways``, pLRU). If
   the set is full the pLRU entry's line gets a ``BISnpInv`` (cause: victim) and the Req waits
   for the BIRsp, which frees the victim, allocates the line and releases the Req. MemClnEvct,
-  and MemRd/MemInv with MetaValue I, free the line's entry. Every Req is released in order on
-  ``m2s_go``. A Req to a line with a BISnp pending must not be accepted (:class:`DcohError`).
+  and MemRd/MemInv with MetaValue I, free the line's entry. Every Req is released on ``m2s_go``.
+  A Req to a line with a BISnp pending must not be accepted (:class:`DcohError`) -- head-of-line
+  blocking, as the protocol model ``dcoh_db.py`` stalls its Req channel -- unless the block has
+  a replay queue (``replay_depth`` > 0): such a Req (or one to a line with a parked Req) is then
+  parked, and Reqs to other lines pass it. ``replay`` serves the oldest parked Req once its line
+  is no longer pending; the RTL chooses *when* (the testbench feeds the edge it did), the model
+  checks that it may and what it sends.
 * **Host M2S RwD** (``m2s_rwd``): never blocked. MemWr/MemWrPtl with MetaValue I frees the
-  line's entry; BIConflict counts a conflict. Every RwD is released on ``rwd_go``.
+  line's entry; they are released on ``rwd_go``. A BIConflict (S4 §3.5.1.3) is not released: it
+  is answered on ``ndr`` with BIConflictAck and its Tag, behind every Cmp that came before it
+  (``cmp``: the memory pipeline's NDR Cmp*, passed on in order). It counts as a conflict when its
+  line has a BISnp pending, else as a stray one (acked all the same).
+* **Device SF states** (``sf_isa``): I/A, or I/S/A as the one-host HDM-DB protocol model
+  (``dcoh_db.py``): a grant leaves the line A, except a shared ask (MetaValue S, MemRdData) to an
+  S line, which stays S; BIRspS to a device snoop makes the line S (BIRspE keeps it); a device
+  read of an S line completes without a BISnp, a write (or want=OWN) sends BISnpInv.
 * **BIRsp** (``bi_rsp``): BITag is the tracker index. Victim snoop: free victim, allocate the
   waiting Req's line, release the Req. Device-hit snoop: BIRspI frees the entry (S/E keep it),
   then the device response.
@@ -79,6 +94,13 @@ class MetaValue(IntEnum):
     I = 0b00  # noqa: E741 - the spec's name
     A = 0b10
     S = 0b11
+
+
+class NdrOp(IntEnum):
+    CMP = 0b000
+    CMP_S = 0b001
+    CMP_E = 0b010
+    BI_CONFLICT_ACK = 0b100  # S4 Tbl 3-50 (CXL_REFERENCE.md §2.2)
 
 
 class BISnpOp(IntEnum):
@@ -140,6 +162,24 @@ class BIRsp(NamedTuple):
     bitag: int
 
 
+class Ndr(NamedTuple):
+    opcode: int
+    tag: int
+
+
+class BiasRd(NamedTuple):
+    page: int
+
+
+class BiasData(NamedTuple):
+    bias: int
+
+
+class BiasWr(NamedTuple):
+    page: int
+    bias: int
+
+
 class Flip(NamedTuple):
     page: int
     to_device: int
@@ -170,6 +210,8 @@ class DcohCounters:
     sf_allocations: int = 0
     sf_frees: int = 0
     conflicts: int = 0
+    conflicts_stray: int = 0  # a BIConflict whose line had no BISnp pending (acked anyway)
+    m2s_parked: int = 0  # Reqs parked in the replay queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +225,9 @@ class DcohParams:
     bi_trackers: int = 4
     id_width: int = 4
     tag_width: int = 16
+    sf_isa: int = 0  # device SF states: 0 = I/A, 1 = I/S/A
+    replay_depth: int = 0  # parked Reqs; 0 = head-of-line blocking (as dcoh_db.py)
+    bias_in_memory: int = 0  # 1: the bias table is in device memory (read on bias-cache misses)
 
     def __post_init__(self) -> None:
         for name in ("bias_sets", "bias_ways", "sf_sets", "sf_ways"):
@@ -198,6 +243,12 @@ class DcohParams:
             raise ValueError(f"DCOH addr_width must be in {low}..16, not {self.addr_width}")
         if not 1 <= self.id_width <= 16 or not 1 <= self.tag_width <= 16:
             raise ValueError("DCOH id_width and tag_width must be in 1..16")
+        if self.bias_in_memory not in (0, 1):
+            raise ValueError(f"DCOH bias_in_memory must be 0 or 1, not {self.bias_in_memory}")
+        if not 0 <= self.replay_depth <= 8:
+            raise ValueError(f"DCOH replay_depth must be in 0..8, not {self.replay_depth}")
+        if self.sf_isa not in (0, 1):
+            raise ValueError(f"DCOH sf_isa must be 0 (I/A) or 1 (I/S/A), not {self.sf_isa}")
 
     @property
     def page_width(self) -> int:
@@ -218,7 +269,7 @@ class _Tracker:
     dev: DevAccess | None = None
 
 
-OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata")
+OUTPUTS = ("dev_rsp", "bisnp", "m2s_go", "rwd_go", "rdownnodata", "ndr", "bias_rd", "bias_wr")
 
 
 @dataclass
@@ -235,6 +286,9 @@ class DcohBias:
         self.waiting_req: M2SReq | None = None  # a Req waiting for its victim's BIRsp
         self.flip_page: int | None = None  # host->device flip in progress
         self.flip_done: set[int] = set()
+        self.shared: set[int] = set()  # I/S/A: SF lines in S (the rest of the entries are A)
+        self.parked: list[M2SReq] = []  # the replay queue, oldest first
+        self.bias_reads: list[int] = []  # pages whose bias word is awaited (bias_in_memory)
         self.outputs: dict[str, list[NamedTuple]] = {name: [] for name in OUTPUTS}
 
     # -- acceptance rules -------------------------------------------------------------------
@@ -265,15 +319,19 @@ class DcohBias:
         else:
             self.counters.bias_misses += 1
             self.bias_cache.allocate(page, 1)
+            if self.params.bias_in_memory:
+                self.bias_reads.append(page)
+                self._out("bias_rd", BiasRd(page))
         if not self.bias[page]:
             self.counters.dev_via_host += 1
             self._out("dev_rsp", DevRsp(acc.id, 0, 0))
             return
         self.counters.dev_local += 1
-        if not self.sf.lookup(acc.line).hit:
+        own = acc.write or acc.want == Want.OWN
+        if not self.sf.lookup(acc.line).hit or (acc.line in self.shared and not own):
             self._out("dev_rsp", DevRsp(acc.id, 1, 0))
             return
-        if acc.write or acc.want == Want.OWN:
+        if own:
             op = BISnpOp.INV
         elif acc.want == Want.SHARED:
             op = BISnpOp.DATA
@@ -282,7 +340,26 @@ class DcohBias:
         self.counters.bisnp_dev += 1
         self._snoop(op, acc.line, _Tracker(acc.line, False, acc))
 
+    def must_park(self, line: int) -> bool:
+        parked = any(r.line == line for r in self.parked)
+        return bool(self.params.replay_depth) and (self.pending(line) or parked)
+
     def m2s_req(self, req: M2SReq) -> None:
+        if self.must_park(req.line):
+            if self.waiting_req is not None or len(self.parked) >= self.params.replay_depth:
+                raise DcohError(f"M2S Req {req} parked with the replay queue full or a victim due")
+            self.counters.m2s_parked += 1
+            self.parked.append(req)
+            return
+        self._serve(req)
+
+    def replay(self) -> None:
+        """Serve the oldest parked Req (its line no longer pending)."""
+        if not self.parked or not self.can_req(self.parked[0].line):
+            raise DcohError(f"replay of {self.parked[:1]} while it is blocked (or none parked)")
+        self._serve(self.parked.pop(0))
+
+    def _serve(self, req: M2SReq) -> None:
         if not self.can_req(req.line):
             raise DcohError(
                 f"M2S Req {req} accepted while a BISnp to its line (or a victim snoop) is pending"
@@ -302,17 +379,30 @@ class DcohBias:
                 self.waiting_req = req
                 self._snoop(BISnpOp.INV, victim.line, _Tracker(victim.line, True))
                 return
+            shared_ask = req.opcode == M2SReqOp.MEM_RD_DATA or req.meta_value == MetaValue.S
+            stays_shared = req.line in self.shared and shared_ask
             self._allocate(req.line)
+            if not stays_shared:  # one host: it is alone, so the grant is exclusive (A)
+                self.shared.discard(req.line)
         elif drop:
             self._free(req.line)
         self._out("m2s_go", M2SGo(req.opcode, req.line, req.tag))
 
     def m2s_rwd(self, rwd: M2SRwd) -> None:
         if rwd.opcode == M2SRwdOp.BI_CONFLICT:
-            self.counters.conflicts += 1
-        elif rwd.meta_value == MetaValue.I:
+            if self.pending(rwd.line):
+                self.counters.conflicts += 1
+            else:
+                self.counters.conflicts_stray += 1
+            self._out("ndr", Ndr(NdrOp.BI_CONFLICT_ACK, rwd.tag))
+            return
+        if rwd.meta_value == MetaValue.I:
             self._free(rwd.line)
         self._out("rwd_go", M2SGo(rwd.opcode, rwd.line, rwd.tag))
+
+    def cmp(self, cmp: Ndr) -> None:
+        """An NDR Cmp* from the memory pipeline: passed on, in order with BIConflictAcks."""
+        self._out("ndr", cmp)
 
     def bi_rsp(self, rsp: BIRsp) -> None:
         if not 0 <= rsp.bitag < len(self.trackers) or self.trackers[rsp.bitag] is None:
@@ -330,15 +420,32 @@ class DcohBias:
             return
         if rsp.opcode == BIRspOp.I:
             self._free(tracker.line)
+        elif rsp.opcode == BIRspOp.S and self.params.sf_isa:
+            self.shared.add(tracker.line)  # the host kept at most S
         assert tracker.dev is not None
         self._out("dev_rsp", DevRsp(tracker.dev.id, 1, 1))
+
+    def bias_data(self, data: BiasData) -> None:
+        """The bias word a miss read: it must be the table's (memory saw the writes in order)."""
+        if not self.bias_reads:
+            raise DcohError(f"bias word {data} with no bias read outstanding")
+        page = self.bias_reads.pop(0)
+        if data.bias != self.bias[page]:
+            raise DcohError(
+                f"bias word {data} for page {page:#x}, the table holds {self.bias[page]}"
+            )
+
+    def _set_bias(self, page: int, bias: int) -> None:
+        self.bias[page] = bias
+        if self.params.bias_in_memory:
+            self._out("bias_wr", BiasWr(page, bias))
 
     def flip(self, cmd: Flip) -> None:
         if self.flip_page is not None:
             raise DcohError(f"flip {cmd} accepted while page {self.flip_page:#x} is flipping")
         if not cmd.to_device:
             self.counters.flips_to_host += 1
-            self.bias[cmd.page] = 0
+            self._set_bias(cmd.page, 0)
             return
         self.flip_page = cmd.page
         self.flip_done = set()
@@ -354,7 +461,7 @@ class DcohBias:
             raise DcohError(f"second flip completion for line {cpl.line:#x}")
         self.flip_done.add(cpl.line)
         if len(self.flip_done) == 1 << self.params.page_lines_log2:
-            self.bias[self.flip_page] = 1
+            self._set_bias(self.flip_page, 1)
             self.counters.flips_to_device += 1
             self.flip_page = None
 
@@ -375,6 +482,7 @@ class DcohBias:
         self.counters.sf_allocations += not result.hit
 
     def _free(self, line: int) -> None:
+        self.shared.discard(line)
         self.counters.sf_frees += self.sf.deallocate(line).hit
 
     def _out(self, stream: str, value: NamedTuple) -> None:

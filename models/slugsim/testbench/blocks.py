@@ -222,8 +222,8 @@ DCOH_BIAS = Block(
     test_dir="cocotb_tests/dcoh_bias",
     dut="dcoh_bias",
     param_sets={
-        # 4-line pages, 2x2 bias cache, 2x2 SF, 4 BI trackers
-        "a10-p4-sf2x2-t4": {
+        # 4-line pages, 2x2 bias cache, 2x2 I/S/A SF, 4 BI trackers, 2 parked Reqs
+        "a10-p4-sf2x2-t4-isa-r2": {
             "ADDR_WIDTH": 10,
             "PAGE_LINES_LOG2": 2,
             "BIAS_SETS": 2,
@@ -231,9 +231,12 @@ DCOH_BIAS = Block(
             "SF_SETS": 2,
             "SF_WAYS": 2,
             "BI_TRACKERS": 4,
+            "SF_ISA": 1,
+            "REPLAY_DEPTH": 2,
         },
-        # 8-line pages, fully associative bias cache, direct-mapped SF, 2 trackers
-        "a12-p8-sf4x1-t2": {
+        # 8-line pages, fully associative bias cache, direct-mapped I/A SF, 2 trackers,
+        # head-of-line blocking (as the protocol model), bias table in device memory
+        "a12-p8-sf4x1-t2-bm": {
             "ADDR_WIDTH": 12,
             "PAGE_LINES_LOG2": 3,
             "BIAS_SETS": 1,
@@ -241,9 +244,11 @@ DCOH_BIAS = Block(
             "SF_SETS": 4,
             "SF_WAYS": 1,
             "BI_TRACKERS": 2,
+            "BIAS_IN_MEMORY": 1,
         },
-        # one-line pages, direct-mapped bias cache, fully associative SF, a single tracker
-        "a8-p1-sf1x4-t1": {
+        # one-line pages, direct-mapped bias cache, fully associative I/S/A SF, one tracker,
+        # 1 parked Req, bias table in device memory
+        "a8-p1-sf1x4-t1-isa-r1-bm": {
             "ADDR_WIDTH": 8,
             "PAGE_LINES_LOG2": 0,
             "BIAS_SETS": 4,
@@ -251,6 +256,9 @@ DCOH_BIAS = Block(
             "SF_SETS": 1,
             "SF_WAYS": 4,
             "BI_TRACKERS": 1,
+            "SF_ISA": 1,
+            "REPLAY_DEPTH": 1,
+            "BIAS_IN_MEMORY": 1,
         },
     },
     waves_test="random_traffic_004",
@@ -263,6 +271,9 @@ DCOH_BIAS = Block(
         "dut.flip_active_reg",
         "dut.flip_cpls_reg",
         "dut.m2s_pending",
+        "dut.park_count_reg",
+        "dut.take_replay",
+        "dut.ndr_valid_reg",
     ),
 )
 
