@@ -34,7 +34,7 @@ from slugsim.coherence.monitor import Violation
 from slugsim.coherence.network import Network, QueueKey
 from slugsim.coherence.ops import Completion, CoreOp, Op
 from slugsim.coherence.spec import LINE_BYTES
-from slugsim.coherence.system import Choice, Stats, Step
+from slugsim.coherence.system import Choice, ProgramDriver, Stats, Step
 from slugsim.cxl import (
     S2MDRS,
     S2MNDR,
@@ -229,7 +229,7 @@ class MemMonitor:
 # --- the system -------------------------------------------------------------------------------
 
 
-class DevMemSystem:
+class DevMemSystem(ProgramDriver):
     """``programs`` maps agents (``host0`` ..., ``dcoh``) to their operations, in order."""
 
     def __init__(
@@ -325,23 +325,10 @@ class DevMemSystem:
         twin.log = None
         return twin
 
-    def add(self, agent: str, *ops: Op | Choice) -> None:
-        if agent not in self.programs:
-            raise ValueError(f"no agent {agent!r}; agents are {self.agents}")
-        self.programs[agent] = self.programs[agent] + ops
-
     # --- wiring ------------------------------------------------------------------------------
 
     def _device_send(self, host: int, msg: Message) -> None:
         self.network.send(DEVICE, host, msg)
-
-    def _record(self, t: Transition) -> None:
-        found = self.history.get(t.line)
-        if found is None:
-            found = self.history[t.line] = deque(maxlen=self.history_len)
-        found.append(t)
-        if self.fired is not None:
-            self.fired.append(t)
 
     def _complete(self, c: Completion) -> None:
         op = c.op
@@ -514,32 +501,6 @@ class DevMemSystem:
             raise Violation(
                 "stale-memory", f"line {line}: memory {self.dcoh.read(line)}, latest {latest}"
             )
-
-    def done(self) -> bool:
-        return all(self.pc[a] == len(self.programs[a]) for a in self.agents) and not any(
-            self.outstanding.values()
-        )
-
-    def final_check(self) -> None:
-        if not self.quiescent():
-            raise Violation("not-quiescent", "programs finished with messages or work in flight")
-        lost = self.checker.lost_writes()
-        if lost:
-            raise Violation("lost-write", f"stores never became visible: {lost[:5]}")
-        self.check()
-
-    def stuck(self, now: int, bound: int) -> tuple[str, Op] | None:
-        for agent, ops in self.outstanding.items():
-            for op, since in ops.items():
-                if now - since > bound:
-                    return agent, op
-        return None
-
-    def line_history(self, line: int) -> list[str]:
-        return [
-            f"{t.agent}: {t.state.name} --{t.event.name}--> {'/'.join(t.rule.actions) or '-'}"
-            for t in self.history.get(line, ())
-        ]
 
     def key(self) -> tuple[object, ...]:
         return (

@@ -78,7 +78,74 @@ class Stats:
     by_kind: dict[object, int] = field(default_factory=dict)  # operation kind -> issued
 
 
-class CoherentSystem:
+class ProgramDriver:
+    """What every untimed system does with its agents' programs, whatever the protocol: append
+    operations, track what each agent has outstanding, record the rules fired per line, find a
+    stuck operation, and the end-of-run check. A system sets these attributes in ``__init__``
+    and provides ``quiescent()`` and ``check()``."""
+
+    agents: list[str]
+    programs: dict[str, tuple[Op | Choice, ...]]  # immutable; each agent's position is ``pc``
+    pc: dict[str, int]
+    outstanding: dict[str, dict[Op, int]]  # op -> the step it was issued at
+    checker: ValueChecker
+    history: dict[int, deque[Transition]]
+    history_len: int
+    fired: list[Transition] | None  # a list collects every rule fired
+
+    def quiescent(self) -> bool:
+        raise NotImplementedError
+
+    def check(self, line: int | None = None) -> None:
+        raise NotImplementedError
+
+    def add(self, agent: str, *ops: Op | Choice) -> None:
+        """Append operations to ``agent``'s program."""
+        if agent not in self.programs:
+            raise ValueError(f"no agent {agent!r}; agents are {self.agents}")
+        self.programs[agent] = self.programs[agent] + ops
+
+    def remaining(self, agent: str) -> tuple[Op | Choice, ...]:
+        return self.programs[agent][self.pc[agent] :]
+
+    def _record(self, t: Transition) -> None:
+        found = self.history.get(t.line)
+        if found is None:
+            found = self.history[t.line] = deque(maxlen=self.history_len)
+        found.append(t)
+        if self.fired is not None:
+            self.fired.append(t)
+
+    def done(self) -> bool:
+        return all(self.pc[a] == len(self.programs[a]) for a in self.agents) and not any(
+            self.outstanding.values()
+        )
+
+    def final_check(self) -> None:
+        """At the end of a run: nothing left in flight, every store visible."""
+        if not self.quiescent():
+            raise Violation("not-quiescent", "programs finished with messages or work in flight")
+        lost = self.checker.lost_writes()
+        if lost:
+            raise Violation("lost-write", f"stores never became visible: {lost[:5]}")
+        self.check()
+
+    def stuck(self, now: int, bound: int) -> tuple[str, Op] | None:
+        """The oldest operation outstanding for more than ``bound`` steps, if any."""
+        for agent, ops in self.outstanding.items():
+            for op, since in ops.items():
+                if now - since > bound:
+                    return agent, op
+        return None
+
+    def line_history(self, line: int) -> list[str]:
+        return [
+            f"{t.agent}: {t.state.name} --{t.event.name}--> {'/'.join(t.rule.actions) or '-'}"
+            for t in self.history.get(line, ())
+        ]
+
+
+class CoherentSystem(ProgramDriver):
     """``programs`` maps agent names (``dev0``, ``core0`` ...) to their operations, in order."""
 
     def __init__(
@@ -160,15 +227,6 @@ class CoherentSystem:
         twin.log = None
         return twin
 
-    def add(self, agent: str, *ops: Op | Choice) -> None:
-        """Append operations to ``agent``'s program."""
-        if agent not in self.programs:
-            raise ValueError(f"no agent {agent!r}; agents are {self.agents}")
-        self.programs[agent] = self.programs[agent] + ops
-
-    def remaining(self, agent: str) -> tuple[Op | Choice, ...]:
-        return self.programs[agent][self.pc[agent] :]
-
     # --- wiring ------------------------------------------------------------------------------
 
     def _host_send(self, device: int, msg: Message) -> None:
@@ -180,14 +238,6 @@ class CoherentSystem:
             real = [e.state._name_ for e in dev.lines.values() if e.line != ALL_LINES]
             return "I" if all(s == "I" for s in real) else "X"
         return dev.line_state(line)._name_
-
-    def _record(self, t: Transition) -> None:
-        found = self.history.get(t.line)
-        if found is None:
-            found = self.history[t.line] = deque(maxlen=self.history_len)
-        found.append(t)
-        if self.fired is not None:
-            self.fired.append(t)
 
     def _check(self, device: int, line: int, opcode: object) -> str | None:
         """The host's translation check: the configured pairs are never granted."""
@@ -315,34 +365,6 @@ class CoherentSystem:
         for n in lines:
             latest = self.checker.history(n).latest
             check_line(n, self.home, self.devices, latest, quiet)
-
-    def done(self) -> bool:
-        return all(self.pc[a] == len(self.programs[a]) for a in self.agents) and not any(
-            self.outstanding.values()
-        )
-
-    def final_check(self) -> None:
-        """At the end of a run: nothing left in flight, every store visible."""
-        if not self.quiescent():
-            raise Violation("not-quiescent", "programs finished with messages or work in flight")
-        lost = self.checker.lost_writes()
-        if lost:
-            raise Violation("lost-write", f"stores never became visible: {lost[:5]}")
-        self.check()
-
-    def stuck(self, now: int, bound: int) -> tuple[str, Op] | None:
-        """The oldest operation outstanding for more than ``bound`` steps, if any."""
-        for agent, ops in self.outstanding.items():
-            for op, since in ops.items():
-                if now - since > bound:
-                    return agent, op
-        return None
-
-    def line_history(self, line: int) -> list[str]:
-        return [
-            f"{t.agent}: {t.state.name} --{t.event.name}--> {'/'.join(t.rule.actions) or '-'}"
-            for t in self.history.get(line, ())
-        ]
 
     def key(self) -> tuple[object, ...]:
         """The canonical state (what the explorer hashes)."""
