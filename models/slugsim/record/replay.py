@@ -107,6 +107,8 @@ def replay(
             "one\n  hint: drop --topo, or use --mode dependency / timing"
         )
     graph = load_topology(topo)
+    recorded_graph = graph if topo == recording.topology_file else None
+    _refuse_device_memory_hosts(recording, recorded_graph)
     result = ReplayResult(Path(out_dir), mode, losses=list(recording.losses))
     slots = {name: int(v["slots"]) for name, v in manifest["hosts"].items()}
     requests = host_requests(recording.traces, manifest, slots)
@@ -120,7 +122,6 @@ def replay(
         data = graph.nodes[new]
         data["params"] = dataclasses.replace(data["params"], workload=None)
     # Coherent accelerators: re-driven from their D2H requests through their own caches.
-    recorded_graph = graph if topo == recording.topology_file else None
     devices = _device_requests(recording, manifest, recorded_graph)
     device_targets = _devices(graph, devices, mapping, topo)
     numbers = {name: i for i, name in enumerate(sorted(devices))}
@@ -242,6 +243,43 @@ def _endpoints(
             )
         targets[recorded] = new
     return targets
+
+
+def _refuse_device_memory_hosts(recording: Recording, recorded_graph: Any) -> None:
+    """Refuse a recording whose traced hosts run device-coherent memory (HDM-DB or HDM-D).
+
+    Such a host sends its M2S requests from ``TimedHostMem``'s coherence table (MemRd with
+    MetaValue S/A, MemWr / MemClnEvct evictions, BIRsp answers to the device's BISnps), not from
+    its cores' LLC misses, so ``HostPlayer`` finds none of them in its trace and would replay
+    nothing; the Type-3's own ``device_ops`` would then run against hosts that never cache a
+    line. Saying so beats a "replayed 0" and a validate that differs everywhere."""
+    from ..config import load_topology
+
+    if recorded_graph is None:
+        recorded_graph = load_topology(recording.topology_file)
+    found = []
+    for name in sorted(recording.traces):
+        node = recorded_graph.nodes.get(name)
+        if node is None or node["kind"] != "host":
+            continue
+        for window in node["params"].hdm:
+            for target in window.targets:
+                device = recorded_graph.nodes.get(target)
+                coherence = getattr(device["params"], "coherence", "") if device else ""
+                if coherence in ("hdm_db", "hdm_d"):
+                    found.append((name, target, coherence))
+    if found:
+        host, device, coherence = found[0]
+        hosts = ", ".join(sorted({f"'{h}'" for h, _, _ in found}))
+        kind = "HDM-DB (back-invalidation)" if coherence == "hdm_db" else "HDM-D"
+        raise RecordingError(
+            f"{recording.topology_file}: host(s) {hosts} run device-coherent memory: "
+            f"'{host}' caches {kind} device '{device}' through its device-memory agent, and "
+            "replay does not re-drive such hosts (their MemRd S/A, writebacks and BIRsp come "
+            "from the host's coherence table, not from core misses), nor the device's own "
+            "device_ops\n  hint: re-run the topology with `slugsim run`; replay supports hosts "
+            "on plain or home-agent memory and type1/type2 accelerators (docs/record_replay.md)"
+        )
 
 
 def _device_requests(
