@@ -1,0 +1,270 @@
+"""Re-driving a host on HDM-DB device memory from its EMC trace.
+
+A host that caches an HDM-DB device's memory sends its M2S traffic from its device-memory agent
+(``TimedHostMem`` around the ``HostMemAgent`` table, ``components/devmem_timing.py``), with the
+line number as Tag and BITag (CXL_REFERENCE.md §2.1). ``devmem_ops_of`` turns the host's trace
+back into the table's program operations:
+
+- an egress ``MemRd`` is a fill: a **store** (MetaValue A) when the line's copy later leaves
+  dirty (an egress ``MemWr`` of the line before its next fill), or when the host holds the line
+  in S at that point of the replay (a store to S reads for ownership); else a **load**
+  (MetaValue S). The trace holds no MetaValue: a load that was granted E and then stored to by a
+  hit is replayed as a store from I, which sends the same messages unless other hosts held the
+  line (the device then snoops them with BISnpInv, not BISnpData);
+- an egress ``MemClnEvct`` is an eviction, and so is an egress ``MemWr`` that answers no BISnp
+  (one that does is the table's own writeback for the snoop: not an operation);
+- BIRsp and BIConflict are not operations: the table answers the device's BISnps itself.
+
+Hits sent nothing and are not in the trace; capacity evictions come from the trace, so the
+agent's own LRU replacement is switched off. ``DevMemPlayer`` takes over the host's agent:
+
+- ``timing`` / ``validate``: each operation starts so that its message goes on the wire at its
+  recorded time (the host's port pipeline, ``llc_latency``, is taken off; the table's send
+  actions cost nothing, ``coherence/latency.py``);
+- ``dependency``: operations start in recorded order, each ``gap`` after the completion it
+  followed in the recording (``gap`` as recorded).
+
+The device's own accesses (``device_ops``) are not in a host's trace: the Type-3 runs them live
+from its seeded random stream, which reproduces them when the hosts' traffic is reproduced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..coherence.devmem_host import HostMemState
+from ..coherence.ops import Completion, CoreOp, Op
+from ..components.devmem_timing import TimedHostMem, _Core, _Slot
+from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, S2MBISnpOpcode, S2MNDROpcode
+
+_MEMRD = int(M2SReqOpcode.MEMRD)
+_CLNEVCT = int(M2SReqOpcode.MEMCLNEVCT)
+_MEMWR = int(M2SRwDOpcode.MEMWR)
+_RESPONSES = (Channel.S2M_NDR, Channel.S2M_DRS)
+_CMP_S = int(S2MNDROpcode.CMP_S)
+_BISNPINV = int(S2MBISnpOpcode.BISNPINV)
+
+
+@dataclass
+class MemOp:
+    index: int
+    time: int  # recorded: when its message went on the wire (ps)
+    kind: CoreOp  # Load / Store (a fill) or Evict
+    line: int
+    response: int | None = None  # recorded: its last response (Cmp / data)
+    dirty: bool = False  # a fill whose copy later left dirty: it was stored to
+    shared: bool = False  # a fill answered Cmp-S: a load
+    snoops: str = ""  # the BISnp it sent other hosts: "inv" (a store), "data" (a load), ""
+    hit_store: bool = False  # a load granted E and then stored to by a hit
+    prev: int = -1  # the operation whose completion it followed, -1 none
+    gap: int = 0  # recorded: from prev's completion to this one on the wire
+
+
+def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
+    """The agent's program operations in ``trace``, in the order their messages left."""
+    found: list[MemOp] = []
+    pending: dict[int, MemOp] = {}  # line -> the operation waiting for responses
+    fill: dict[int, MemOp] = {}  # line -> the fill of the copy the host holds
+    snooped: set[int] = set()  # lines with a BISnp not yet answered
+    for record in trace.records:
+        time = record.timestamp * cycle_ps
+        channel, line = record.channel, record.tag
+        if record.direction == Direction.EGRESS:
+            op: MemOp | None = None
+            if channel == Channel.M2S_REQ and record.opcode == _MEMRD:
+                op = MemOp(len(found), time, CoreOp.Load, line)
+                fill[line] = op
+            elif channel == Channel.M2S_REQ and record.opcode == _CLNEVCT:
+                op = MemOp(len(found), time, CoreOp.Evict, line)
+                fill.pop(line, None)
+            elif channel == Channel.M2S_RWD and record.opcode == _MEMWR:
+                copy = fill.pop(line, None)
+                if copy is not None:
+                    copy.dirty = True
+                if line not in snooped:
+                    op = MemOp(len(found), time, CoreOp.Evict, line)
+            elif channel == Channel.M2S_BIRSP:
+                snooped.discard(line)
+                fill.pop(line, None)  # clean (a dirty copy went with a MemWr first)
+            if op is not None:
+                found.append(op)
+                pending[line] = op
+        elif channel == Channel.S2M_BISNP:
+            snooped.add(line)
+        elif channel in _RESPONSES:
+            op = pending.get(line)
+            if op is not None:
+                op.response = time
+                if channel == Channel.S2M_NDR and record.opcode == _CMP_S:
+                    op.shared = True
+    # Each operation follows the latest completion before it (as device_requests_of does).
+    done = sorted((op.response, op.index) for op in found if op.response is not None)
+    k, latest = 0, None
+    for op in found:
+        while k < len(done) and done[k][0] <= op.time:
+            if done[k][1] < op.index and (latest is None or done[k][0] >= latest[0]):
+                latest = done[k]
+            k += 1
+        if latest is not None:
+            op.prev, op.gap = latest[1], op.time - latest[0]
+    return found
+
+
+def classify(ops: dict[str, list[MemOp]], traces: dict[str, Any], cycle_ps: int) -> None:
+    """Decide each fill: a load (MetaValue S) or a store (A). The trace holds no MetaValue, but
+    the device's answer does: a BISnp reaching another host while the fill was pending is
+    taken as the fill's (BISnpInv: a store, BISnpData: a load); a fill answered Cmp-S is a load;
+    a fill whose copy left dirty is a store, or a load and then a store hit when it snooped
+    with BISnpData. Fills that snooped nobody and stayed clean are loads."""
+    fills: dict[int, list[tuple[str, MemOp]]] = {}
+    for host, found in ops.items():
+        for op in found:
+            if op.kind is not CoreOp.Evict:
+                fills.setdefault(op.line, []).append((host, op))
+    for host, trace in traces.items():
+        if host not in ops:
+            continue
+        for record in trace.records:
+            if record.channel != Channel.S2M_BISNP or record.direction != Direction.INGRESS:
+                continue
+            time = record.timestamp * cycle_ps
+            cause = None
+            for other, op in fills.get(record.tag, ()):
+                if other == host or op.time > time:
+                    continue
+                if op.response is None or op.response >= time:
+                    if cause is None or op.time > cause.time:
+                        cause = op
+            if cause is not None and not cause.snoops:
+                cause.snoops = "inv" if record.opcode == _BISNPINV else "data"
+    for found in ops.values():
+        for op in found:
+            if op.kind is CoreOp.Evict or op.shared:
+                continue
+            if op.snoops == "inv" or (op.dirty and op.snoops != "data"):
+                op.kind = CoreOp.Store
+            elif op.dirty:
+                op.hit_store = True
+
+
+class DevMemPlayer:
+    """Takes over ``host``'s device-memory agent and runs ``ops`` through it."""
+
+    def __init__(self, host: Any, recorded_name: str, ops: list[MemOp], mode: str) -> None:
+        mem: TimedHostMem = host.devmem
+        self.host = host
+        self.mem = mem
+        self.sim = host.sim
+        self.recorded_name = recorded_name
+        self.ops = ops
+        self.dependency = mode == "dependency"
+        self.pipeline = host.params.llc_latency
+        self.core = _Core(0, None)  # its slots issue nothing of their own
+        self.next = 0
+        self.done: list[int | None] = [None] * len(ops)
+        self.by_op: dict[int, MemOp] = {}  # id(Op) -> the recorded operation
+        self.parked: dict[int, list[MemOp]] = {}  # line -> evictions waiting for it
+        self.sent = 0
+        self.completed = 0
+        mem.capacity = 1 << 30  # evictions come from the trace, not the agent's LRU
+        begin = host.start  # with its workload gone the host starts no agent: we do
+
+        def start() -> None:
+            begin()
+            self.start()
+
+        host.start = start
+        finish = mem._done
+
+        def done(completion: Completion) -> None:
+            finish(completion)
+            self._completed(completion)
+
+        mem._done = done  # type: ignore[method-assign]
+        host.in_flight = self.in_flight
+        host.expected_requests = self.expected_requests
+
+    def start(self) -> None:
+        if self.dependency:
+            self.sim.schedule(0, self.pump)
+            return
+        now = self.sim.now
+        for op in self.ops:
+            self.sim.schedule(max(0, op.time - self.pipeline - now), self.issue, op)
+        self.next = len(self.ops)
+
+    def pump(self, _: object = None) -> None:
+        """Dependency: start every operation whose predecessor has completed, in order."""
+        now = self.sim.now
+        while self.next < len(self.ops):
+            op = self.ops[self.next]
+            if op.prev >= 0:
+                finished = self.done[op.prev]
+                if finished is None:
+                    return  # its completion calls pump
+                when = finished + op.gap - self.pipeline
+                if when > now:
+                    self.sim.schedule(when - now, self.pump)
+                    return
+            self.next += 1
+            self.issue(op)
+
+    def issue(self, op: MemOp) -> None:
+        mem, line = self.mem, op.line
+        self.sent += 1
+        if op.kind is CoreOp.Evict:
+            evict = Op(CoreOp.Evict, line)
+            if line in mem.busy or not mem.agent.can_issue(evict):
+                self.parked.setdefault(line, []).append(op)
+                return
+            self.by_op[id(evict)] = op
+            mem.held.pop(line, None)
+            mem.busy[line] = None
+            mem._call(mem.agent.issue, evict)
+            return
+        store = op.kind is CoreOp.Store or mem.agent.state(line) is HostMemState.S
+        access = Op(CoreOp.Store, line, mem.checks.new_value()) if store else Op(CoreOp.Load, line)
+        self.by_op[id(access)] = op
+        slot = _Slot(self.core)
+        slot.op = access
+        slot.issued_at = self.sim.now
+        mem._try(slot)
+
+    def _completed(self, completion: Completion) -> None:
+        op = self.by_op.pop(id(completion.op), None)
+        if op is None:
+            return
+        self.completed += 1
+        self.done[op.index] = self.sim.now
+        if op.hit_store and self.mem.agent.state(op.line) is HostMemState.E:
+            self.sim.schedule(0, self._store_hit, op.line)
+        line = op.line
+        parked = self.parked.get(line)
+        if parked and line not in self.mem.busy:
+            del self.parked[line]
+            for waiting in parked:
+                self.sent -= 1
+                self.issue(waiting)
+        if self.dependency:
+            self.pump()
+
+    def _store_hit(self, line: int) -> None:
+        """The store a recorded load's copy took as a hit (it left dirty): no message."""
+        mem = self.mem
+        if line in mem.busy or mem.agent.state(line) is not HostMemState.E:
+            return
+        slot = _Slot(self.core)
+        slot.op = Op(CoreOp.Store, line, mem.checks.new_value())
+        slot.issued_at = self.sim.now
+        mem._try(slot)
+
+    def in_flight(self) -> int:
+        return self.sent - self.completed
+
+    def expected_requests(self) -> int:
+        return len(self.ops)
+
+    @property
+    def unsent(self) -> int:
+        return len(self.ops) - self.sent
