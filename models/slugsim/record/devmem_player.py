@@ -133,9 +133,9 @@ def classify(ops: dict[str, list[MemOp]], traces: dict[str, Any], cycle_ps: int)
             for other, op in fills.get(record.tag, ()):
                 if other == host or op.time > time:
                     continue
-                if op.response is None or op.response >= time:
-                    if cause is None or op.time > cause.time:
-                        cause = op
+                pending = op.response is None or op.response >= time
+                if pending and (cause is None or op.time > cause.time):
+                    cause = op
             if cause is not None and not cause.snoops:
                 cause.snoops = "inv" if record.opcode == _BISNPINV else "data"
     for found in ops.values():
