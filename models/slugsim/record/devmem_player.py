@@ -57,6 +57,8 @@ class MemOp:
     shared: bool = False  # a fill answered Cmp-S: a load
     snoops: str = ""  # the BISnp it sent other hosts: "inv" (a store), "data" (a load), ""
     hit_store: bool = False  # a load granted E and then stored to by a hit
+    arrived: int = -1  # the last message that arrived before it left (its trace record first)
+    arrives: int | None = None  # the first message that arrived after it left
     prev: int = -1  # the operation whose completion it followed, -1 none
     gap: int = 0  # recorded: from prev's completion to this one on the wire
 
@@ -67,6 +69,8 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     pending: dict[int, MemOp] = {}  # line -> the operation waiting for responses
     fill: dict[int, MemOp] = {}  # line -> the fill of the copy the host holds
     snooped: set[int] = set()  # lines with a BISnp not yet answered
+    arrived = -1  # when the last ingress message arrived
+    waiting: list[MemOp] = []  # operations that left since then
     for record in trace.records:
         time = record.timestamp * cycle_ps
         channel, line = record.channel, record.tag
@@ -88,9 +92,16 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 snooped.discard(line)
                 fill.pop(line, None)  # clean (a dirty copy went with a MemWr first)
             if op is not None:
+                op.arrived = arrived
                 found.append(op)
                 pending[line] = op
-        elif channel == Channel.S2M_BISNP:
+                waiting.append(op)
+            continue
+        arrived = time
+        for op in waiting:
+            op.arrives = time
+        waiting.clear()
+        if channel == Channel.S2M_BISNP:
             snooped.add(line)
         elif channel in _RESPONSES:
             op = pending.get(line)
@@ -162,6 +173,8 @@ class DevMemPlayer:
         self.pipeline = host.params.llc_latency
         self.core = _Core(0, None)  # its slots issue nothing of their own
         self.next = 0
+        self.wake_at = -1
+        self.yielded = -1
         self.done: list[int | None] = [None] * len(ops)
         self.by_op: dict[int, MemOp] = {}  # id(Op) -> the recorded operation
         self.parked: dict[int, list[MemOp]] = {}  # line -> evictions waiting for it
@@ -186,27 +199,41 @@ class DevMemPlayer:
         host.expected_requests = self.expected_requests
 
     def start(self) -> None:
-        if self.dependency:
-            self.sim.schedule(0, self.pump)
-            return
-        now = self.sim.now
-        for op in self.ops:
-            self.sim.schedule(max(0, op.time - self.pipeline - now), self.issue, op)
-        self.next = len(self.ops)
+        self.sim.schedule(0, self.pump)
 
     def pump(self, _: object = None) -> None:
-        """Dependency: start every operation whose predecessor has completed, in order."""
+        """Start every operation whose turn it is, in recorded order.
+
+        ``timing`` / ``validate``: so that its message reaches the wire at its recorded time,
+        ``pipeline`` before it (the agent's send actions cost nothing), unless the trace says it
+        left before the next message arrived: then it waited for the wire, and it starts just
+        after the message that arrived before it (whose handler may have started it), so the
+        events of one instant keep their recorded order. ``dependency``: it also waits for the
+        completion it followed, and goes ``gap`` after it."""
         now = self.sim.now
-        while self.next < len(self.ops):
-            op = self.ops[self.next]
-            if op.prev >= 0:
-                finished = self.done[op.prev]
-                if finished is None:
-                    return  # its completion calls pump
-                when = finished + op.gap - self.pipeline
-                if when > now:
-                    self.sim.schedule(when - now, self.pump)
-                    return
+        ops = self.ops
+        while self.next < len(ops):
+            op = ops[self.next]
+            if self.dependency:
+                desired = op.time - self.pipeline
+                if op.prev >= 0:
+                    finished = self.done[op.prev]
+                    if finished is None:
+                        return  # its completion calls pump
+                    desired = finished + op.gap - self.pipeline
+            else:
+                desired = op.time - self.pipeline
+                if op.arrives is not None and desired >= op.arrives:
+                    desired = op.arrived
+                    if now == desired and self.yielded != op.index:
+                        self.yielded = op.index  # after what arrives and completes now
+                        self.sim.schedule(0, self.pump)
+                        return
+            if now < desired:
+                if self.wake_at != desired:
+                    self.wake_at = desired
+                    self.sim.schedule_at(desired, self.pump)
+                return
             self.next += 1
             self.issue(op)
 
