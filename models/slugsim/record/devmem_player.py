@@ -225,10 +225,10 @@ class DevMemPlayer:
                 desired = op.time - self.pipeline
                 if op.arrives is not None and desired >= op.arrives:
                     desired = op.arrived
-                    if now == desired and self.yielded != op.index:
-                        self.yielded = op.index  # after what arrives and completes now
-                        self.sim.schedule(0, self.pump)
-                        return
+                if now == desired and self.yielded != op.index:
+                    self.yielded = op.index  # after what arrives and completes now
+                    self.sim.schedule(0, self.pump)
+                    return
             if now < desired:
                 if self.wake_at != desired:
                     self.wake_at = desired
