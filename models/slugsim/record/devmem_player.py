@@ -224,7 +224,7 @@ class DevMemPlayer:
             else:
                 desired = op.time - self.pipeline
                 if op.arrives is not None and desired >= op.arrives:
-                    desired = op.arrived
+                    desired = max(op.arrived, op.arrives - 1)  # just before that arrival
                 if now == desired and self.yielded != op.index:
                     self.yielded = op.index  # after what arrives and completes now
                     self.sim.schedule(0, self.pump)
