@@ -35,7 +35,7 @@ from typing import Any
 
 from ..coherence.devmem_host import HostMemState
 from ..coherence.ops import Completion, CoreOp, Op
-from ..components.devmem_timing import TimedHostMem, _Core, _Slot
+from ..components.devmem_timing import LINE_BYTES, TimedHostMem, _Core, _Slot
 from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, S2MBISnpOpcode, S2MNDROpcode
 
 _MEMRD = int(M2SReqOpcode.MEMRD)
@@ -235,7 +235,25 @@ class DevMemPlayer:
                     self.sim.schedule_at(desired, self.pump)
                 return
             self.next += 1
+            room = self._room_for(op)
             self.issue(op)
+            if room is not None:
+                self.next += 1
+                self.issue(room)
+
+    def _room_for(self, op: MemOp) -> MemOp | None:
+        """The fill that ``op``, an eviction, made room for: the next operation, when its
+        message followed the eviction's on the wire at once (one message's serialisation) with
+        nothing arriving in between. The agent sent both in one step."""
+        if op.kind is not CoreOp.Evict or self.next >= len(self.ops):
+            return None
+        after = self.ops[self.next]
+        if after.kind is CoreOp.Evict or after.arrived != op.arrived:
+            return None
+        tx = self.mem._port.tx
+        dirty = self.mem.agent.state(op.line) is HostMemState.M
+        serialise = 0 if tx is None else tx._cost_of(LINE_BYTES + 16 if dirty else 16)[0]
+        return after if 0 <= after.time - op.time <= serialise else None
 
     def issue(self, op: MemOp) -> None:
         mem, line = self.mem, op.line
