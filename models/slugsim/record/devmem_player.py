@@ -54,6 +54,7 @@ class MemOp:
     line: int
     response: int | None = None  # recorded: its last response (Cmp / data)
     dirty: bool = False  # a fill whose copy later left dirty: it was stored to
+    left: bool = False  # a fill whose copy left (evicted or snooped away) within the trace
     shared: bool = False  # a fill answered Cmp-S: a load
     snoops: str = ""  # the BISnp it sent other hosts: "inv" (a store), "data" (a load), ""
     hit_store: bool = False  # a load granted E and then stored to by a hit
@@ -61,6 +62,11 @@ class MemOp:
     arrives: int | None = None  # the first message that arrived after it left
     prev: int = -1  # the operation whose completion it followed, -1 none
     gap: int = 0  # recorded: from prev's completion to this one on the wire
+
+
+def _leave(copy: MemOp | None) -> None:
+    if copy is not None:
+        copy.left = True
 
 
 def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
@@ -81,16 +87,17 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 fill[line] = op
             elif channel == Channel.M2S_REQ and record.opcode == _CLNEVCT:
                 op = MemOp(len(found), time, CoreOp.Evict, line)
-                fill.pop(line, None)
+                _leave(fill.pop(line, None))
             elif channel == Channel.M2S_RWD and record.opcode == _MEMWR:
                 copy = fill.pop(line, None)
+                _leave(copy)
                 if copy is not None:
                     copy.dirty = True
                 if line not in snooped:
                     op = MemOp(len(found), time, CoreOp.Evict, line)
             elif channel == Channel.M2S_BIRSP:
                 snooped.discard(line)
-                fill.pop(line, None)  # clean (a dirty copy went with a MemWr first)
+                _leave(fill.pop(line, None))  # clean (a dirty copy went with a MemWr first)
             if op is not None:
                 op.arrived = arrived
                 found.append(op)
@@ -127,7 +134,8 @@ def classify(ops: dict[str, list[MemOp]], traces: dict[str, Any], cycle_ps: int)
     the device's answer does: a BISnp reaching another host while the fill was pending is
     taken as the fill's (BISnpInv: a store, BISnpData: a load); a fill answered Cmp-S is a load;
     a fill whose copy left dirty is a store, or a load and then a store hit when it snooped
-    with BISnpData. Fills that snooped nobody and stayed clean are loads."""
+    with BISnpData; one whose copy left clean is a load (a store's copy leaves dirty), one
+    still held at the end a store if it snooped with BISnpInv."""
     fills: dict[int, list[tuple[str, MemOp]]] = {}
     for host, found in ops.items():
         for op in found:
@@ -153,7 +161,7 @@ def classify(ops: dict[str, list[MemOp]], traces: dict[str, Any], cycle_ps: int)
         for op in found:
             if op.kind is CoreOp.Evict or op.shared:
                 continue
-            if op.snoops == "inv" or (op.dirty and op.snoops != "data"):
+            if (op.dirty and op.snoops != "data") or (not op.left and op.snoops == "inv"):
                 op.kind = CoreOp.Store
             elif op.dirty:
                 op.hit_store = True
