@@ -292,11 +292,9 @@ class DevMemPlayer:
         self.done[op.index] = self.sim.now
         if op.hit_store and self.mem.agent.state(op.line) is HostMemState.E:
             self.sim.schedule(0, self._store_hit, op.line)
-        line = op.line
-        parked = self.parked.get(line)
-        if parked and line not in self.mem.busy:
-            del self.parked[line]
-            for waiting in parked:
+        busy = self.mem.busy
+        for line in [line for line in self.parked if line not in busy]:
+            for waiting in self.parked.pop(line):
                 self.sent -= 1
                 self.issue(waiting)
         if self.dependency:
