@@ -57,7 +57,7 @@ def validate_all(work: Path) -> list[tuple[str, int, int, str]]:
         )  # fmt: skip
         if code == 0:
             verdict = "byte for byte"
-        else:  # exit 2: replay refuses it (HDM-DB hosts are not re-driven); 1: it differs
+        else:  # exit 2: replay refuses it (HDM-D hosts are not re-driven); 1: it differs
             verdict = f"{'refused' if code == 2 else 'FAILED'}: {err.strip().splitlines()[0]}"
         rows.append((name, len(manifest["emcs"]), records, verdict))
     return rows
