@@ -30,7 +30,7 @@ from its seeded random stream, which reproduces them when the hosts' traffic is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..coherence.devmem_host import HostMemState
@@ -43,6 +43,9 @@ _CLNEVCT = int(M2SReqOpcode.MEMCLNEVCT)
 _MEMWR = int(M2SRwDOpcode.MEMWR)
 _RESPONSES = (Channel.S2M_NDR, Channel.S2M_DRS)
 _CMP_S = int(S2MNDROpcode.CMP_S)
+# A MemWr this close behind the previous one queued behind it: one MemWr's serialisation (80 B)
+# on a x16 32 GT/s link is 1,334 ps (pooled_hdmdb.yaml's links).
+_BEHIND_PS = 1_400
 _BISNPINV = int(S2MBISnpOpcode.BISNPINV)
 
 
@@ -60,6 +63,8 @@ class MemOp:
     hit_store: bool = False  # a load granted E and then stored to by a hit
     arrived: int = -1  # the last message that arrived before it left (its trace record first)
     arrives: int | None = None  # the first message that arrived after it left
+    queued_since: int | None = None  # an eviction held behind a snoop answer made then
+    first: list[MemOp] = field(default_factory=list)  # evictions that made room for this fill
     prev: int = -1  # the operation whose completion it followed, -1 none
     gap: int = 0  # recorded: from prev's completion to this one on the wire
 
@@ -77,6 +82,8 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     snooped: set[int] = set()  # lines with a BISnp not yet answered
     arrived = -1  # when the last ingress message arrived
     waiting: list[MemOp] = []  # operations that left since then
+    last_call: dict[int, int] = {}  # line -> when its last message arrived (the agent's call)
+    behind: tuple[int, int | None] | None = None  # the last MemWr: wire time, held since
     for record in trace.records:
         time = record.timestamp * cycle_ps
         channel, line = record.channel, record.tag
@@ -93,8 +100,15 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 _leave(copy)
                 if copy is not None:
                     copy.dirty = True
+                held = None
+                if behind is not None and 0 <= time - behind[0] <= _BEHIND_PS:
+                    held = behind[1]
                 if line not in snooped:
                     op = MemOp(len(found), time, CoreOp.Evict, line)
+                    op.queued_since = held
+                else:  # a snoop answer, made when the line's last message arrived
+                    held = last_call.get(line)
+                behind = (time, held)
             elif channel == Channel.M2S_BIRSP:
                 snooped.discard(line)
                 _leave(fill.pop(line, None))  # clean (a dirty copy went with a MemWr first)
@@ -105,6 +119,8 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 waiting.append(op)
             continue
         arrived = time
+        last_call[line] = time
+        behind = None  # a message released later is recorded after this arrival
         for op in waiting:
             op.arrives = time
         waiting.clear()
@@ -176,7 +192,8 @@ class DevMemPlayer:
         self.mem = mem
         self.sim = host.sim
         self.recorded_name = recorded_name
-        self.ops = ops
+        self.pipeline = host.params.llc_latency
+        self.ops = ops if mode == "dependency" else self._attach(ops)
         self.dependency = mode == "dependency"
         self.pipeline = host.params.llc_latency
         self.core = _Core(0, None)  # its slots issue nothing of their own
@@ -208,6 +225,37 @@ class DevMemPlayer:
 
     def start(self) -> None:
         self.sim.schedule(0, self.pump)
+
+    def _attach(self, ops: list[MemOp]) -> list[MemOp]:
+        """An eviction whose MemWr waited in the agent's outbox behind a snoop answer was
+        started with the fill it made room for, before its message was sent: attach it to the
+        last fill started since that answer was made (started before the eviction left)."""
+        kept: list[MemOp] = []
+        for op in ops:
+            since = op.queued_since
+            if since is not None:
+                for i in range(len(kept) - 1, -1, -1):
+                    fill = kept[i]
+                    start = fill.time - self.pipeline
+                    if start < since:
+                        break
+                    before = kept[i - 1] if i else None
+                    paired = (
+                        before is not None
+                        and before.kind is CoreOp.Evict
+                        and 0 <= fill.time - before.time <= _BEHIND_PS
+                    )  # it has the eviction that made room for it
+                    if (
+                        fill.kind is not CoreOp.Evict
+                        and not paired
+                        and start < op.time - self.pipeline
+                    ):
+                        fill.first.append(op)
+                        op = None  # type: ignore[assignment]
+                        break
+            if op is not None:
+                kept.append(op)
+        return kept
 
     def pump(self, _: object = None) -> None:
         """Start every operation whose turn it is, in recorded order.
@@ -244,9 +292,13 @@ class DevMemPlayer:
                 return
             self.next += 1
             room = self._room_for(op)
+            for evict in op.first:
+                self.issue(evict)
             self.issue(op)
             if room is not None:
                 self.next += 1
+                for evict in room.first:
+                    self.issue(evict)
                 self.issue(room)
 
     def _room_for(self, op: MemOp) -> MemOp | None:
