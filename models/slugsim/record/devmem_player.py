@@ -41,6 +41,7 @@ from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, S2MBISnpOpcode
 _MEMRD = int(M2SReqOpcode.MEMRD)
 _CLNEVCT = int(M2SReqOpcode.MEMCLNEVCT)
 _MEMWR = int(M2SRwDOpcode.MEMWR)
+_BICONFLICT = int(M2SRwDOpcode.BICONFLICT)
 _RESPONSES = (Channel.S2M_NDR, Channel.S2M_DRS)
 _CMP_S = int(S2MNDROpcode.CMP_S)
 # A MemWr this close behind the previous one queued behind it: one MemWr's serialisation (80 B)
@@ -64,6 +65,7 @@ class MemOp:
     arrived: int = -1  # the last message that arrived before it left (its trace record first)
     arrives: int | None = None  # the first message that arrived after it left
     queued_since: int | None = None  # an eviction held behind a snoop answer made then
+    queued_before: int | None = None  # ... and ahead of one made then
     first: list[MemOp] = field(default_factory=list)  # evictions that made room for this fill
     prev: int = -1  # the operation whose completion it followed, -1 none
     gap: int = 0  # recorded: from prev's completion to this one on the wire
@@ -72,6 +74,14 @@ class MemOp:
 def _leave(copy: MemOp | None) -> None:
     if copy is not None:
         copy.left = True
+
+
+def _ahead_of(queued: list[MemOp], made: int | None) -> None:
+    """A snoop answer made at ``made`` left after the held evictions: they started before."""
+    if made is not None:
+        for op in queued:
+            op.queued_before = made
+    queued.clear()
 
 
 def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
@@ -83,6 +93,8 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     arrived = -1  # when the last ingress message arrived
     waiting: list[MemOp] = []  # operations that left since then
     last_call: dict[int, int] = {}  # line -> when its last message arrived (the agent's call)
+    bisnp_at: dict[int, int] = {}  # line -> when its last BISnp arrived
+    queued: list[MemOp] = []  # held evictions waiting for the next snoop answer after them
     behind: tuple[int, int | None] | None = None  # the last MemWr: wire time, held since
     for record in trace.records:
         time = record.timestamp * cycle_ps
@@ -106,9 +118,15 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 if line not in snooped:
                     op = MemOp(len(found), time, CoreOp.Evict, line)
                     op.queued_since = held
+                    if held is not None:
+                        queued.append(op)
                 else:  # a snoop answer, made when the line's last message arrived
                     held = last_call.get(line)
+                    _ahead_of(queued, held)
                 behind = (time, held)
+            elif channel == Channel.M2S_RWD and record.opcode == _BICONFLICT:
+                behind = (time, bisnp_at.get(line))  # made when the BISnp arrived
+                _ahead_of(queued, behind[1])
             elif channel == Channel.M2S_BIRSP:
                 snooped.discard(line)
                 _leave(fill.pop(line, None))  # clean (a dirty copy went with a MemWr first)
@@ -126,6 +144,7 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
         waiting.clear()
         if channel == Channel.S2M_BISNP:
             snooped.add(line)
+            bisnp_at[line] = time
         elif channel in _RESPONSES:
             op = pending.get(line)
             if op is not None:
@@ -193,9 +212,9 @@ class DevMemPlayer:
         self.sim = host.sim
         self.recorded_name = recorded_name
         self.pipeline = host.params.llc_latency
+        self.count = len(ops)
         self.ops = ops if mode == "dependency" else self._attach(ops)
         self.dependency = mode == "dependency"
-        self.pipeline = host.params.llc_latency
         self.core = _Core(0, None)  # its slots issue nothing of their own
         self.next = 0
         self.wake_at = -1
@@ -245,11 +264,10 @@ class DevMemPlayer:
                         and before.kind is CoreOp.Evict
                         and 0 <= fill.time - before.time <= _BEHIND_PS
                     )  # it has the eviction that made room for it
-                    if (
-                        fill.kind is not CoreOp.Evict
-                        and not paired
-                        and start < op.time - self.pipeline
-                    ):
+                    latest = op.time - self.pipeline
+                    if op.queued_before is not None:  # ahead of a later snoop answer
+                        latest = min(latest, op.queued_before)
+                    if fill.kind is not CoreOp.Evict and not paired and start < latest:
                         fill.first.append(op)
                         op = None  # type: ignore[assignment]
                         break
@@ -366,8 +384,8 @@ class DevMemPlayer:
         return self.sent - self.completed
 
     def expected_requests(self) -> int:
-        return len(self.ops)
+        return self.count
 
     @property
     def unsent(self) -> int:
-        return len(self.ops) - self.sent
+        return self.count - self.sent
