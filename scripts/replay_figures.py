@@ -55,7 +55,10 @@ def validate_all(work: Path) -> list[tuple[str, int, int, str]]:
             "replay", work / name, "--mode", "validate", "--out", work / f"{name}.val",
             "--no-progress",
         )  # fmt: skip
-        verdict = "byte for byte" if code == 0 else f"FAILED: {err.strip().splitlines()[0]}"
+        if code == 0:
+            verdict = "byte for byte"
+        else:  # exit 2: replay refuses it (HDM-D hosts are not re-driven); 1: it differs
+            verdict = f"{'refused' if code == 2 else 'FAILED'}: {err.strip().splitlines()[0]}"
         rows.append((name, len(manifest["emcs"]), records, verdict))
     return rows
 

@@ -177,7 +177,14 @@ def test_a_failed_run_leaves_no_recording(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "name",
-    ["quickstart", "memory_pool", "vistara_interleaved", "fat_tree_k4", "coherent_accel"],
+    [
+        "quickstart",
+        "memory_pool",
+        "vistara_interleaved",
+        "fat_tree_k4",
+        "coherent_accel",
+        "pooled_hdmdb",
+    ],
 )
 def test_validate_reproduces_every_trace(tmp_path, name):
     emc = {"at": ["endpoints", "switch_ports"]}

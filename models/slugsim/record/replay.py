@@ -48,6 +48,7 @@ from .device_player import (
     name_value,
     order_grants,
 )
+from .devmem_player import DevMemPlayer, classify, devmem_ops_of
 from .player import HostPlayer, WriteOrder
 from .recorder import Recorder, run_info, sha256_of
 from .recording import Recording, RecordingError, load_recording
@@ -107,20 +108,28 @@ def replay(
             "one\n  hint: drop --topo, or use --mode dependency / timing"
         )
     graph = load_topology(topo)
+    recorded_graph = graph if topo == recording.topology_file else None
+    memory_hosts = _device_memory_hosts(recording, recorded_graph)
     result = ReplayResult(Path(out_dir), mode, losses=list(recording.losses))
     slots = {name: int(v["slots"]) for name, v in manifest["hosts"].items()}
     requests = host_requests(recording.traces, manifest, slots)
+    # Hosts on HDM-DB memory: re-driven through their device-memory agent, not HostPlayer.
+    cycle = int(manifest["emc"]["cycle"])
+    memory_ops = {h: devmem_ops_of(recording.traces[h], cycle) for h in memory_hosts}
+    classify(memory_ops, recording.traces, cycle)
+    for h in memory_hosts:
+        requests[h] = []
+    memory_targets = _memory_hosts(graph, memory_ops, mapping, topo)
     targets = _endpoints(graph, requests, mapping, topo)
     # Writes to a line follow each other across endpoints as they did in the recording.
     history = write_history(recording.traces, manifest, requests)
     if mode == "dependency":
         ordered = order_writes(requests, history)
         result.notes.append(f"{ordered} writes wait for another endpoint's write to their line")
-    for new in targets.values():
+    for new in [*targets.values(), *memory_targets.values()]:
         data = graph.nodes[new]
         data["params"] = dataclasses.replace(data["params"], workload=None)
     # Coherent accelerators: re-driven from their D2H requests through their own caches.
-    recorded_graph = graph if topo == recording.topology_file else None
     devices = _device_requests(recording, manifest, recorded_graph)
     device_targets = _devices(graph, devices, mapping, topo)
     numbers = {name: i for i, name in enumerate(sorted(devices))}
@@ -166,6 +175,10 @@ def replay(
             )
             for recorded, new in device_targets.items()
         }
+        memory_players = {
+            recorded: DevMemPlayer(system.components[new], recorded, memory_ops[recorded], mode)
+            for recorded, new in memory_targets.items()
+        }
         recorder = Recorder(stage / "recording", system, config, Path(topo), strict_names=False)
         try:
             stats, _ = run_system(system, progress, Console(stderr=True) if progress else None)
@@ -174,7 +187,10 @@ def replay(
             raise
         extra = {"replay_of": str(recording.path), "mode": mode, "map": mapping}
         recorder.finish(run_info(stats, system), extra)
-        unsent = sum(p.unsent for p in [*players.values(), *device_players.values()])
+        unsent = sum(
+            p.unsent
+            for p in [*players.values(), *device_players.values(), *memory_players.values()]
+        )
         if unsent and cutoff is None:
             result.notes.append(f"{unsent} recorded requests were never sent (still waiting)")
         undecodable = sum(p.undecodable for p in players.values())
@@ -239,6 +255,73 @@ def _endpoints(
             raise RecordingError(
                 f"{topo}: '{new}' is a {graph.nodes[new]['kind']}, but it replays the "
                 f"recorded host '{recorded}'\n  hint: map it onto a host with --map"
+            )
+        targets[recorded] = new
+    return targets
+
+
+def _device_memory_hosts(recording: Recording, recorded_graph: Any) -> list[str]:
+    """The traced hosts on HDM-DB memory (``DevMemPlayer`` re-drives them); refuses HDM-D.
+
+    Such a host sends its M2S requests from ``TimedHostMem``'s coherence table, not from its
+    cores' LLC misses, so ``HostPlayer`` finds none of them in its trace. HDM-D hosts also
+    answer the device's D2H requests (bias flips), which ``DevMemPlayer`` does not order: they
+    are refused, which beats a "replayed 0" and a validate that differs everywhere."""
+    from ..config import load_topology
+
+    if recorded_graph is None:
+        recorded_graph = load_topology(recording.topology_file)
+    found = []
+    for name in sorted(recording.traces):
+        node = recorded_graph.nodes.get(name)
+        if node is None or node["kind"] != "host":
+            continue
+        for window in node["params"].hdm:
+            for target in window.targets:
+                device = recorded_graph.nodes.get(target)
+                coherence = getattr(device["params"], "coherence", "") if device else ""
+                if coherence in ("hdm_db", "hdm_d"):
+                    found.append((name, target, coherence))
+    found_d = [f for f in found if f[2] == "hdm_d"]
+    if found_d:
+        found = found_d
+        host, device, coherence = found[0]
+        hosts = ", ".join(sorted({f"'{h}'" for h, _, _ in found}))
+        kind = "HDM-DB (back-invalidation)" if coherence == "hdm_db" else "HDM-D"
+        raise RecordingError(
+            f"{recording.topology_file}: host(s) {hosts} run device-coherent memory: "
+            f"'{host}' caches {kind} device '{device}' through its device-memory agent, and "
+            "replay does not re-drive such hosts (their MemRd S/A, writebacks and BIRsp come "
+            "from the host's coherence table, not from core misses), nor the device's own "
+            "device_ops\n  hint: re-run the topology with `slugsim run`; replay supports hosts "
+            "on plain, home-agent or HDM-DB memory and type1/type2 accelerators "
+            "(docs/record_replay.md)"
+        )
+    return sorted({h for h, _, _ in found})
+
+
+def _memory_hosts(
+    graph: Any, ops: dict[str, Any], mapping: dict[str, str], topo: Path
+) -> dict[str, str]:
+    """Recorded HDM-DB host -> the host that replays it: one on HDM-DB memory too."""
+    targets = {}
+    for recorded, found in ops.items():
+        if not found:
+            continue
+        new = mapping.get(recorded, recorded)
+        node = graph.nodes.get(new)
+        coherent = node is not None and any(
+            getattr(graph.nodes[t]["params"], "coherence", "") == "hdm_db"
+            for w in getattr(node["params"], "hdm", ())
+            for t in w.targets
+            if t in graph.nodes
+        )
+        if node is None or node["kind"] != "host" or not coherent:
+            raise RecordingError(
+                f"{topo}: the recording's host '{recorded}' ran on HDM-DB memory and "
+                + (f"'{new}' has no such memory" if node is not None else "has no counterpart")
+                + f"\n  hint: pass --map {recorded}=NAME with a host of {topo} that maps an "
+                "HDM-DB device"
             )
         targets[recorded] = new
     return targets

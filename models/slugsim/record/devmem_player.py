@@ -1,0 +1,391 @@
+"""Re-driving a host on HDM-DB device memory from its EMC trace.
+
+A host that caches an HDM-DB device's memory sends its M2S traffic from its device-memory agent
+(``TimedHostMem`` around the ``HostMemAgent`` table, ``components/devmem_timing.py``), with the
+line number as Tag and BITag (CXL_REFERENCE.md §2.1). ``devmem_ops_of`` turns the host's trace
+back into the table's program operations:
+
+- an egress ``MemRd`` is a fill: a **store** (MetaValue A) when the line's copy later leaves
+  dirty (an egress ``MemWr`` of the line before its next fill), or when the host holds the line
+  in S at that point of the replay (a store to S reads for ownership); else a **load**
+  (MetaValue S). The trace holds no MetaValue: a load that was granted E and then stored to by a
+  hit is replayed as a store from I, which sends the same messages unless other hosts held the
+  line (the device then snoops them with BISnpInv, not BISnpData);
+- an egress ``MemClnEvct`` is an eviction, and so is an egress ``MemWr`` that answers no BISnp
+  (one that does is the table's own writeback for the snoop: not an operation);
+- BIRsp and BIConflict are not operations: the table answers the device's BISnps itself.
+
+Hits sent nothing and are not in the trace; capacity evictions come from the trace, so the
+agent's own LRU replacement is switched off. ``DevMemPlayer`` takes over the host's agent:
+
+- ``timing`` / ``validate``: each operation starts so that its message goes on the wire at its
+  recorded time (the host's port pipeline, ``llc_latency``, is taken off; the table's send
+  actions cost nothing, ``coherence/latency.py``);
+- ``dependency``: operations start in recorded order, each ``gap`` after the completion it
+  followed in the recording (``gap`` as recorded).
+
+The device's own accesses (``device_ops``) are not in a host's trace: the Type-3 runs them live
+from its seeded random stream, which reproduces them when the hosts' traffic is reproduced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..coherence.devmem_host import HostMemState
+from ..coherence.ops import Completion, CoreOp, Op
+from ..components.devmem_timing import LINE_BYTES, TimedHostMem, _Core, _Slot
+from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, S2MBISnpOpcode, S2MNDROpcode
+
+_MEMRD = int(M2SReqOpcode.MEMRD)
+_CLNEVCT = int(M2SReqOpcode.MEMCLNEVCT)
+_MEMWR = int(M2SRwDOpcode.MEMWR)
+_BICONFLICT = int(M2SRwDOpcode.BICONFLICT)
+_RESPONSES = (Channel.S2M_NDR, Channel.S2M_DRS)
+_CMP_S = int(S2MNDROpcode.CMP_S)
+# A MemWr this close behind the previous one queued behind it: one MemWr's serialisation (80 B)
+# on a x16 32 GT/s link is 1,334 ps (pooled_hdmdb.yaml's links).
+_BEHIND_PS = 1_400
+_BISNPINV = int(S2MBISnpOpcode.BISNPINV)
+
+
+@dataclass
+class MemOp:
+    index: int
+    time: int  # recorded: when its message went on the wire (ps)
+    kind: CoreOp  # Load / Store (a fill) or Evict
+    line: int
+    response: int | None = None  # recorded: its last response (Cmp / data)
+    dirty: bool = False  # a fill whose copy later left dirty: it was stored to
+    left: bool = False  # a fill whose copy left (evicted or snooped away) within the trace
+    shared: bool = False  # a fill answered Cmp-S: a load
+    snoops: str = ""  # the BISnp it sent other hosts: "inv" (a store), "data" (a load), ""
+    hit_store: bool = False  # a load granted E and then stored to by a hit
+    arrived: int = -1  # the last message that arrived before it left (its trace record first)
+    arrives: int | None = None  # the first message that arrived after it left
+    queued_since: int | None = None  # an eviction held behind a snoop answer made then
+    queued_before: int | None = None  # ... and ahead of one made then
+    first: list[MemOp] = field(default_factory=list)  # evictions that made room for this fill
+    prev: int = -1  # the operation whose completion it followed, -1 none
+    gap: int = 0  # recorded: from prev's completion to this one on the wire
+
+
+def _leave(copy: MemOp | None) -> None:
+    if copy is not None:
+        copy.left = True
+
+
+def _ahead_of(queued: list[MemOp], made: int | None) -> None:
+    """A snoop answer made at ``made`` left after the held evictions: they started before."""
+    if made is not None:
+        for op in queued:
+            op.queued_before = made
+    queued.clear()
+
+
+def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
+    """The agent's program operations in ``trace``, in the order their messages left."""
+    found: list[MemOp] = []
+    pending: dict[int, MemOp] = {}  # line -> the operation waiting for responses
+    fill: dict[int, MemOp] = {}  # line -> the fill of the copy the host holds
+    snooped: set[int] = set()  # lines with a BISnp not yet answered
+    arrived = -1  # when the last ingress message arrived
+    waiting: list[MemOp] = []  # operations that left since then
+    last_call: dict[int, int] = {}  # line -> when its last message arrived (the agent's call)
+    bisnp_at: dict[int, int] = {}  # line -> when its last BISnp arrived
+    queued: list[MemOp] = []  # held evictions waiting for the next snoop answer after them
+    behind: tuple[int, int | None] | None = None  # the last MemWr: wire time, held since
+    for record in trace.records:
+        time = record.timestamp * cycle_ps
+        channel, line = record.channel, record.tag
+        if record.direction == Direction.EGRESS:
+            op: MemOp | None = None
+            if channel == Channel.M2S_REQ and record.opcode == _MEMRD:
+                op = MemOp(len(found), time, CoreOp.Load, line)
+                fill[line] = op
+            elif channel == Channel.M2S_REQ and record.opcode == _CLNEVCT:
+                op = MemOp(len(found), time, CoreOp.Evict, line)
+                _leave(fill.pop(line, None))
+            elif channel == Channel.M2S_RWD and record.opcode == _MEMWR:
+                copy = fill.pop(line, None)
+                _leave(copy)
+                if copy is not None:
+                    copy.dirty = True
+                held = None
+                if behind is not None and 0 <= time - behind[0] <= _BEHIND_PS:
+                    held = behind[1]
+                if line not in snooped:
+                    op = MemOp(len(found), time, CoreOp.Evict, line)
+                    op.queued_since = held
+                    if held is not None:
+                        queued.append(op)
+                else:  # a snoop answer, made when the line's last message arrived
+                    held = last_call.get(line)
+                    _ahead_of(queued, held)
+                behind = (time, held)
+            elif channel == Channel.M2S_RWD and record.opcode == _BICONFLICT:
+                behind = (time, bisnp_at.get(line))  # made when the BISnp arrived
+                _ahead_of(queued, behind[1])
+            elif channel == Channel.M2S_BIRSP:
+                snooped.discard(line)
+                _leave(fill.pop(line, None))  # clean (a dirty copy went with a MemWr first)
+            if op is not None:
+                op.arrived = arrived
+                found.append(op)
+                pending[line] = op
+                waiting.append(op)
+            continue
+        arrived = time
+        last_call[line] = time
+        behind = None  # a message released later is recorded after this arrival
+        for op in waiting:
+            op.arrives = time
+        waiting.clear()
+        if channel == Channel.S2M_BISNP:
+            snooped.add(line)
+            bisnp_at[line] = time
+        elif channel in _RESPONSES:
+            op = pending.get(line)
+            if op is not None:
+                op.response = time
+                if channel == Channel.S2M_NDR and record.opcode == _CMP_S:
+                    op.shared = True
+    # Each operation follows the latest completion before it (as device_requests_of does).
+    done = sorted((op.response, op.index) for op in found if op.response is not None)
+    k, latest = 0, None
+    for op in found:
+        while k < len(done) and done[k][0] <= op.time:
+            if done[k][1] < op.index and (latest is None or done[k][0] >= latest[0]):
+                latest = done[k]
+            k += 1
+        if latest is not None:
+            op.prev, op.gap = latest[1], op.time - latest[0]
+    return found
+
+
+def classify(ops: dict[str, list[MemOp]], traces: dict[str, Any], cycle_ps: int) -> None:
+    """Decide each fill: a load (MetaValue S) or a store (A). The trace holds no MetaValue, but
+    the device's answer does: a BISnp reaching another host while the fill was pending is
+    taken as the fill's (BISnpInv: a store, BISnpData: a load); a fill answered Cmp-S is a load;
+    a fill whose copy left dirty is a store, or a load and then a store hit when it snooped
+    with BISnpData; one whose copy left clean is a load (a store's copy leaves dirty), one
+    still held at the end a store if it snooped with BISnpInv."""
+    fills: dict[int, list[tuple[str, MemOp]]] = {}
+    for host, found in ops.items():
+        for op in found:
+            if op.kind is not CoreOp.Evict:
+                fills.setdefault(op.line, []).append((host, op))
+    for host, trace in traces.items():
+        if host not in ops:
+            continue
+        for record in trace.records:
+            if record.channel != Channel.S2M_BISNP or record.direction != Direction.INGRESS:
+                continue
+            time = record.timestamp * cycle_ps
+            cause = None
+            for other, op in fills.get(record.tag, ()):
+                if other == host or op.time > time:
+                    continue
+                pending = op.response is None or op.response >= time
+                if pending and (cause is None or op.time > cause.time):
+                    cause = op
+            if cause is not None and not cause.snoops:
+                cause.snoops = "inv" if record.opcode == _BISNPINV else "data"
+    for found in ops.values():
+        for op in found:
+            if op.kind is CoreOp.Evict or op.shared:
+                continue
+            if (op.dirty and op.snoops != "data") or (not op.left and op.snoops == "inv"):
+                op.kind = CoreOp.Store
+            elif op.dirty:
+                op.hit_store = True
+
+
+class DevMemPlayer:
+    """Takes over ``host``'s device-memory agent and runs ``ops`` through it."""
+
+    def __init__(self, host: Any, recorded_name: str, ops: list[MemOp], mode: str) -> None:
+        mem: TimedHostMem = host.devmem
+        self.host = host
+        self.mem = mem
+        self.sim = host.sim
+        self.recorded_name = recorded_name
+        self.pipeline = host.params.llc_latency
+        self.count = len(ops)
+        self.ops = ops if mode == "dependency" else self._attach(ops)
+        self.dependency = mode == "dependency"
+        self.core = _Core(0, None)  # its slots issue nothing of their own
+        self.next = 0
+        self.wake_at = -1
+        self.yielded = -1
+        self.done: list[int | None] = [None] * len(ops)
+        self.by_op: dict[int, MemOp] = {}  # id(Op) -> the recorded operation
+        self.parked: dict[int, list[MemOp]] = {}  # line -> evictions waiting for it
+        self.sent = 0
+        self.completed = 0
+        mem.capacity = 1 << 30  # evictions come from the trace, not the agent's LRU
+        begin = host.start  # with its workload gone the host starts no agent: we do
+
+        def start() -> None:
+            begin()
+            self.start()
+
+        host.start = start
+        finish = mem._done
+
+        def done(completion: Completion) -> None:
+            finish(completion)
+            self._completed(completion)
+
+        mem._done = done  # type: ignore[method-assign]
+        host.in_flight = self.in_flight
+        host.expected_requests = self.expected_requests
+
+    def start(self) -> None:
+        self.sim.schedule(0, self.pump)
+
+    def _attach(self, ops: list[MemOp]) -> list[MemOp]:
+        """An eviction whose MemWr waited in the agent's outbox behind a snoop answer was
+        started with the fill it made room for, before its message was sent: attach it to the
+        last fill started since that answer was made (started before the eviction left)."""
+        kept: list[MemOp] = []
+        for op in ops:
+            since = op.queued_since
+            if since is not None:
+                for i in range(len(kept) - 1, -1, -1):
+                    fill = kept[i]
+                    start = fill.time - self.pipeline
+                    if start < since:
+                        break
+                    before = kept[i - 1] if i else None
+                    paired = (
+                        before is not None
+                        and before.kind is CoreOp.Evict
+                        and 0 <= fill.time - before.time <= _BEHIND_PS
+                    )  # it has the eviction that made room for it
+                    latest = op.time - self.pipeline
+                    if op.queued_before is not None:  # ahead of a later snoop answer
+                        latest = min(latest, op.queued_before)
+                    if fill.kind is not CoreOp.Evict and not paired and start < latest:
+                        fill.first.append(op)
+                        op = None  # type: ignore[assignment]
+                        break
+            if op is not None:
+                kept.append(op)
+        return kept
+
+    def pump(self, _: object = None) -> None:
+        """Start every operation whose turn it is, in recorded order.
+
+        ``timing`` / ``validate``: so that its message reaches the wire at its recorded time,
+        ``pipeline`` before it (the agent's send actions cost nothing), unless the trace says it
+        left before the next message arrived: then it waited for the wire, and it starts just
+        after the message that arrived before it (whose handler may have started it), so the
+        events of one instant keep their recorded order. ``dependency``: it also waits for the
+        completion it followed, and goes ``gap`` after it."""
+        now = self.sim.now
+        ops = self.ops
+        while self.next < len(ops):
+            op = ops[self.next]
+            if self.dependency:
+                desired = op.time - self.pipeline
+                if op.prev >= 0:
+                    finished = self.done[op.prev]
+                    if finished is None:
+                        return  # its completion calls pump
+                    desired = finished + op.gap - self.pipeline
+            else:
+                desired = op.time - self.pipeline
+                if op.arrives is not None and desired >= op.arrives:
+                    desired = max(op.arrived, op.arrives - 1)  # just before that arrival
+                if now == desired and self.yielded != op.index:
+                    self.yielded = op.index  # after what arrives and completes now
+                    self.sim.schedule(0, self.pump)
+                    return
+            if now < desired:
+                if self.wake_at != desired:
+                    self.wake_at = desired
+                    self.sim.schedule_at(desired, self.pump)
+                return
+            self.next += 1
+            room = self._room_for(op)
+            for evict in op.first:
+                self.issue(evict)
+            self.issue(op)
+            if room is not None:
+                self.next += 1
+                for evict in room.first:
+                    self.issue(evict)
+                self.issue(room)
+
+    def _room_for(self, op: MemOp) -> MemOp | None:
+        """The fill that ``op``, an eviction, made room for: the next operation, when its
+        message followed the eviction's on the wire at once (one message's serialisation) with
+        nothing arriving in between. The agent sent both in one step."""
+        if op.kind is not CoreOp.Evict or self.next >= len(self.ops):
+            return None
+        after = self.ops[self.next]
+        if after.kind is CoreOp.Evict or after.arrived != op.arrived:
+            return None
+        tx = self.mem._port.tx
+        dirty = self.mem.agent.state(op.line) is HostMemState.M
+        serialise = 0 if tx is None else tx._cost_of(LINE_BYTES + 16 if dirty else 16)[0]
+        return after if 0 <= after.time - op.time <= serialise else None
+
+    def issue(self, op: MemOp) -> None:
+        mem, line = self.mem, op.line
+        self.sent += 1
+        if op.kind is CoreOp.Evict:
+            evict = Op(CoreOp.Evict, line)
+            if line in mem.busy or not mem.agent.can_issue(evict):
+                self.parked.setdefault(line, []).append(op)
+                return
+            self.by_op[id(evict)] = op
+            mem.held.pop(line, None)
+            mem.busy[line] = None
+            mem._call(mem.agent.issue, evict)
+            return
+        store = op.kind is CoreOp.Store or mem.agent.state(line) is HostMemState.S
+        access = Op(CoreOp.Store, line, mem.checks.new_value()) if store else Op(CoreOp.Load, line)
+        self.by_op[id(access)] = op
+        slot = _Slot(self.core)
+        slot.op = access
+        slot.issued_at = self.sim.now
+        mem._try(slot)
+
+    def _completed(self, completion: Completion) -> None:
+        op = self.by_op.pop(id(completion.op), None)
+        if op is None:
+            return
+        self.completed += 1
+        self.done[op.index] = self.sim.now
+        if op.hit_store and self.mem.agent.state(op.line) is HostMemState.E:
+            self.sim.schedule(0, self._store_hit, op.line)
+        busy = self.mem.busy
+        for line in [line for line in self.parked if line not in busy]:
+            for waiting in self.parked.pop(line):
+                self.sent -= 1
+                self.issue(waiting)
+        if self.dependency:
+            self.pump()
+
+    def _store_hit(self, line: int) -> None:
+        """The store a recorded load's copy took as a hit (it left dirty): no message."""
+        mem = self.mem
+        if line in mem.busy or mem.agent.state(line) is not HostMemState.E:
+            return
+        slot = _Slot(self.core)
+        slot.op = Op(CoreOp.Store, line, mem.checks.new_value())
+        slot.issued_at = self.sim.now
+        mem._try(slot)
+
+    def in_flight(self) -> int:
+        return self.sent - self.completed
+
+    def expected_requests(self) -> int:
+        return self.count
+
+    @property
+    def unsent(self) -> int:
+        return self.count - self.sent

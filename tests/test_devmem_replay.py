@@ -1,0 +1,142 @@
+"""Replay of hosts on HDM-DB device memory (issue 12, record/devmem_player.py): their recorded
+MemRd / MemClnEvct / MemWr become the HostMemAgent's loads, stores and evictions, so the same
+table answers the device's BISnps during the replay. HDM-D hosts are refused (exit 2)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import yaml
+from slugsim.cli import main
+from slugsim.cxl import Channel, Direction, M2SReqOpcode
+from slugsim.record.recording import load_recording
+
+TOPOLOGIES = Path(__file__).parent.parent / "topologies"
+
+
+def run_cli(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def small_pool(dst: Path, emc: list[str] | None = None, farther: bool = False) -> Path:
+    """pooled_hdmdb.yaml with 50 requests per core and 50 device accesses; ``farther`` puts
+    the hosts behind a second switch."""
+    data = yaml.safe_load((TOPOLOGIES / "pooled_hdmdb.yaml").read_text())
+    for component in data["components"]:
+        params = component.get("params") or {}
+        if "workload" in params:
+            params["workload"]["requests"] = 50
+        if "device_ops" in params:
+            params["device_ops"] = 50
+    data["emc"] = {"at": emc or ["endpoints"]}
+    if farther:
+        data["components"].insert(2, {"name": "sw1", "kind": "switch", "params": {"ports": 8}})
+        data["links"][0]["between"] = ["host", "sw1"]
+        data["links"].append({"between": ["sw1", "sw0"], "rate": "32GT/s", "width": "x16"})
+    dst.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dst
+
+
+def memrds(recording: Path, host: str) -> int:
+    trace = load_recording(recording).traces[host]
+    return sum(
+        r.channel == Channel.M2S_REQ
+        and r.direction == Direction.EGRESS
+        and r.opcode == M2SReqOpcode.MEMRD
+        for r in trace.records
+    )
+
+
+def test_validate_reproduces_a_pooled_hdm_db_run(tmp_path):
+    topo = small_pool(tmp_path / "pool.yaml")
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    code, out, err = run_cli(
+        "replay", tmp_path / "rec", "--mode", "validate", "--out", tmp_path / "out",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert "every one of 5 traces reproduced byte for byte" in out
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["devices"]["pool0"]["dcoh"]["data_errors"] == 0
+    assert sum(stats["devices"]["pool0"]["dcoh"]["bisnp"].values()) > 0  # snoops answered
+
+
+def test_dependency_replay_with_the_hosts_a_switch_farther(tmp_path):
+    topo = small_pool(tmp_path / "pool.yaml")
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    far = small_pool(tmp_path / "far.yaml", farther=True)
+    code, out, err = run_cli(
+        "replay", tmp_path / "rec", "--topo", far, "--mode", "dependency", "--out",
+        tmp_path / "out", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert "never sent" not in out
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["run"]["stop"] == "quiescent"
+    assert stats["devices"]["pool0"]["dcoh"]["data_errors"] == 0
+    assert stats["devices"]["pool0"]["dcoh"]["values_checked"] > 0
+    for host in ("host0", "host1", "host2", "host3"):
+        recorded = memrds(tmp_path / "rec", host)
+        replayed = memrds(tmp_path / "out" / "recording", host)
+        assert recorded > 50
+        assert abs(replayed - recorded) <= recorded // 5, (host, recorded, replayed)
+
+
+def test_a_pool_host_without_a_trace_runs_live(tmp_path):
+    """Hosts without a trace are not replayed: with EMCs on the device alone they run their
+    workload live, and validate reproduces the device's trace."""
+    topo = small_pool(tmp_path / "pool.yaml", emc=["pool0"])
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    code, out, err = run_cli(
+        "replay", tmp_path / "rec", "--mode", "validate", "--out", tmp_path / "out",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "reproduced byte for byte" in out
+
+
+HDM_D = """
+run: {seed: 1}
+emc: {at: [endpoints]}
+components:
+  - name: host0
+    kind: host
+    params:
+      outstanding: 2
+      devmem_cache: 4KiB
+      hdm: [{base: 64GiB, size: 1GiB, targets: [acc0]}]
+      workload: {kind: random, read_ratio: 0.7, footprint: 16KiB, target: acc0, requests: 40}
+  - {name: sw0, kind: switch, params: {ports: 8}}
+  - name: acc0
+    kind: type2
+    params: {capacity: 1GiB, coherence: hdm_d, device_ops: 40, device_footprint: 16KiB}
+links:
+  - {between: [host0, sw0]}
+  - {between: [sw0, acc0]}
+"""
+
+
+def test_replay_refuses_hdm_d_hosts_by_name(tmp_path):
+    topo = tmp_path / "hdm_d.yaml"
+    topo.write_text(HDM_D)
+    code, _, err = run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")
+    assert code == 0, err
+    code, out, err = run_cli(
+        "replay", tmp_path / "rec", "--mode", "validate", "--out", tmp_path / "out",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 2
+    assert "Traceback" not in err
+    first = err.splitlines()[0]
+    assert first.startswith(str(tmp_path / "rec" / "topology.yaml"))
+    assert "'host0'" in first and "HDM-D device 'acc0'" in first and "does not re-drive" in first
+    assert "hint:" in err
+    assert "replayed" not in out
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
