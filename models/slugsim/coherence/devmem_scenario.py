@@ -13,9 +13,9 @@ takes the first enabled step (issues first, then queues in sorted order) until n
 from __future__ import annotations
 
 from slugsim.coherence.devmem import DEVICE, DevMemConfig, DevMemSystem, describe, queue_name
-from slugsim.coherence.monitor import Violation
 from slugsim.coherence.network import QueueKey
 from slugsim.coherence.ops import Completion, Op
+from slugsim.coherence.scenario import ScenarioRunner
 from slugsim.coherence.system import Step
 from slugsim.cxl import Channel, Message
 
@@ -28,7 +28,7 @@ def queue(src: str, dst: str, channel: str) -> QueueKey:
     return QueueKey(endpoint(src), endpoint(dst), Channel[channel])
 
 
-class DevMemScenario:
+class DevMemScenario(ScenarioRunner):
     def __init__(self, config: DevMemConfig | None = None, **programs: list[Op]) -> None:
         self.system = DevMemSystem(config or DevMemConfig(), programs)
         self.system.log = []
@@ -69,22 +69,6 @@ class DevMemScenario:
         self.system.apply(Step("deliver", queue=key))
         return msg
 
-    def run(self, limit: int = 10_000) -> int:
-        taken = 0
-        while taken < limit:
-            steps = self.system.enabled()
-            if not steps:
-                return taken
-            self.system.apply(steps[0])
-            taken += 1
-        raise Violation("no-progress", f"scenario still running after {limit} steps")
-
-    def finish(self) -> None:
-        self.run()
-        if not self.system.done():
-            raise Violation("deadlock", f"stuck: {self.pending()}")
-        self.system.final_check()
-
     def pending(self) -> list[str]:
         net = self.system.network
         return [
@@ -92,9 +76,6 @@ class DevMemScenario:
             for key in sorted(net.queues)
             for _, m in net.queues[key]
         ]
-
-    def completions(self, agent: str) -> list[tuple[str, int | None]]:
-        return [(str(c.op), c.value) for c in self.done if c.agent == agent]
 
     def state(self, agent: str, line: int) -> str:
         """A host's line state, or the DCOH's (HDM-DB: filter state; HDM-D: the page's bias)."""

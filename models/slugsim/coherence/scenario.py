@@ -14,6 +14,8 @@ channel)`` delivers one named head. Program helpers build operations with unique
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from slugsim.coherence.device import DeviceEvent
 from slugsim.coherence.monitor import Violation
 from slugsim.coherence.network import HOST, QueueKey
@@ -30,7 +32,47 @@ def queue(src: str, dst: str, channel: str) -> QueueKey:
     return QueueKey(endpoint(src), endpoint(dst), Channel[channel])
 
 
-class Scenario:
+class SteppedSystem(Protocol):
+    def enabled(self) -> list[Step]: ...
+    def apply(self, step: Step) -> None: ...
+    def done(self) -> bool: ...
+    def final_check(self) -> None: ...
+
+
+class ScenarioRunner:
+    """What a scenario does once its directed steps are taken, whatever the system: run the
+    rest, check the end, list completions. A scenario sets ``system`` and ``done`` and
+    provides ``pending()``."""
+
+    system: SteppedSystem
+    done: list[Completion]
+
+    def pending(self) -> list[str]:
+        raise NotImplementedError
+
+    def run(self, limit: int = 10_000) -> int:
+        """Take enabled steps (issues first) until none is left; return how many."""
+        taken = 0
+        while taken < limit:
+            steps = self.system.enabled()
+            if not steps:
+                return taken
+            self.system.apply(steps[0])
+            taken += 1
+        raise Violation("no-progress", f"scenario still running after {limit} steps")
+
+    def finish(self) -> None:
+        """Run to the end; every program must have completed and nothing may be left."""
+        self.run()
+        if not self.system.done():
+            raise Violation("deadlock", f"stuck: {self.pending()}")
+        self.system.final_check()
+
+    def completions(self, agent: str) -> list[tuple[str, int | None]]:
+        return [(str(c.op), c.value) for c in self.done if c.agent == agent]
+
+
+class Scenario(ScenarioRunner):
     def __init__(self, config: SystemConfig | None = None, **programs: list[Op]) -> None:
         self.system = CoherentSystem(config or SystemConfig(), programs)
         self.system.log = []
@@ -72,32 +114,11 @@ class Scenario:
         self.system.apply(step)
         return msg
 
-    def run(self, limit: int = 10_000) -> int:
-        """Take enabled steps (issues first) until none is left; return how many."""
-        taken = 0
-        while taken < limit:
-            steps = self.system.enabled()
-            if not steps:
-                return taken
-            self.system.apply(steps[0])
-            taken += 1
-        raise Violation("no-progress", f"scenario still running after {limit} steps")
-
-    def finish(self) -> None:
-        """Run to the end; every program must have completed and nothing may be left."""
-        self.run()
-        if not self.system.done():
-            raise Violation("deadlock", f"stuck: {self.pending()}")
-        self.system.final_check()
-
     # --- inspection --------------------------------------------------------------------------
 
     def pending(self) -> list[str]:
         net = self.system.network
         return [f"{key}: {describe(m)}" for key in sorted(net.queues) for _, m in net.queues[key]]
-
-    def completions(self, agent: str) -> list[tuple[str, int | None]]:
-        return [(str(c.op), c.value) for c in self.done if c.agent == agent]
 
     def state(self, agent: str, line: int) -> str:
         if agent == "host":
