@@ -53,7 +53,7 @@ def measure(topo: Path, work: Path) -> dict[str, float]:
         requests += sum(
             1 for r in trace.records if r.direction == Direction.EGRESS and r.channel in REQUESTS
         )
-        data = encode(zip(trace.records, trace.pids, strict=True))
+        data = encode(zip(trace.records, trace.ext, strict=True))
         compact += len(data)
         zipped += len(zlib.compress(data, 6))
     return {

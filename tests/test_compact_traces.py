@@ -1,4 +1,4 @@
-"""Trace files in the compact encoding (trace format version 3, ``emc: trace_format: compact``
+"""Trace files in the compact encoding (trace format version 5, ``emc: trace_format: compact``
 or ``slugsim run --record-format compact``): the same records as a raw trace in fewer bytes,
 told apart by the header, and damaged the same way raw traces are (a cut-off file reads as its
 valid prefix, a flipped bit fails a CRC named by file and byte, exit 2, --salvage)."""
@@ -38,14 +38,14 @@ def _records(rng: random.Random, n: int) -> list[tuple[EmcRecord, int]]:
             addr=rng.choice([0, rng.randrange(1 << 30) << 6]),
             port=rng.randrange(4),
         )
-        out.append((record, rng.randrange(1 << 24)))
+        out.append((record, rng.randrange(1 << 31)))
     return out
 
 
 def _write(path: Path, rows, encoding: str, chunk: int = 64) -> None:
     with TraceWriter(path, "x", 1, {"k": 1}, chunk_records=chunk, encoding=encoding) as w:
-        for record, pids in rows:
-            w.write(record, pids)
+        for record, ext in rows:
+            w.write(record, ext)
 
 
 def test_compact_trace_reads_back_what_a_raw_one_holds(tmp_path):
@@ -56,7 +56,7 @@ def test_compact_trace_reads_back_what_a_raw_one_holds(tmp_path):
     _write(tmp_path / "c.emc", rows, "compact")
     raw, compact = read_trace(tmp_path / "raw.emc"), read_trace(tmp_path / "c.emc")
     assert (raw.header.version, compact.header.version) == (VERSION, COMPACT_VERSION)
-    assert compact.complete and compact.records == raw.records and compact.pids == raw.pids
+    assert compact.complete and compact.records == raw.records and compact.ext == raw.ext
     assert compact.header.metadata == {"k": 1}
 
 
@@ -113,7 +113,7 @@ def test_a_compact_recording_holds_the_raw_records_and_validates(compact_rec, re
         raw = read_trace(compact_rec / "raw" / "emc" / f"{name}.emc")
         compact = read_trace(rec / "emc" / f"{name}.emc")
         assert compact.header.version == COMPACT_VERSION
-        assert compact.records == raw.records and compact.pids == raw.pids
+        assert compact.records == raw.records and compact.ext == raw.ext
         size = (rec / "emc" / f"{name}.emc").stat().st_size
         assert size < 0.6 * (compact_rec / "raw" / "emc" / f"{name}.emc").stat().st_size
     manifest = json.loads((rec / "manifest.json").read_text())

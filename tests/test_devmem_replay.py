@@ -24,16 +24,18 @@ def run_cli(*argv: str | Path) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def small_pool(dst: Path, emc: list[str] | None = None, farther: bool = False) -> Path:
-    """pooled_hdmdb.yaml with 50 requests per core and 50 device accesses; ``farther`` puts
-    the hosts behind a second switch."""
+def small_pool(
+    dst: Path, emc: list[str] | None = None, farther: bool = False, requests: int = 50
+) -> Path:
+    """pooled_hdmdb.yaml with ``requests`` per core and as many device accesses; ``farther``
+    puts the hosts behind a second switch."""
     data = yaml.safe_load((TOPOLOGIES / "pooled_hdmdb.yaml").read_text())
     for component in data["components"]:
         params = component.get("params") or {}
         if "workload" in params:
-            params["workload"]["requests"] = 50
+            params["workload"]["requests"] = requests
         if "device_ops" in params:
-            params["device_ops"] = 50
+            params["device_ops"] = requests
     data["emc"] = {"at": emc or ["endpoints"]}
     if farther:
         data["components"].insert(2, {"name": "sw1", "kind": "switch", "params": {"ports": 8}})
@@ -54,7 +56,10 @@ def memrds(recording: Path, host: str) -> int:
 
 
 def test_validate_reproduces_a_pooled_hdm_db_run(tmp_path):
-    topo = small_pool(tmp_path / "pool.yaml")
+    # 1,400 requests per core (of the shipped 2,000): far enough that a replay guessing loads
+    # from stores (trace format 2 had no MetaValue) differed at pool0 record 18,385, and one
+    # starting two hosts' operations of one instant in either order (no SendOrder) at 31,729.
+    topo = small_pool(tmp_path / "pool.yaml", requests=1400)
     assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
     code, out, err = run_cli(
         "replay", tmp_path / "rec", "--mode", "validate", "--out", tmp_path / "out",
@@ -140,3 +145,67 @@ def test_replay_refuses_hdm_d_hosts_by_name(tmp_path):
     assert "replayed" not in out
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_host_memrds_carry_the_coherence_hint(tmp_path):
+    """Trace format 4: a host's MemRd says whether it was for a load (MetaValue S, SnpData)
+    or a store (A, SnpInv), and its MemWr what it keeps (CXL_REFERENCE.md §2.3)."""
+    from slugsim.cxl import M2SRwDOpcode, MetaField, MetaValue, SnpType
+
+    topo = small_pool(tmp_path / "pool.yaml")
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    hints: dict[tuple[int, int, int], int] = {}
+    writes: set[int] = set()
+    for host in ("host0", "host1", "host2", "host3"):
+        trace = load_recording(tmp_path / "rec").traces[host]
+        assert trace.has_meta
+        for i, r in enumerate(trace.records):
+            if r.direction != Direction.EGRESS:
+                continue
+            hint = (trace.meta_field(i), trace.meta_value(i), trace.snp_type(i))
+            if r.channel == Channel.M2S_REQ and r.opcode == M2SReqOpcode.MEMRD:
+                hints[hint] = hints.get(hint, 0) + 1
+            if r.channel == Channel.M2S_RWD and r.opcode == M2SRwDOpcode.MEMWR:
+                writes.add(trace.meta_value(i))
+    load = (MetaField.META0_STATE, MetaValue.S, SnpType.SNPDATA)
+    store = (MetaField.META0_STATE, MetaValue.A, SnpType.SNPINV)
+    assert set(hints) == {load, store}, hints  # read_ratio 0.7: both kinds
+    assert hints[load] > hints[store] > 0
+    assert MetaValue.I in writes  # evictions and BISnpInv writebacks keep nothing
+
+
+def test_replay_refuses_hdm_db_traces_without_the_hint(tmp_path):
+    """A version-2 trace (PIDs only) of an HDM-DB host cannot tell its loads from its stores:
+    the replay names the trace and exits 2 rather than guess."""
+    import struct
+    import zlib
+
+    from slugsim.emc.trace import CHUNK_MAGIC, END_MAGIC, TraceHeader, read_trace, record_layout
+
+    topo = small_pool(tmp_path / "pool.yaml")
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    path = tmp_path / "rec" / "emc" / "host2.emc"
+    trace = read_trace(path)
+    header = TraceHeader(
+        trace.header.source,
+        trace.header.time_unit_ps,
+        trace.header.metadata,
+        record_layout(2),
+        record_bytes=19,
+        version=2,
+    ).encode()
+    payload = b"".join(
+        r.pack().to_bytes(16, "little") + (ext & 0xFFFFFF).to_bytes(3, "little")
+        for r, ext in zip(trace.records, trace.ext, strict=True)
+    )
+    count = len(trace.records)
+    chunk = struct.pack("<4sIQI", CHUNK_MAGIC, count, 0, zlib.crc32(payload)) + payload
+    end = END_MAGIC + struct.pack("<Q", count)
+    path.write_bytes(header + chunk + struct.pack("<4sQI", END_MAGIC, count, zlib.crc32(end)))
+    code, out, err = run_cli(
+        "replay", tmp_path / "rec", "--mode", "validate", "--out", tmp_path / "out",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 2, out + err
+    assert "host2.emc" in err and "holds no MetaValue" in err and "record the run again" in err
+    assert not (tmp_path / "out").exists()

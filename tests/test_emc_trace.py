@@ -167,14 +167,14 @@ def test_compact_encoding_round_trips(seed, n):
     records = make_records(n, seed)
     # Responses carry no address; timestamps may step back (egress stamps lead).
     records = [r if rng.random() < 0.7 else dataclasses.replace(r, addr=0) for r in records]
-    pids = [rng.choice([0, 5 | 9 << 12, rng.randrange(1 << 24)]) for _ in records]
-    pairs = list(zip(records, pids, strict=True))
+    exts = [rng.choice([0, 5 | 9 << 12, rng.randrange(1 << 31)]) for _ in records]
+    pairs = list(zip(records, exts, strict=True))
     data = encode(pairs)
     assert list(decode(data)) == pairs
-    assert len(data) <= 22 * n  # never much worse than the 19-byte fixed record
+    assert len(data) <= 23 * n  # never much worse than the 20-byte fixed record
 
 
-def test_version_1_traces_still_read_with_zero_pids(tmp_path):
+def test_version_1_traces_still_read_with_zero_extensions(tmp_path):
     import zlib
 
     from slugsim.emc.trace import CHUNK_MAGIC, END_MAGIC, record_layout
@@ -187,18 +187,48 @@ def test_version_1_traces_still_read_with_zero_pids(tmp_path):
     path = tmp_path / "v1.emc"
     path.write_bytes(header + chunk + struct.pack("<4sQI", END_MAGIC, 5, zlib.crc32(end)))
     trace = read_trace(path)
-    assert trace.complete and trace.records == records and trace.pids == [0] * 5
-    assert trace.header.version == 1
+    assert trace.complete and trace.records == records and trace.ext == [0] * 5
+    assert trace.header.version == 1 and not trace.has_meta
 
 
-def test_version_2_records_carry_pids(tmp_path):
-    from slugsim.emc.trace import pids_of
+def test_version_2_traces_still_read_their_pids(tmp_path):
+    import zlib
+
+    from slugsim.emc.trace import CHUNK_MAGIC, END_MAGIC, record_layout
+
+    records = make_records(3, seed=11)
+    header = TraceHeader("old", 1, {}, record_layout(2), record_bytes=19, version=2).encode()
+    payload = b"".join(
+        r.pack().to_bytes(16, "little") + (i | (7 + i) << 12).to_bytes(3, "little")
+        for i, r in enumerate(records)
+    )
+    chunk = struct.pack("<4sIQI", CHUNK_MAGIC, 3, 0, zlib.crc32(payload)) + payload
+    end = END_MAGIC + struct.pack("<Q", 3)
+    path = tmp_path / "v2.emc"
+    path.write_bytes(header + chunk + struct.pack("<4sQI", END_MAGIC, 3, zlib.crc32(end)))
+    trace = read_trace(path)
+    assert trace.complete and trace.records == records and not trace.has_meta
+    assert [(trace.spid(i), trace.dpid(i)) for i in range(3)] == [(i, 7 + i) for i in range(3)]
+
+
+def test_records_carry_pids_and_the_coherence_hint(tmp_path):
+    from slugsim.cxl import MetaField, MetaValue, SnpType
+    from slugsim.emc.trace import extension
 
     records = make_records(4, seed=10)
+    hints = [
+        (MetaField.NO_OP, MetaValue.I, SnpType.NO_OP),
+        (MetaField.META0_STATE, MetaValue.A, SnpType.SNPINV),
+        (MetaField.META0_STATE, MetaValue.S, SnpType.SNPDATA),
+        (MetaField.EMS, MetaValue.I, SnpType.SNPCUR),
+    ]
     path = tmp_path / "t.emc"
     with TraceWriter(path, "host0") as writer:
-        for i, record in enumerate(records):
-            writer.write(record, pids_of(i, 4095 - i))
+        for i, (record, (field, value, snp)) in enumerate(zip(records, hints, strict=True)):
+            writer.write(record, extension(i, 4095 - i, field, value, snp))
     trace = read_trace(path)
-    assert trace.records == records
+    assert trace.records == records and trace.has_meta
     assert [(trace.spid(i), trace.dpid(i)) for i in range(4)] == [(i, 4095 - i) for i in range(4)]
+    assert [
+        (trace.meta_field(i), trace.meta_value(i), trace.snp_type(i)) for i in range(4)
+    ] == hints

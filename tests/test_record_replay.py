@@ -212,7 +212,7 @@ def test_validate_reports_the_first_differing_record(tmp_path):
     with TraceWriter(
         path, trace.header.source, trace.header.time_unit_ps, trace.header.metadata
     ) as writer:
-        for i, (record, pids) in enumerate(zip(trace.records, trace.pids, strict=True)):
+        for i, (record, pids) in enumerate(zip(trace.records, trace.ext, strict=True)):
             if i == changed:
                 record = dataclasses.replace(record, tag=record.tag ^ 1)
             writer.write(record, pids)

@@ -72,7 +72,7 @@ def make_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument(
         "--record-format", choices=("raw", "compact"), default=None,
-        help="trace files of --record: raw (19 B records) or compact (delta/varint); "
+        help="trace files of --record: raw (20 B records) or compact (delta/varint); "
         "default: the emc: section's trace_format",
     )  # fmt: skip
 

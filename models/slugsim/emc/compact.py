@@ -1,12 +1,12 @@
 """A compact encoding of EMC records: deltas and LEB128 varints, for storage and shipping.
 
-The trace file keeps fixed 19-byte records (``slugsim.emc.trace``) because a fixed size makes
+The trace file keeps fixed 20-byte records (``slugsim.emc.trace``) because a fixed size makes
 a cut-off or damaged chunk easy to find and skip; this encoding is what a recording costs
 when it is stored or shipped compactly (``scripts/record_size.py`` measures both). Records
 are encoded in order, each against the previous one of the same stream:
 
     flags      1 byte: channel (4 bits) | direction << 4 | has address << 5
-                       | same PIDs as the previous record << 6 | same port << 7
+                       | same extension as the previous record << 6 | same port << 7
     opcode     1 byte
     time       zigzag varint: timestamp minus the previous record's (records are in crossing
                order, and an egress record is stamped when its first flit leaves, so a
@@ -15,7 +15,9 @@ are encoded in order, each against the previous one of the same stream:
     address    zigzag varint of the line-address delta against the previous record that had
                one (only when it has an address: responses carry none)
     port       varint, unless same as the previous record's
-    PIDs       varint of spid | dpid << 12, unless same as the previous record's
+    extension  varint of the record's extension (PIDs and, on the CXL.mem channels that carry
+               them, MetaField / MetaValue / SnpType: ``slugsim.emc.trace``), unless same as
+               the previous record's
 """
 
 from __future__ import annotations
@@ -44,18 +46,18 @@ class Encoder:
     """Encodes one stream of records incrementally (each against the previous one)."""
 
     def __init__(self) -> None:
-        self.time = self.line = self.port = self.pids = 0
+        self.time = self.line = self.port = self.ext = 0
 
-    def add(self, record: EmcRecord, pids: int, out: bytearray) -> None:
-        """Append ``record`` (with its PID extension ``pids``) to ``out``."""
+    def add(self, record: EmcRecord, ext: int, out: bytearray) -> None:
+        """Append ``record`` (with its extension ``ext``) to ``out``."""
         has_addr = record.addr != 0
-        same_pids = pids == self.pids
+        same_ext = ext == self.ext
         same_port = record.port == self.port
         out.append(
             int(record.channel)
             | int(record.direction) << 4
             | has_addr << 5
-            | same_pids << 6
+            | same_ext << 6
             | same_port << 7
         )
         out.append(record.opcode)
@@ -66,17 +68,17 @@ class Encoder:
             self.line = record.addr >> 6
         if not same_port:
             _varint(record.port, out)
-        if not same_pids:
-            _varint(pids, out)
-        self.time, self.port, self.pids = record.timestamp, record.port, pids
+        if not same_ext:
+            _varint(ext, out)
+        self.time, self.port, self.ext = record.timestamp, record.port, ext
 
 
 def encode(records: Iterable[tuple[EmcRecord, int]]) -> bytes:
-    """(record, pids) pairs -> bytes."""
+    """(record, extension) pairs -> bytes."""
     out = bytearray()
     encoder = Encoder()
-    for record, pids in records:
-        encoder.add(record, pids, out)
+    for record, ext in records:
+        encoder.add(record, ext, out)
     return bytes(out)
 
 
@@ -95,7 +97,7 @@ def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
                 return value
             shift += 7
 
-    time = line = port = pids = 0
+    time = line = port = ext = 0
     while pos < len(data):
         flags, opcode = data[pos], data[pos + 1]
         pos += 2
@@ -108,7 +110,7 @@ def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
         if not flags >> 7 & 1:
             port = varint()
         if not flags >> 6 & 1:
-            pids = varint()
+            ext = varint()
         record = EmcRecord(
             timestamp=time,
             channel=Channel(flags & 0xF),
@@ -118,4 +120,4 @@ def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
             addr=addr,
             port=port,
         )
-        yield record, pids
+        yield record, ext

@@ -10,8 +10,8 @@
       drain: 0ps                 # one record leaves the FIFO per this time (0: at once)
       cycle: 1ps                 # the monitor's timestamp clock
       ship_to: log0              # optional: write the records into this memory device
-      ship_format: raw           # raw (19 B records) or compact (slugsim.emc.compact)
-      trace_format: raw          # trace files: raw (19 B records, version 2) or compact (3)
+      ship_format: raw           # raw (20 B records) or compact (slugsim.emc.compact)
+      trace_format: raw          # trace files: raw (20 B records, version 4) or compact (5)
 
 One monitor model (``EmcMonitorModel`` with ``taps_every_channel``) per chosen component taps
 every port of it; each record carries the index of the port that saw it. The CSR fields mean
@@ -72,11 +72,11 @@ class EmcConfig:
         metadata=doc("a memory device every endpoint EMC writes its records into (MemWr)"),
     )
     ship_format: str = field(
-        default="raw", metadata=doc("shipped records: raw (19 B each) or compact (delta/varint)")
+        default="raw", metadata=doc("shipped records: raw (20 B each) or compact (delta/varint)")
     )
     trace_format: str = field(
         default="raw",
-        metadata=doc("trace files: raw (19 B records) or compact (delta/varint, version 3)"),
+        metadata=doc("trace files: raw (20 B records) or compact (delta/varint, version 5)"),
     )
     ship_base: int = field(
         default=1 << 40,

@@ -1,4 +1,4 @@
-"""EMC trace files: what one recording point saw, in a form that survives crashes and bit rot.
+r"""EMC trace files: what one recording point saw, in a form that survives crashes and bit rot.
 
 Layout (all integers little-endian)::
 
@@ -10,21 +10,31 @@ Layout (all integers little-endian)::
 ``meta`` names the source endpoint, the time unit of the timestamps, the record layout (the
 ``EmcRecord`` fields with their bit positions) and free-form run metadata (topology, seed).
 
-Version 2 (written now): each record is ``EmcRecord.pack()`` in ``EmcRecord.wire_bytes`` (16)
-bytes followed by 3 bytes of PBR IDs, ``spid | dpid << 12`` (12 bits each, CXL_REFERENCE.md
-§6.2; 0 where the message has no such field). The 128-bit ``EmcRecord`` is what the RTL monitor
-emits and is full, so the PIDs are a software extension the simulator's EMC adds rather than a
-wider RTL record (the RTL/model equivalence tests keep comparing the 16-byte record).
-Version 1 files (16-byte records, no PIDs) are still read; their PIDs read as 0.
+Version 4 (written now): each record is ``EmcRecord.pack()`` in ``EmcRecord.wire_bytes`` (16)
+bytes followed by a 4-byte **extension** (``extension()``)::
 
-Version 3 (written with ``encoding="compact"``, the ``emc: trace_format: compact`` option): the
-same records and PIDs in the delta/varint encoding of ``slugsim.emc.compact``, restarted at
+    bits  0-11  SPID   \  PBR IDs, 12 bits each (CXL_REFERENCE.md §6.2); 0 where the
+    bits 12-23  DPID   /  message has no such field
+    bits 24-25  MetaField  \  the host's coherence hint (CXL_REFERENCE.md §2.3) on the channels
+    bits 26-27  MetaValue   > that carry it: M2S Req and RwD (all three), S2M NDR and DRS
+    bits 28-30  SnpType    /  (MetaField and MetaValue); 0 on every other channel
+
+The 128-bit ``EmcRecord`` is what the RTL monitor emits and is full, so the extension is what
+the simulator's EMC adds rather than a wider RTL record (the RTL/model equivalence tests keep
+comparing the 16-byte record). Without MetaValue a replay cannot tell a host's MemRd for a load
+(MetaValue S) from one for a store (A). Older files still read: version 1 (16-byte records, no
+extension), version 2 (a 3-byte extension, PIDs only); their missing fields read as 0 and
+``Trace.has_meta`` is False.
+
+Version 5 (written with ``encoding="compact"``, the ``emc: trace_format: compact`` option): the
+same records and extensions in the delta/varint encoding of ``slugsim.emc.compact``, restarted at
 every chunk so each chunk decodes alone; a chunk header then also gives its payload's size::
 
     chunk*   magic "CHNK"     | u32 count  | u64 first_index | u32 payload bytes
              | u32 crc32(payload) | payload
 
-The header's ``record_bytes`` is 0 (records have no fixed size). The reader tells the versions
+The header's ``record_bytes`` is 0 (records have no fixed size). Version 3 is the same encoding
+with PID-only extensions (read, no longer written). The reader tells the versions
 apart by the header; damage is handled alike (a cut-off chunk ends the valid prefix, a bad CRC
 is reported by byte offset).
 
@@ -51,16 +61,21 @@ from ..cxl import EmcRecord
 from .compact import Encoder, decode
 
 MAGIC = b"SLUGEMC1"
-VERSION = 2  # fixed-size records (``encoding="raw"``)
-COMPACT_VERSION = 3  # delta/varint records (``encoding="compact"``)
+VERSION = 4  # fixed-size records (``encoding="raw"``)
+COMPACT_VERSION = 5  # delta/varint records (``encoding="compact"``)
 ENCODINGS = {"raw": VERSION, "compact": COMPACT_VERSION}
-READABLE_VERSIONS = (1, 2, 3)
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
+COMPACT_VERSIONS = (3, COMPACT_VERSION)
+META_VERSIONS = (4, 5)  # versions whose extension carries MetaField / MetaValue / SnpType
 CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
 RTL_RECORD_BYTES = EmcRecord.wire_bytes  # the RTL monitor's 128-bit record
-PID_BYTES = 3  # spid | dpid << 12: two 12-bit PBR IDs (CXL_REFERENCE.md §6.2)
-PID_BITS = 12
-RECORD_BYTES = RTL_RECORD_BYTES + PID_BYTES  # a version-2 record
+EXT_BYTES = 4  # the extension of a version-4 record (module docstring)
+PID_BITS = 12  # a PBR ID (CXL_REFERENCE.md §6.2)
+PID_MASK = (1 << PID_BITS) - 1
+META_FIELD_LSB, META_VALUE_LSB, SNP_TYPE_LSB = 24, 26, 28  # 2, 2 and 3 bits (§2.3)
+RECORD_BYTES = RTL_RECORD_BYTES + EXT_BYTES  # a version-4 record
+_V2_RECORD_BYTES = RTL_RECORD_BYTES + 3  # version 2: a PID-only extension
 DEFAULT_CHUNK_RECORDS = 4096
 MAX_META_BYTES = 1 << 20  # a header bigger than this is corrupt, not ambitious
 
@@ -83,23 +98,49 @@ def record_layout(version: int = VERSION) -> list[dict[str, int | str]]:
     fields: list[dict[str, int | str]] = [
         {"name": f.name, "lsb": f.lsb, "width": f.width, "shift": f.shift} for f in EmcRecord.FIELDS
     ]
+    lsb = RTL_RECORD_BYTES * 8
     if version >= 2:
-        lsb = RTL_RECORD_BYTES * 8
         fields += [
             {"name": "spid", "lsb": lsb, "width": PID_BITS, "shift": 0},
             {"name": "dpid", "lsb": lsb + PID_BITS, "width": PID_BITS, "shift": 0},
+        ]
+    if version in META_VERSIONS:
+        fields += [
+            {"name": "meta_field", "lsb": lsb + META_FIELD_LSB, "width": 2, "shift": 0},
+            {"name": "meta_value", "lsb": lsb + META_VALUE_LSB, "width": 2, "shift": 0},
+            {"name": "snp_type", "lsb": lsb + SNP_TYPE_LSB, "width": 3, "shift": 0},
         ]
     return fields
 
 
 def record_bytes_for(version: int) -> int:
     """Bytes per record in a trace of ``version`` (0: variable, the compact encoding)."""
-    return {1: RTL_RECORD_BYTES, COMPACT_VERSION: 0}.get(version, RECORD_BYTES)
+    if version in COMPACT_VERSIONS:
+        return 0
+    return {1: RTL_RECORD_BYTES, 2: _V2_RECORD_BYTES}.get(version, RECORD_BYTES)
 
 
-def pids_of(spid: int, dpid: int) -> int:
-    """The packed PID extension of a version-2 record."""
-    return spid | dpid << PID_BITS
+def extension(
+    spid: int = 0, dpid: int = 0, meta_field: int = 0, meta_value: int = 0, snp_type: int = 0
+) -> int:
+    """The packed extension of a version-4 record (module docstring)."""
+    return (
+        spid
+        | dpid << PID_BITS
+        | meta_field << META_FIELD_LSB
+        | meta_value << META_VALUE_LSB
+        | snp_type << SNP_TYPE_LSB
+    )
+
+
+def extension_of(msg: Any) -> int:
+    """The extension of the record a monitor makes of ``msg``."""
+    ext = (getattr(msg, "spid", 0) or 0) | (getattr(msg, "dpid", 0) or 0) << PID_BITS
+    meta_field = getattr(msg, "meta_field", None)
+    if meta_field is not None:
+        ext |= int(meta_field) << META_FIELD_LSB | int(msg.meta_value) << META_VALUE_LSB
+        ext |= int(getattr(msg, "snp_type", 0)) << SNP_TYPE_LSB
+    return ext
 
 
 @dataclass(frozen=True)
@@ -175,18 +216,18 @@ class TraceWriter:
         """Records in complete chunks on disk (pending records are not counted)."""
         return self._written
 
-    def write(self, record: EmcRecord | int, pids: int = 0) -> None:
-        """Append one record; ``pids`` is its PID extension (``pids_of(spid, dpid)``)."""
+    def write(self, record: EmcRecord | int, ext: int = 0) -> None:
+        """Append one record; ``ext`` is its extension (``extension()``)."""
         if self._compact is not None:
             r = EmcRecord.unpack(record) if isinstance(record, int) else record
-            self._compact.add(r, pids, self._encoded)
+            self._compact.add(r, ext, self._encoded)
             self._count += 1
             if self._count >= self._chunk_records:
                 self.flush()
             return
         word = record if isinstance(record, int) else record.pack()
         self._pending.append(
-            word.to_bytes(RTL_RECORD_BYTES, "little") + pids.to_bytes(PID_BYTES, "little")
+            word.to_bytes(RTL_RECORD_BYTES, "little") + ext.to_bytes(EXT_BYTES, "little")
         )
         if len(self._pending) >= self._chunk_records:
             self.flush()
@@ -258,13 +299,27 @@ class Trace:
     records: list[EmcRecord]
     complete: bool
     problems: list[str]
-    pids: list[int] = field(default_factory=list)  # per record: spid | dpid << 12 (v1: 0)
+    ext: list[int] = field(default_factory=list)  # per record: its extension (v1: 0)
+
+    @property
+    def has_meta(self) -> bool:
+        """The extensions carry MetaField / MetaValue / SnpType (format version 4 or 5)."""
+        return self.header.version in META_VERSIONS
 
     def spid(self, index: int) -> int:
-        return self.pids[index] & ((1 << PID_BITS) - 1)
+        return self.ext[index] & PID_MASK
 
     def dpid(self, index: int) -> int:
-        return self.pids[index] >> PID_BITS
+        return self.ext[index] >> PID_BITS & PID_MASK
+
+    def meta_value(self, index: int) -> int:
+        return self.ext[index] >> META_VALUE_LSB & 0b11
+
+    def meta_field(self, index: int) -> int:
+        return self.ext[index] >> META_FIELD_LSB & 0b11
+
+    def snp_type(self, index: int) -> int:
+        return self.ext[index] >> SNP_TYPE_LSB & 0b111
 
 
 def _fail(path: Path, offset: int, what: str, hint: str) -> TraceError:
@@ -394,10 +449,10 @@ def _decode_chunk(
     payload: bytes,
     count: int,
     records: list[EmcRecord],
-    pids: list[int],
+    exts: list[int],
     problems: list[str],
 ) -> bool:
-    """Decode one compact chunk into ``records``/``pids``; False (and a problem) when a
+    """Decode one compact chunk into ``records``/``exts``; False (and a problem) when a
     CRC-valid chunk does not decode to its count (a buggy writer)."""
     try:
         decoded = list(decode(payload))
@@ -410,9 +465,9 @@ def _decode_chunk(
             f"its header says {count}"
         )
         return False
-    for record, pid in decoded:
+    for record, ext in decoded:
         records.append(record)
-        pids.append(pid)
+        exts.append(ext)
     return True
 
 
@@ -424,7 +479,7 @@ def read_trace(path: str | Path, warn: bool = True) -> Trace:
     path = Path(path)
     problems: list[str] = []
     records: list[EmcRecord] = []
-    pids: list[int] = []
+    exts: list[int] = []
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as err:
@@ -434,14 +489,14 @@ def read_trace(path: str | Path, warn: bool = True) -> Trace:
         size = header.record_bytes
         for count, payload in _chunks(path, f, problems, size):
             if size == 0:
-                if not _decode_chunk(path, payload, count, records, pids, problems):
+                if not _decode_chunk(path, payload, count, records, exts, problems):
                     break
                 continue
             for i in range(0, len(payload), size):
                 word = int.from_bytes(payload[i : i + RTL_RECORD_BYTES], "little")
                 try:
                     records.append(EmcRecord.unpack(word))
-                    pids.append(int.from_bytes(payload[i + RTL_RECORD_BYTES : i + size], "little"))
+                    exts.append(int.from_bytes(payload[i + RTL_RECORD_BYTES : i + size], "little"))
                 except ValueError as err:
                     # A CRC-valid record that does not decode was written by a buggy writer.
                     problems.append(f"{path}: record {len(records)}: {err}")
@@ -455,4 +510,4 @@ def read_trace(path: str | Path, warn: bool = True) -> Trace:
             TraceWarning,
             stacklevel=2,
         )
-    return Trace(path, header, records, complete=not problems, problems=problems, pids=pids)
+    return Trace(path, header, records, complete=not problems, problems=problems, ext=exts)

@@ -147,10 +147,10 @@ def first_difference(
 
     def kept(trace: Trace) -> list[tuple[int, int]]:
         rows = []
-        for record, pids in zip(trace.records, trace.pids, strict=True):
+        for record, ext in zip(trace.records, trace.ext, strict=True):
             if cutoff_ps is not None and record.timestamp * cycle_ps >= cutoff_ps:
                 continue
-            rows.append((record.pack(), pids))
+            rows.append((record.pack(), ext))
         return rows
 
     a, b = kept(recorded), kept(replayed)
@@ -165,11 +165,20 @@ def first_difference(
 
 def _show(row: tuple[int, int]) -> str:
     from ..cxl import EmcRecord
+    from ..emc.trace import META_FIELD_LSB, META_VALUE_LSB, PID_BITS, PID_MASK, SNP_TYPE_LSB
 
-    r = EmcRecord.unpack(row[0])
+    r, ext = EmcRecord.unpack(row[0]), row[1]
+    meta = ext >> META_FIELD_LSB
+    hint = (
+        f" meta_field={meta & 3} meta_value={ext >> META_VALUE_LSB & 3} "
+        f"snp_type={ext >> SNP_TYPE_LSB & 7}"
+        if meta
+        else ""
+    )
     return (
         f"[t={r.timestamp} {r.channel.name} op={r.opcode} {r.direction.name} tag={r.tag} "
-        f"addr={r.addr:#x} port={r.port} spid={row[1] & 0xFFF} dpid={row[1] >> 12}]"
+        f"addr={r.addr:#x} port={r.port} spid={ext & PID_MASK} "
+        f"dpid={ext >> PID_BITS & PID_MASK}{hint}]"
     )
 
 

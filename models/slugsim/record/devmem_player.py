@@ -5,12 +5,11 @@ A host that caches an HDM-DB device's memory sends its M2S traffic from its devi
 line number as Tag and BITag (CXL_REFERENCE.md §2.1). ``devmem_ops_of`` turns the host's trace
 back into the table's program operations:
 
-- an egress ``MemRd`` is a fill: a **store** (MetaValue A) when the line's copy later leaves
-  dirty (an egress ``MemWr`` of the line before its next fill), or when the host holds the line
-  in S at that point of the replay (a store to S reads for ownership); else a **load**
-  (MetaValue S). The trace holds no MetaValue: a load that was granted E and then stored to by a
-  hit is replayed as a store from I, which sends the same messages unless other hosts held the
-  line (the device then snoops them with BISnpInv, not BISnpData);
+- an egress ``MemRd`` is a fill: a **store** when the record's MetaValue is A (SnpInv), a
+  **load** when it is S (SnpData) (CXL_REFERENCE.md §2.3; trace format 4 carries the hint). A
+  load whose copy later leaves dirty (an egress ``MemWr`` of the line before its next fill) was
+  granted E and then stored to by a hit, which sent nothing: the replay makes that store when
+  the load completes;
 - an egress ``MemClnEvct`` is an eviction, and so is an egress ``MemWr`` that answers no BISnp
   (one that does is the table's own writeback for the snoop: not an operation);
 - BIRsp and BIConflict are not operations: the table answers the device's BISnps itself.
@@ -34,20 +33,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..coherence.devmem_host import HostMemState
+from ..coherence.latency import ACTION_LATENCY_PS
 from ..coherence.ops import Completion, CoreOp, Op
 from ..components.devmem_timing import LINE_BYTES, TimedHostMem, _Core, _Slot
-from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, S2MBISnpOpcode, S2MNDROpcode
+from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, MetaValue, S2MBISnpOpcode
 
 _MEMRD = int(M2SReqOpcode.MEMRD)
 _CLNEVCT = int(M2SReqOpcode.MEMCLNEVCT)
 _MEMWR = int(M2SRwDOpcode.MEMWR)
 _BICONFLICT = int(M2SRwDOpcode.BICONFLICT)
 _RESPONSES = (Channel.S2M_NDR, Channel.S2M_DRS)
-_CMP_S = int(S2MNDROpcode.CMP_S)
+_OWN = int(MetaValue.A)  # a MemRd asking for an exclusive copy: the host is storing
+# What a host's writeback for a BISnp keeps (coherence/devmem_host.py) ...
+_ANSWER_META = {
+    int(S2MBISnpOpcode.BISNPINV): int(MetaValue.I),
+    int(S2MBISnpOpcode.BISNPDATA): int(MetaValue.S),
+    int(S2MBISnpOpcode.BISNPCUR): int(MetaValue.A),
+}
+# ... and the least time it leaves after the BISnp arrived (the port pipeline included).
+_ANSWER_PS = min(
+    ACTION_LATENCY_PS["host_mem"][f"writeback_for_{kind}"] for kind in ("inv", "data", "cur")
+)
 # A MemWr this close behind the previous one queued behind it: one MemWr's serialisation (80 B)
 # on a x16 32 GT/s link is 1,334 ps (pooled_hdmdb.yaml's links).
 _BEHIND_PS = 1_400
-_BISNPINV = int(S2MBISnpOpcode.BISNPINV)
 
 
 @dataclass
@@ -57,23 +66,16 @@ class MemOp:
     kind: CoreOp  # Load / Store (a fill) or Evict
     line: int
     response: int | None = None  # recorded: its last response (Cmp / data)
-    dirty: bool = False  # a fill whose copy later left dirty: it was stored to
-    left: bool = False  # a fill whose copy left (evicted or snooped away) within the trace
-    shared: bool = False  # a fill answered Cmp-S: a load
-    snoops: str = ""  # the BISnp it sent other hosts: "inv" (a store), "data" (a load), ""
-    hit_store: bool = False  # a load granted E and then stored to by a hit
+    hit_store: bool = False  # a load whose copy left dirty: granted E, then stored to by a hit
     arrived: int = -1  # the last message that arrived before it left (its trace record first)
     arrives: int | None = None  # the first message that arrived after it left
     queued_since: int | None = None  # an eviction held behind a snoop answer made then
     queued_before: int | None = None  # ... and ahead of one made then
     first: list[MemOp] = field(default_factory=list)  # evictions that made room for this fill
+    record: int = -1  # the trace record of its message
+    rank: int | None = None  # where its message is in the device's trace (ingress order)
     prev: int = -1  # the operation whose completion it followed, -1 none
     gap: int = 0  # recorded: from prev's completion to this one on the wire
-
-
-def _leave(copy: MemOp | None) -> None:
-    if copy is not None:
-        copy.left = True
 
 
 def _ahead_of(queued: list[MemOp], made: int | None) -> None:
@@ -84,38 +86,55 @@ def _ahead_of(queued: list[MemOp], made: int | None) -> None:
     queued.clear()
 
 
+def _answers(
+    record: Any, meta: int, snooped: dict[int, int], bisnp_at: dict[int, int], time: int
+) -> bool:
+    """Whether an egress MemWr is the host's answer to the BISnp pending on its line, rather
+    than an eviction the host made before that BISnp reached it (the BISnp then waits for the
+    eviction's Cmp and is answered BIRspI). An answer carries the MetaValue of what the host
+    keeps (I for BISnpInv, S for BISnpData, A for BISnpCur) and leaves no sooner than the
+    BISnp answer's latency after the BISnp arrived; an eviction's MetaValue is I. A MemWr I
+    leaving later than that on a BISnpInv could be either: it is taken as the answer."""
+    opcode = snooped.get(record.tag)
+    if opcode is None:
+        return False
+    if meta != _ANSWER_META[opcode]:
+        return False
+    return time - bisnp_at[record.tag] >= _ANSWER_PS
+
+
 def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     """The agent's program operations in ``trace``, in the order their messages left."""
     found: list[MemOp] = []
     pending: dict[int, MemOp] = {}  # line -> the operation waiting for responses
     fill: dict[int, MemOp] = {}  # line -> the fill of the copy the host holds
-    snooped: set[int] = set()  # lines with a BISnp not yet answered
+    snooped: dict[int, int] = {}  # line -> the opcode of its BISnp not yet answered
     arrived = -1  # when the last ingress message arrived
     waiting: list[MemOp] = []  # operations that left since then
     last_call: dict[int, int] = {}  # line -> when its last message arrived (the agent's call)
     bisnp_at: dict[int, int] = {}  # line -> when its last BISnp arrived
     queued: list[MemOp] = []  # held evictions waiting for the next snoop answer after them
     behind: tuple[int, int | None] | None = None  # the last MemWr: wire time, held since
-    for record in trace.records:
+    for index, record in enumerate(trace.records):
         time = record.timestamp * cycle_ps
         channel, line = record.channel, record.tag
         if record.direction == Direction.EGRESS:
             op: MemOp | None = None
             if channel == Channel.M2S_REQ and record.opcode == _MEMRD:
-                op = MemOp(len(found), time, CoreOp.Load, line)
+                store = trace.meta_value(index) == _OWN
+                op = MemOp(len(found), time, CoreOp.Store if store else CoreOp.Load, line)
                 fill[line] = op
             elif channel == Channel.M2S_REQ and record.opcode == _CLNEVCT:
                 op = MemOp(len(found), time, CoreOp.Evict, line)
-                _leave(fill.pop(line, None))
+                fill.pop(line, None)
             elif channel == Channel.M2S_RWD and record.opcode == _MEMWR:
                 copy = fill.pop(line, None)
-                _leave(copy)
-                if copy is not None:
-                    copy.dirty = True
+                if copy is not None and copy.kind is CoreOp.Load:
+                    copy.hit_store = True
                 held = None
                 if behind is not None and 0 <= time - behind[0] <= _BEHIND_PS:
                     held = behind[1]
-                if line not in snooped:
+                if not _answers(record, trace.meta_value(index), snooped, bisnp_at, time):
                     op = MemOp(len(found), time, CoreOp.Evict, line)
                     op.queued_since = held
                     if held is not None:
@@ -128,10 +147,11 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 behind = (time, bisnp_at.get(line))  # made when the BISnp arrived
                 _ahead_of(queued, behind[1])
             elif channel == Channel.M2S_BIRSP:
-                snooped.discard(line)
-                _leave(fill.pop(line, None))  # clean (a dirty copy went with a MemWr first)
+                snooped.pop(line, None)
+                fill.pop(line, None)  # clean (a dirty copy went with a MemWr first)
             if op is not None:
                 op.arrived = arrived
+                op.record = index
                 found.append(op)
                 pending[line] = op
                 waiting.append(op)
@@ -143,14 +163,12 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
             op.arrives = time
         waiting.clear()
         if channel == Channel.S2M_BISNP:
-            snooped.add(line)
+            snooped[line] = record.opcode
             bisnp_at[line] = time
         elif channel in _RESPONSES:
             op = pending.get(line)
             if op is not None:
                 op.response = time
-                if channel == Channel.S2M_NDR and record.opcode == _CMP_S:
-                    op.shared = True
     # Each operation follows the latest completion before it (as device_requests_of does).
     done = sorted((op.response, op.index) for op in found if op.response is not None)
     k, latest = 0, None
@@ -164,48 +182,72 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     return found
 
 
-def classify(ops: dict[str, list[MemOp]], traces: dict[str, Any], cycle_ps: int) -> None:
-    """Decide each fill: a load (MetaValue S) or a store (A). The trace holds no MetaValue, but
-    the device's answer does: a BISnp reaching another host while the fill was pending is
-    taken as the fill's (BISnpInv: a store, BISnpData: a load); a fill answered Cmp-S is a load;
-    a fill whose copy left dirty is a store, or a load and then a store hit when it snooped
-    with BISnpData; one whose copy left clean is a load (a store's copy leaves dirty), one
-    still held at the end a store if it snooped with BISnpInv."""
-    fills: dict[int, list[tuple[str, MemOp]]] = {}
-    for host, found in ops.items():
-        for op in found:
-            if op.kind is not CoreOp.Evict:
-                fills.setdefault(op.line, []).append((host, op))
-    for host, trace in traces.items():
-        if host not in ops:
+def rank_at_device(ops: list[MemOp], host: Any, device: Any, host_pid: int) -> None:
+    """Set each operation's ``rank``: the index of its message among the device's ingress
+    records. The k-th message a host sent with a given channel, opcode and tag is the k-th the
+    device received from it with those."""
+    arrivals: dict[tuple[int, int, int, int], list[int]] = {}
+    for i, record in enumerate(device.records):
+        if record.direction == Direction.INGRESS:
+            key = (device.spid(i), int(record.channel), record.opcode, record.tag)
+            arrivals.setdefault(key, []).append(i)
+    of_record = {op.record: op for op in ops}
+    seen: dict[tuple[int, int, int, int], int] = {}
+    for i, record in enumerate(host.records):
+        if record.direction != Direction.EGRESS:
             continue
-        for record in trace.records:
-            if record.channel != Channel.S2M_BISNP or record.direction != Direction.INGRESS:
-                continue
-            time = record.timestamp * cycle_ps
-            cause = None
-            for other, op in fills.get(record.tag, ()):
-                if other == host or op.time > time:
-                    continue
-                pending = op.response is None or op.response >= time
-                if pending and (cause is None or op.time > cause.time):
-                    cause = op
-            if cause is not None and not cause.snoops:
-                cause.snoops = "inv" if record.opcode == _BISNPINV else "data"
-    for found in ops.values():
-        for op in found:
-            if op.kind is CoreOp.Evict or op.shared:
-                continue
-            if (op.dirty and op.snoops != "data") or (not op.left and op.snoops == "inv"):
-                op.kind = CoreOp.Store
-            elif op.dirty:
-                op.hit_store = True
+        key = (host_pid, int(record.channel), record.opcode, record.tag)
+        k = seen.get(key, 0)
+        seen[key] = k + 1
+        op = of_record.get(i)
+        found = arrivals.get(key, ())
+        if op is not None and k < len(found):
+            op.rank = found[k]
+
+
+class SendOrder:
+    """What the traces cannot say alone: which of two hosts sent first when both sent at the
+    same instant (the switch forwards them in that order). Hosts' operations due at one
+    instant start in the order their messages reached the device in the recording (``rank``);
+    one that waits for another host's operation gives way for at most ``PATIENCE`` turns of
+    that instant, in case the other is held back by something else in the replay."""
+
+    PATIENCE = 64
+
+    def __init__(self) -> None:
+        self.due: dict[int, set[tuple[int, int]]] = {}  # instant -> (rank, player) not started
+
+    def expect(self, instant: int, rank: int | None, player: int) -> None:
+        if rank is not None:
+            self.due.setdefault(instant, set()).add((rank, player))
+
+    def started(self, instant: int, rank: int | None, player: int) -> None:
+        due = self.due.get(instant)
+        if due is not None and rank is not None:
+            due.discard((rank, player))
+            if not due:
+                del self.due[instant]
+
+    def gives_way(self, instant: int, rank: int | None, player: int) -> bool:
+        """Another player's operation due at ``instant`` reached the device before this one."""
+        due = self.due.get(instant)
+        if due is None or rank is None:
+            return False
+        return any(r < rank and p != player for r, p in due)
 
 
 class DevMemPlayer:
     """Takes over ``host``'s device-memory agent and runs ``ops`` through it."""
 
-    def __init__(self, host: Any, recorded_name: str, ops: list[MemOp], mode: str) -> None:
+    def __init__(
+        self,
+        host: Any,
+        recorded_name: str,
+        ops: list[MemOp],
+        mode: str,
+        order: SendOrder | None = None,
+        number: int = 0,
+    ) -> None:
         mem: TimedHostMem = host.devmem
         self.host = host
         self.mem = mem
@@ -224,6 +266,11 @@ class DevMemPlayer:
         self.parked: dict[int, list[MemOp]] = {}  # line -> evictions waiting for it
         self.sent = 0
         self.completed = 0
+        self.order = order if order is not None and not self.dependency else SendOrder()
+        self.number = number
+        self.gave_way = 0  # turns given to other hosts at the current instant
+        for op in self.ops:
+            self.order.expect(self._due(op), self._rank(op), number)
         mem.capacity = 1 << 30  # evictions come from the trace, not the agent's LRU
         begin = host.start  # with its workload gone the host starts no agent: we do
 
@@ -275,6 +322,19 @@ class DevMemPlayer:
                 kept.append(op)
         return kept
 
+    def _due(self, op: MemOp) -> int:
+        """``timing`` / ``validate``: the instant ``op`` starts (``pump``)."""
+        desired = op.time - self.pipeline
+        if op.arrives is not None and desired >= op.arrives:
+            desired = max(op.arrived, op.arrives - 1)  # just before that arrival
+        return desired
+
+    @staticmethod
+    def _rank(op: MemOp) -> int | None:
+        """Where the first message ``op`` sends reached the device (its evictions go first)."""
+        ranks = [r for r in (op.rank, *(e.rank for e in op.first)) if r is not None]
+        return min(ranks) if ranks else None
+
     def pump(self, _: object = None) -> None:
         """Start every operation whose turn it is, in recorded order.
 
@@ -296,11 +356,18 @@ class DevMemPlayer:
                         return  # its completion calls pump
                     desired = finished + op.gap - self.pipeline
             else:
-                desired = op.time - self.pipeline
-                if op.arrives is not None and desired >= op.arrives:
-                    desired = max(op.arrived, op.arrives - 1)  # just before that arrival
+                desired = self._due(op)
                 if now == desired and self.yielded != op.index:
                     self.yielded = op.index  # after what arrives and completes now
+                    self.gave_way = 0
+                    self.sim.schedule(0, self.pump)
+                    return
+                if (
+                    now == desired
+                    and self.gave_way < SendOrder.PATIENCE
+                    and self.order.gives_way(now, self._rank(op), self.number)
+                ):
+                    self.gave_way += 1  # another host sent first at this instant
                     self.sim.schedule(0, self.pump)
                     return
             if now < desired:
@@ -313,11 +380,13 @@ class DevMemPlayer:
             for evict in op.first:
                 self.issue(evict)
             self.issue(op)
+            self.order.started(self._due(op), self._rank(op), self.number)
             if room is not None:
                 self.next += 1
                 for evict in room.first:
                     self.issue(evict)
                 self.issue(room)
+                self.order.started(self._due(room), self._rank(room), self.number)
 
     def _room_for(self, op: MemOp) -> MemOp | None:
         """The fill that ``op``, an eviction, made room for: the next operation, when its
@@ -346,7 +415,7 @@ class DevMemPlayer:
             mem.busy[line] = None
             mem._call(mem.agent.issue, evict)
             return
-        store = op.kind is CoreOp.Store or mem.agent.state(line) is HostMemState.S
+        store = op.kind is CoreOp.Store
         access = Op(CoreOp.Store, line, mem.checks.new_value()) if store else Op(CoreOp.Load, line)
         self.by_op[id(access)] = op
         slot = _Slot(self.core)

@@ -5,7 +5,8 @@ A recording is a directory::
     manifest.json       what was recorded: topology (file and sha256), seed, slugsim version,
                         EMC configuration, PBR IDs, how the run ended, and one entry per EMC
     topology.yaml       a copy of the topology file, so a replay needs nothing else
-    emc/<name>.emc      one trace per EMC (``slugsim.emc.trace``, version 2: PIDs included)
+    emc/<name>.emc      one trace per EMC (``slugsim.emc.trace``, version 4: PIDs and the
+                        CXL.mem coherence hint included)
 
 It is written into a temporary sibling directory and renamed into place when the run has
 ended, so a crash leaves no recording at all under the chosen name (the temporary directory
@@ -37,7 +38,7 @@ from ..emc.config import ENDPOINTS, SWITCH_PORTS, EmcConfig
 from ..emc.csr import ADDR_MAX, COUNTER_WIDTH, EmcCsr, EmcParams, place_field
 from ..emc.model import EmcMonitorModel
 from ..emc.probe import EmcProbe
-from ..emc.trace import TraceWriter, pids_of
+from ..emc.trace import META_FIELD_LSB, META_VALUE_LSB, SNP_TYPE_LSB, TraceWriter, extension_of
 from ..kernel import ConfigurationError
 from .ship import Shipper, is_log_traffic
 
@@ -64,10 +65,18 @@ def program(model: EmcMonitorModel, config: EmcConfig) -> None:
     model.csr_write(EmcCsr.CTRL, place_field(1, "CTRL", "ENABLE"))
 
 
-def _fast_specs() -> dict[type, tuple[int, str | None, str | None, str | None]]:
-    """Per recordable message type: its channel and its tag, address and opcode fields."""
+def _fast_specs() -> dict[type, tuple[int, str | None, str | None, str | None, bool, bool]]:
+    """Per recordable message type: its channel; its tag, address and opcode fields; whether
+    it carries MetaField/MetaValue and SnpType (the trace extension, ``slugsim.emc.trace``)."""
     return {
-        cls: (int(cls.CHANNEL), cls.TAG_FIELD, cls.ADDR_FIELD, cls.OPCODE_FIELD)  # type: ignore[arg-type]
+        cls: (
+            int(cls.CHANNEL),  # type: ignore[arg-type]
+            cls.TAG_FIELD,
+            cls.ADDR_FIELD,
+            cls.OPCODE_FIELD,
+            cls.field_spec("meta_value") is not None,
+            cls.field_spec("snp_type") is not None,
+        )
         for cls in recordable_types()
     }
 
@@ -95,7 +104,7 @@ class ComponentEmc:
         )
         program(self.model, config)
         self.writer = writer
-        self.fifo_pids: deque[int] = deque()  # the PID extension of each record in the FIFO
+        self.fifo_ext: deque[int] = deque()  # the extension of each record in the FIFO
         self.drained_at = 0  # time up to which the drain has run
         self.probes: list[EmcProbe] = []
         self.written = 0
@@ -132,7 +141,7 @@ class ComponentEmc:
                 probe.unrecordable += 1
                 return
             probe.handed += 1
-            channel, tag_field, addr_field, opcode_field = spec
+            channel, tag_field, addr_field, opcode_field, has_meta, has_snp = spec
             counters["SEEN"] = (counters["SEEN"] + 1) & _COUNTER_MASK
             counters["RECORDED"] = (counters["RECORDED"] + 1) & _COUNTER_MASK
             word = (
@@ -144,7 +153,12 @@ class ComponentEmc:
                 | (((getattr(msg, addr_field) >> 6) & _LINE_MASK) if addr_field else 0) << addr_lsb
                 | port_bits
             )
-            write(word, (getattr(msg, "spid", 0) or 0) | (getattr(msg, "dpid", 0) or 0) << 12)
+            ext = (getattr(msg, "spid", 0) or 0) | (getattr(msg, "dpid", 0) or 0) << 12
+            if has_meta:
+                ext |= msg.meta_field << META_FIELD_LSB | msg.meta_value << META_VALUE_LSB
+                if has_snp:
+                    ext |= msg.snp_type << SNP_TYPE_LSB
+            write(word, ext)
             self.written += 1
 
         return observe
@@ -157,9 +171,7 @@ class ComponentEmc:
                 self.drain(time)
             record = probe(port, msg, direction, time)
             if record is not None:
-                self.fifo_pids.append(
-                    pids_of(getattr(msg, "spid", 0) or 0, getattr(msg, "dpid", 0) or 0)
-                )
+                self.fifo_ext.append(extension_of(msg))
             if not self.config.drain:
                 self.drain_all()
 
@@ -181,11 +193,11 @@ class ComponentEmc:
             self._write(self.model.pop())
 
     def _write(self, record: EmcRecord) -> None:
-        pids = self.fifo_pids.popleft()
-        self.writer.write(record, pids)
+        ext = self.fifo_ext.popleft()
+        self.writer.write(record, ext)
         self.written += 1
         if self.shipper is not None:
-            self.shipper.add(record, pids)
+            self.shipper.add(record, ext)
 
     def summary(self) -> dict[str, Any]:
         found = {

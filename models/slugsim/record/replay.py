@@ -48,7 +48,7 @@ from .device_player import (
     name_value,
     order_grants,
 )
-from .devmem_player import DevMemPlayer, classify, devmem_ops_of
+from .devmem_player import DevMemPlayer, SendOrder, devmem_ops_of, rank_at_device
 from .player import HostPlayer, WriteOrder
 from .recorder import Recorder, run_info, sha256_of
 from .recording import Recording, RecordingError, load_recording
@@ -116,7 +116,10 @@ def replay(
     # Hosts on HDM-DB memory: re-driven through their device-memory agent, not HostPlayer.
     cycle = int(manifest["emc"]["cycle"])
     memory_ops = {h: devmem_ops_of(recording.traces[h], cycle) for h in memory_hosts}
-    classify(memory_ops, recording.traces, cycle)
+    for host, device in memory_hosts.items():
+        if device in recording.traces:
+            pid = int(manifest["pids"][host])
+            rank_at_device(memory_ops[host], recording.traces[host], recording.traces[device], pid)
     for h in memory_hosts:
         requests[h] = []
     memory_targets = _memory_hosts(graph, memory_ops, mapping, topo)
@@ -175,9 +178,12 @@ def replay(
             )
             for recorded, new in device_targets.items()
         }
+        send_order = SendOrder()
         memory_players = {
-            recorded: DevMemPlayer(system.components[new], recorded, memory_ops[recorded], mode)
-            for recorded, new in memory_targets.items()
+            recorded: DevMemPlayer(
+                system.components[new], recorded, memory_ops[recorded], mode, send_order, i
+            )
+            for i, (recorded, new) in enumerate(memory_targets.items())
         }
         recorder = Recorder(stage / "recording", system, config, Path(topo), strict_names=False)
         try:
@@ -260,8 +266,9 @@ def _endpoints(
     return targets
 
 
-def _device_memory_hosts(recording: Recording, recorded_graph: Any) -> list[str]:
-    """The traced hosts on HDM-DB memory (``DevMemPlayer`` re-drives them); refuses HDM-D.
+def _device_memory_hosts(recording: Recording, recorded_graph: Any) -> dict[str, str]:
+    """The traced hosts on HDM-DB memory (``DevMemPlayer`` re-drives them), each with its
+    device; refuses HDM-D.
 
     Such a host sends its M2S requests from ``TimedHostMem``'s coherence table, not from its
     cores' LLC misses, so ``HostPlayer`` finds none of them in its trace. HDM-D hosts also
@@ -297,7 +304,17 @@ def _device_memory_hosts(recording: Recording, recorded_graph: Any) -> list[str]
             "on plain, home-agent or HDM-DB memory and type1/type2 accelerators "
             "(docs/record_replay.md)"
         )
-    return sorted({h for h, _, _ in found})
+    hosts = {h: device for h, device, _ in sorted(found)}
+    for host in hosts:
+        trace = recording.traces[host]
+        if not trace.has_meta:
+            raise RecordingError(
+                f"{trace.path}: trace format version {trace.header.version} holds no MetaValue, "
+                f"and '{host}' caches HDM-DB memory: its MemRd for a load and for a store look "
+                "alike\n  hint: record the run again with this slugsim (trace format 4 carries "
+                "MetaField/MetaValue/SnpType)"
+            )
+    return hosts
 
 
 def _memory_hosts(

@@ -1,7 +1,7 @@
 """Shipping records over the fabric (``emc: {ship_to: DEVICE}``): what persisting a recording
 into a CXL memory device costs everyone else.
 
-Each endpoint EMC packs the records that leave its FIFO into 64-byte lines (19 bytes per raw
+Each endpoint EMC packs the records that leave its FIFO into 64-byte lines (20 bytes per raw
 record, or the delta/varint bytes of ``slugsim.emc.compact``) and writes every full line into
 the device with a CXL.mem ``MemWr`` from its own endpoint (its SPID), at
 ``ship_base + pid GiB + n * 64``. A line waits while ``MAX_IN_FLIGHT`` writes are
@@ -77,12 +77,12 @@ class Shipper:
 
         return on_message
 
-    def add(self, record: Any, pids: int) -> None:
+    def add(self, record: Any, ext: int) -> None:
         if self.encoder is None:
             size = RECORD_BYTES
         else:
             self._scratch.clear()
-            self.encoder.add(record, pids, self._scratch)
+            self.encoder.add(record, ext, self._scratch)
             size = len(self._scratch)
         self.bytes += size
         self.pending_bytes += size
