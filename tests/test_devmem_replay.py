@@ -209,3 +209,24 @@ def test_replay_refuses_hdm_db_traces_without_the_hint(tmp_path):
     assert code == 2, out + err
     assert "host2.emc" in err and "holds no MetaValue" in err and "record the run again" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_egress_records_carry_their_wait_for_the_wire(tmp_path):
+    """Trace format 4 records how long an egress message waited at the port after its
+    pipeline (``queued``): on these links every message that waited went on the wire the
+    moment the one before it was off, one serialisation later (267 ps for a header-only
+    message, 1,334 ps for a MemWr or DRS with its data, Gen5 x16)."""
+    topo = small_pool(tmp_path / "pool.yaml", requests=200)
+    assert run_cli("run", topo, "--record", tmp_path / "rec", "--no-progress")[0] == 0
+    waited = 0
+    for name, trace in load_recording(tmp_path / "rec").traces.items():
+        previous = None
+        for i, r in enumerate(trace.records):
+            if r.direction != Direction.EGRESS:
+                assert trace.queued(i) == 0
+                continue
+            if trace.queued(i):
+                waited += 1
+                assert previous is not None and r.timestamp - previous in (267, 1334), (name, i)
+            previous = r.timestamp
+    assert waited > 100

@@ -662,6 +662,29 @@ def test_probes_see_each_crossing_in_order_with_direction_and_time():
     assert order == ["probe", "handler"]
 
 
+def test_probes_read_when_an_outgoing_message_was_ready_for_the_wire():
+    """``port.tx.ready_at``: sent and through the pipeline. What a message waited after that,
+    behind another on the wire or for a credit, is its first flit's time less ``ready_at``
+    (what the EMC records as ``queued``)."""
+    sim = Simulator()
+    out, _, _ = _pair(sim, latency=ns(10), bandwidth=10**9, flit_bytes=16, credits=1)
+    out.pipeline = ns(100)
+    seen = []
+    out.add_probe(lambda port, m, direction, time: seen.append((m.value, time, port.tx.ready_at)))
+    out.send(msg("a"))  # ready at 100, on the wire at once (100-116); credit back at 136
+    out.send(msg("b"))  # ready at 100 too, but waits for that credit: on the wire at 136
+    sim.run()
+    assert seen == [("a", ns(100), ns(100)), ("b", ns(136), ns(100))]
+    seen.clear()
+    sim2 = Simulator()
+    out2, _, _ = _pair(sim2, latency=ns(10), bandwidth=10**9, flit_bytes=16, credits=4)
+    out2.add_probe(lambda port, m, direction, time: seen.append((m.value, time, port.tx.ready_at)))
+    for name in "xyz":
+        out2.send(msg(name))  # credits enough: each waits for the wire (16 ns per message)
+    sim2.run()
+    assert seen == [("x", 0, 0), ("y", ns(16), 0), ("z", ns(32), 0)]
+
+
 def test_probes_and_pipeline_set_before_linking_apply_once_linked():
     sim = Simulator()
     out = Component(sim, "src").add_port("out")

@@ -11,18 +11,24 @@ Layout (all integers little-endian)::
 ``EmcRecord`` fields with their bit positions) and free-form run metadata (topology, seed).
 
 Version 4 (written now): each record is ``EmcRecord.pack()`` in ``EmcRecord.wire_bytes`` (16)
-bytes followed by a 4-byte **extension** (``extension()``)::
+bytes followed by an 8-byte **extension** (``extension()``)::
 
     bits  0-11  SPID   \  PBR IDs, 12 bits each (CXL_REFERENCE.md §6.2); 0 where the
     bits 12-23  DPID   /  message has no such field
     bits 24-25  MetaField  \  the host's coherence hint (CXL_REFERENCE.md §2.3) on the channels
     bits 26-27  MetaValue   > that carry it: M2S Req and RwD (all three), S2M NDR and DRS
     bits 28-30  SnpType    /  (MetaField and MetaValue); 0 on every other channel
+    bits 32-63  queued     an egress message's wait at the port, in timestamp units: from when
+                           it was ready for the wire (sent, and through the port's pipeline)
+                           to its first flit, behind other messages or for a credit; 0 on
+                           ingress (saturates at 2**32 - 1)
 
 The 128-bit ``EmcRecord`` is what the RTL monitor emits and is full, so the extension is what
 the simulator's EMC adds rather than a wider RTL record (the RTL/model equivalence tests keep
 comparing the 16-byte record). Without MetaValue a replay cannot tell a host's MemRd for a load
-(MetaValue S) from one for a store (A). Older files still read: version 1 (16-byte records, no
+(MetaValue S) from one for a store (A); without ``queued`` it cannot tell when a message that
+waited for the wire was sent (an RTL monitor at the port's transaction-layer input sees it as
+the cycles between valid and ready). Older files still read: version 1 (16-byte records, no
 extension), version 2 (a 3-byte extension, PIDs only); their missing fields read as 0 and
 ``Trace.has_meta`` is False.
 
@@ -70,10 +76,12 @@ META_VERSIONS = (4, 5)  # versions whose extension carries MetaField / MetaValue
 CHUNK_MAGIC = b"CHNK"
 END_MAGIC = b"TEND"
 RTL_RECORD_BYTES = EmcRecord.wire_bytes  # the RTL monitor's 128-bit record
-EXT_BYTES = 4  # the extension of a version-4 record (module docstring)
+EXT_BYTES = 8  # the extension of a version-4 record (module docstring)
 PID_BITS = 12  # a PBR ID (CXL_REFERENCE.md §6.2)
 PID_MASK = (1 << PID_BITS) - 1
 META_FIELD_LSB, META_VALUE_LSB, SNP_TYPE_LSB = 24, 26, 28  # 2, 2 and 3 bits (§2.3)
+QUEUED_LSB = 32
+QUEUED_MAX = (1 << 32) - 1
 RECORD_BYTES = RTL_RECORD_BYTES + EXT_BYTES  # a version-4 record
 _V2_RECORD_BYTES = RTL_RECORD_BYTES + 3  # version 2: a PID-only extension
 DEFAULT_CHUNK_RECORDS = 4096
@@ -109,6 +117,7 @@ def record_layout(version: int = VERSION) -> list[dict[str, int | str]]:
             {"name": "meta_field", "lsb": lsb + META_FIELD_LSB, "width": 2, "shift": 0},
             {"name": "meta_value", "lsb": lsb + META_VALUE_LSB, "width": 2, "shift": 0},
             {"name": "snp_type", "lsb": lsb + SNP_TYPE_LSB, "width": 3, "shift": 0},
+            {"name": "queued", "lsb": lsb + QUEUED_LSB, "width": 32, "shift": 0},
         ]
     return fields
 
@@ -121,7 +130,12 @@ def record_bytes_for(version: int) -> int:
 
 
 def extension(
-    spid: int = 0, dpid: int = 0, meta_field: int = 0, meta_value: int = 0, snp_type: int = 0
+    spid: int = 0,
+    dpid: int = 0,
+    meta_field: int = 0,
+    meta_value: int = 0,
+    snp_type: int = 0,
+    queued: int = 0,
 ) -> int:
     """The packed extension of a version-4 record (module docstring)."""
     return (
@@ -130,17 +144,19 @@ def extension(
         | meta_field << META_FIELD_LSB
         | meta_value << META_VALUE_LSB
         | snp_type << SNP_TYPE_LSB
+        | min(queued, QUEUED_MAX) << QUEUED_LSB
     )
 
 
-def extension_of(msg: Any) -> int:
-    """The extension of the record a monitor makes of ``msg``."""
+def extension_of(msg: Any, queued: int = 0) -> int:
+    """The extension of the record a monitor makes of ``msg`` (``queued``: its wait at the
+    port, in timestamp units)."""
     ext = (getattr(msg, "spid", 0) or 0) | (getattr(msg, "dpid", 0) or 0) << PID_BITS
     meta_field = getattr(msg, "meta_field", None)
     if meta_field is not None:
         ext |= int(meta_field) << META_FIELD_LSB | int(msg.meta_value) << META_VALUE_LSB
         ext |= int(getattr(msg, "snp_type", 0)) << SNP_TYPE_LSB
-    return ext
+    return ext | min(queued, QUEUED_MAX) << QUEUED_LSB
 
 
 @dataclass(frozen=True)
@@ -320,6 +336,10 @@ class Trace:
 
     def snp_type(self, index: int) -> int:
         return self.ext[index] >> SNP_TYPE_LSB & 0b111
+
+    def queued(self, index: int) -> int:
+        """An egress message's wait at the port for the wire or a credit (timestamp units)."""
+        return self.ext[index] >> QUEUED_LSB
 
 
 def _fail(path: Path, offset: int, what: str, hint: str) -> TraceError:

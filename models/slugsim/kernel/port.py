@@ -278,7 +278,10 @@ class Port:
         each direction in wire order: ``Crossing.OUT`` when the link accepts a message this
         port sends (it has its credit), with the time its first flit goes on the wire;
         ``Crossing.IN`` when a message is delivered here, just before the handler runs, with
-        the current time. A probe observes only; it sees the messages sent after it was added.
+        the current time. For ``OUT``, ``port.tx.ready_at`` is when the message was ready for
+        the wire (sent, and through the port's pipeline): it waited from then until ``time``
+        for the wire or a credit. A probe observes only; it sees the messages sent after it
+        was added.
         """
         if self._probes is None:
             self._probes = []
@@ -506,6 +509,7 @@ class Channel:
         "dst",
         "flit_bytes",
         "src",
+        "ready_at",
     )
 
     def __init__(
@@ -540,6 +544,9 @@ class Channel:
         # a model that keeps ``port.send`` (a bound method) from before a probe was added
         # would bypass a rebound send, and the EMC, a probe, would silently miss messages.
         self._observed = src._probes is not None
+        # For probes: when the message they are shown was ready for the wire (its pipeline
+        # done); what it waited after that, for the wire or a credit, is ``start - ready_at``.
+        self.ready_at = 0
 
     # -- counters ----------------------------------------------------------------------------
 
@@ -640,6 +647,7 @@ class Channel:
                         vc._ring[head] = HELD
                         vc._note_held(head)
                 if self._observed:
+                    self.ready_at = sim.now + self._pipeline
                     self.src._observe(msg, Crossing.OUT, start)
                 return start
             if queue is None:
@@ -688,6 +696,7 @@ class Channel:
                 vc._ring[head] = HELD
                 vc._note_held(head)
         if self._observed:
+            self.ready_at = ready if ready >= 0 else sim.now + self._pipeline
             self.src._observe(msg, Crossing.OUT, start)
         return start
 

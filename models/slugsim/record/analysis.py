@@ -165,10 +165,19 @@ def first_difference(
 
 def _show(row: tuple[int, int]) -> str:
     from ..cxl import EmcRecord
-    from ..emc.trace import META_FIELD_LSB, META_VALUE_LSB, PID_BITS, PID_MASK, SNP_TYPE_LSB
+    from ..emc.trace import (
+        META_FIELD_LSB,
+        META_VALUE_LSB,
+        PID_BITS,
+        PID_MASK,
+        QUEUED_LSB,
+        QUEUED_MAX,
+        SNP_TYPE_LSB,
+    )
 
     r, ext = EmcRecord.unpack(row[0]), row[1]
-    meta = ext >> META_FIELD_LSB
+    meta = ext >> META_FIELD_LSB & 0x7F
+    queued = ext >> QUEUED_LSB & QUEUED_MAX
     hint = (
         f" meta_field={meta & 3} meta_value={ext >> META_VALUE_LSB & 3} "
         f"snp_type={ext >> SNP_TYPE_LSB & 7}"
@@ -178,7 +187,7 @@ def _show(row: tuple[int, int]) -> str:
     return (
         f"[t={r.timestamp} {r.channel.name} op={r.opcode} {r.direction.name} tag={r.tag} "
         f"addr={r.addr:#x} port={r.port} spid={ext & PID_MASK} "
-        f"dpid={ext >> PID_BITS & PID_MASK}{hint}]"
+        f"dpid={ext >> PID_BITS & PID_MASK}{hint}{f' queued={queued}' if queued else ''}]"
     )
 
 

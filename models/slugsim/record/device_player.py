@@ -65,7 +65,7 @@ Grant = tuple[str, int, bool]  # (device, request index, a write)
 @dataclass
 class DeviceRequest:
     index: int
-    time: int  # recorded: when it went on the wire (ps)
+    time: int  # recorded: when it was ready for the wire (its wire time less its wait there)
     opcode: D2HReqOpcode
     addr: int  # byte address of the line
     cqid: int = 0
@@ -73,7 +73,7 @@ class DeviceRequest:
     grant_record: int = -1  # the GO's record number in the trace (ties)
     response: int | None = None  # when its last response (GO or data) arrived
     prev: int = -1  # the request whose completion it followed, -1 none
-    gap: int = 0  # recorded: from prev's completion to this request on the wire
+    gap: int = 0  # recorded: from prev's completion to this request being ready for the wire
     after: list[tuple[str, int]] = field(default_factory=list)  # grants to wait for
     expect: int | None = None  # a load: the value it must read
 
@@ -94,8 +94,9 @@ def device_requests_of(trace: Trace, cycle_ps: int) -> list[DeviceRequest]:
             if kind is None:
                 open_cqids[record.tag] = None  # an eviction: its responses are not ours
                 continue
+            ready = time - trace.queued(i) * cycle_ps
             request = DeviceRequest(
-                len(found), time, D2HReqOpcode(record.opcode), record.addr, record.tag
+                len(found), ready, D2HReqOpcode(record.opcode), record.addr, record.tag
             )
             found.append(request)
             open_cqids[record.tag] = request

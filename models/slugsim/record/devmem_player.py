@@ -11,15 +11,20 @@ back into the table's program operations:
   granted E and then stored to by a hit, which sent nothing: the replay makes that store when
   the load completes;
 - an egress ``MemClnEvct`` is an eviction, and so is an egress ``MemWr`` that answers no BISnp
-  (one that does is the table's own writeback for the snoop: not an operation);
+  (one that does is the table's own writeback for the snoop: not an operation). A ``MemWr``
+  on a line with a BISnp pending is the answer only if it keeps what that BISnp asks for
+  (MetaValue I, S or A for BISnpInv, Data or Cur) and left no sooner than a BISnp answer
+  takes; else it is an eviction the host made before the BISnp reached it;
 - BIRsp and BIConflict are not operations: the table answers the device's BISnps itself.
 
 Hits sent nothing and are not in the trace; capacity evictions come from the trace, so the
 agent's own LRU replacement is switched off. ``DevMemPlayer`` takes over the host's agent:
 
-- ``timing`` / ``validate``: each operation starts so that its message goes on the wire at its
-  recorded time (the host's port pipeline, ``llc_latency``, is taken off; the table's send
-  actions cost nothing, ``coherence/latency.py``);
+- ``timing`` / ``validate``: each operation starts when its message was sent to the port: its
+  recorded wire time less the wait there the EMC recorded (``queued``, trace format 4) and the
+  port's pipeline (``llc_latency``); the table's send actions cost nothing
+  (``coherence/latency.py``). Operations of two hosts that start at one instant start in the
+  order their messages reached the device (``SendOrder``): the switch forwards them so;
 - ``dependency``: operations start in recorded order, each ``gap`` after the completion it
   followed in the recording (``gap`` as recorded).
 
@@ -35,7 +40,7 @@ from typing import Any
 from ..coherence.devmem_host import HostMemState
 from ..coherence.latency import ACTION_LATENCY_PS
 from ..coherence.ops import Completion, CoreOp, Op
-from ..components.devmem_timing import LINE_BYTES, TimedHostMem, _Core, _Slot
+from ..components.devmem_timing import TimedHostMem, _Core, _Slot
 from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, MetaValue, S2MBISnpOpcode
 
 _MEMRD = int(M2SReqOpcode.MEMRD)
@@ -50,13 +55,16 @@ _ANSWER_META = {
     int(S2MBISnpOpcode.BISNPDATA): int(MetaValue.S),
     int(S2MBISnpOpcode.BISNPCUR): int(MetaValue.A),
 }
-# ... and the least time it leaves after the BISnp arrived (the port pipeline included).
-_ANSWER_PS = min(
-    ACTION_LATENCY_PS["host_mem"][f"writeback_for_{kind}"] for kind in ("inv", "data", "cur")
-)
-# A MemWr this close behind the previous one queued behind it: one MemWr's serialisation (80 B)
-# on a x16 32 GT/s link is 1,334 ps (pooled_hdmdb.yaml's links).
-_BEHIND_PS = 1_400
+# ... and how long after the host handled the BISnp it is ready for the wire (the port's
+# pipeline included: host_mem_latency_ps keeps the total).
+_ANSWER_PS = {
+    int(opcode): ACTION_LATENCY_PS["host_mem"][f"writeback_for_{kind}"]
+    for opcode, kind in (
+        (S2MBISnpOpcode.BISNPINV, "inv"),
+        (S2MBISnpOpcode.BISNPDATA, "data"),
+        (S2MBISnpOpcode.BISNPCUR, "cur"),
+    )
+}
 
 
 @dataclass
@@ -65,6 +73,7 @@ class MemOp:
     time: int  # recorded: when its message went on the wire (ps)
     kind: CoreOp  # Load / Store (a fill) or Evict
     line: int
+    queued: int = 0  # recorded: how long its message waited at the port for the wire (ps)
     response: int | None = None  # recorded: its last response (Cmp / data)
     hit_store: bool = False  # a load whose copy left dirty: granted E, then stored to by a hit
     arrived: int = -1  # the last message that arrived before it left (its trace record first)
@@ -87,20 +96,24 @@ def _ahead_of(queued: list[MemOp], made: int | None) -> None:
 
 
 def _answers(
-    record: Any, meta: int, snooped: dict[int, int], bisnp_at: dict[int, int], time: int
+    record: Any,
+    meta: int,
+    ready: int,
+    snooped: dict[int, int],
+    bisnp_at: dict[int, int],
+    arrivals: set[int],
 ) -> bool:
     """Whether an egress MemWr is the host's answer to the BISnp pending on its line, rather
     than an eviction the host made before that BISnp reached it (the BISnp then waits for the
     eviction's Cmp and is answered BIRspI). An answer carries the MetaValue of what the host
-    keeps (I for BISnpInv, S for BISnpData, A for BISnpCur) and leaves no sooner than the
-    BISnp answer's latency after the BISnp arrived; an eviction's MetaValue is I. A MemWr I
-    leaving later than that on a BISnpInv could be either: it is taken as the answer."""
+    keeps (I for BISnpInv, S for BISnpData, A for BISnpCur; an eviction's is I), and is ready
+    for the wire a BISnp answer's latency after the host handled the BISnp: when it arrived,
+    or when a later arrival ended its wait (``arrivals``: the instants messages arrived)."""
     opcode = snooped.get(record.tag)
-    if opcode is None:
+    if opcode is None or meta != _ANSWER_META[opcode]:
         return False
-    if meta != _ANSWER_META[opcode]:
-        return False
-    return time - bisnp_at[record.tag] >= _ANSWER_PS
+    made = ready - _ANSWER_PS[opcode]
+    return made >= bisnp_at[record.tag] and made in arrivals
 
 
 def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
@@ -113,12 +126,14 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     waiting: list[MemOp] = []  # operations that left since then
     last_call: dict[int, int] = {}  # line -> when its last message arrived (the agent's call)
     bisnp_at: dict[int, int] = {}  # line -> when its last BISnp arrived
+    arrivals: set[int] = set()  # when messages arrived
     queued: list[MemOp] = []  # held evictions waiting for the next snoop answer after them
-    behind: tuple[int, int | None] | None = None  # the last MemWr: wire time, held since
+    behind: tuple[int, int | None] | None = None  # the last MemWr: sent to the port, held since
     for index, record in enumerate(trace.records):
         time = record.timestamp * cycle_ps
         channel, line = record.channel, record.tag
         if record.direction == Direction.EGRESS:
+            ready = time - trace.queued(index) * cycle_ps  # sent to the port, and through it
             op: MemOp | None = None
             if channel == Channel.M2S_REQ and record.opcode == _MEMRD:
                 store = trace.meta_value(index) == _OWN
@@ -132,9 +147,10 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 if copy is not None and copy.kind is CoreOp.Load:
                     copy.hit_store = True
                 held = None
-                if behind is not None and 0 <= time - behind[0] <= _BEHIND_PS:
+                if behind is not None and ready == behind[0]:  # released with the one before
                     held = behind[1]
-                if not _answers(record, trace.meta_value(index), snooped, bisnp_at, time):
+                meta = trace.meta_value(index)
+                if not _answers(record, meta, ready, snooped, bisnp_at, arrivals):
                     op = MemOp(len(found), time, CoreOp.Evict, line)
                     op.queued_since = held
                     if held is not None:
@@ -142,9 +158,9 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 else:  # a snoop answer, made when the line's last message arrived
                     held = last_call.get(line)
                     _ahead_of(queued, held)
-                behind = (time, held)
+                behind = (ready, held)
             elif channel == Channel.M2S_RWD and record.opcode == _BICONFLICT:
-                behind = (time, bisnp_at.get(line))  # made when the BISnp arrived
+                behind = (ready, bisnp_at.get(line))  # made when the BISnp arrived
                 _ahead_of(queued, behind[1])
             elif channel == Channel.M2S_BIRSP:
                 snooped.pop(line, None)
@@ -152,11 +168,13 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
             if op is not None:
                 op.arrived = arrived
                 op.record = index
+                op.queued = trace.queued(index) * cycle_ps
                 found.append(op)
                 pending[line] = op
                 waiting.append(op)
             continue
         arrived = time
+        arrivals.add(time)
         last_call[line] = time
         behind = None  # a message released later is recorded after this arrival
         for op in waiting:
@@ -294,40 +312,50 @@ class DevMemPlayer:
 
     def _attach(self, ops: list[MemOp]) -> list[MemOp]:
         """An eviction whose MemWr waited in the agent's outbox behind a snoop answer was
-        started with the fill it made room for, before its message was sent: attach it to the
-        last fill started since that answer was made (started before the eviction left)."""
+        started with the fill it made room for, before its message was sent: attach it to a
+        fill started after that answer was made and before the eviction left (and before a
+        later snoop answer it went ahead of). Of several, the last one without an eviction of
+        its own; a fill can make room twice, so a lone candidate is taken either way."""
         kept: list[MemOp] = []
         for op in ops:
             since = op.queued_since
             if since is not None:
+                latest = self._sent(op)
+                if op.queued_before is not None:  # ahead of a later snoop answer
+                    latest = min(latest, op.queued_before)
+                candidates = []
                 for i in range(len(kept) - 1, -1, -1):
                     fill = kept[i]
-                    start = fill.time - self.pipeline
+                    start = self._sent(fill)
                     if start < since:
                         break
-                    before = kept[i - 1] if i else None
-                    paired = (
-                        before is not None
-                        and before.kind is CoreOp.Evict
-                        and 0 <= fill.time - before.time <= _BEHIND_PS
-                    )  # it has the eviction that made room for it
-                    latest = op.time - self.pipeline
-                    if op.queued_before is not None:  # ahead of a later snoop answer
-                        latest = min(latest, op.queued_before)
-                    if fill.kind is not CoreOp.Evict and not paired and start < latest:
-                        fill.first.append(op)
-                        op = None  # type: ignore[assignment]
-                        break
+                    if fill.kind is not CoreOp.Evict and start < latest:
+                        before = kept[i - 1] if i else None
+                        paired = (
+                            before is not None
+                            and before.kind is CoreOp.Evict
+                            and self._sent(before) == start
+                        )  # it has the eviction that made room for it
+                        candidates.append((paired, fill))
+                unpaired = [fill for paired, fill in candidates if not paired]
+                chosen = unpaired[0] if unpaired else None
+                if len(candidates) == 1:
+                    chosen = candidates[0][1]
+                if chosen is not None:
+                    chosen.first.append(op)
+                    op = None  # type: ignore[assignment]
             if op is not None:
                 kept.append(op)
         return kept
 
     def _due(self, op: MemOp) -> int:
         """``timing`` / ``validate``: the instant ``op`` starts (``pump``)."""
-        desired = op.time - self.pipeline
-        if op.arrives is not None and desired >= op.arrives:
-            desired = max(op.arrived, op.arrives - 1)  # just before that arrival
-        return desired
+        return self._sent(op)
+
+    def _sent(self, op: MemOp) -> int:
+        """When the host's agent sent ``op``'s message to its port: before the port's
+        pipeline (``llc_latency``) and the wait for the wire the EMC recorded."""
+        return op.time - op.queued - self.pipeline
 
     @staticmethod
     def _rank(op: MemOp) -> int | None:
@@ -338,12 +366,11 @@ class DevMemPlayer:
     def pump(self, _: object = None) -> None:
         """Start every operation whose turn it is, in recorded order.
 
-        ``timing`` / ``validate``: so that its message reaches the wire at its recorded time,
-        ``pipeline`` before it (the agent's send actions cost nothing), unless the trace says it
-        left before the next message arrived: then it waited for the wire, and it starts just
-        after the message that arrived before it (whose handler may have started it), so the
-        events of one instant keep their recorded order. ``dependency``: it also waits for the
-        completion it followed, and goes ``gap`` after it."""
+        ``timing`` / ``validate``: when its message was sent to the port (``_sent``), after
+        what arrives and completes at that instant (one turn), and after other hosts'
+        operations of that instant that reached the device first (``SendOrder``).
+        ``dependency``: it also waits for the completion it followed, and goes ``gap`` after
+        it."""
         now = self.sim.now
         ops = self.ops
         while self.next < len(ops):
@@ -389,18 +416,15 @@ class DevMemPlayer:
                 self.order.started(self._due(room), self._rank(room), self.number)
 
     def _room_for(self, op: MemOp) -> MemOp | None:
-        """The fill that ``op``, an eviction, made room for: the next operation, when its
-        message followed the eviction's on the wire at once (one message's serialisation) with
-        nothing arriving in between. The agent sent both in one step."""
+        """The fill that ``op``, an eviction, made room for: the next operation, when the
+        agent sent both to the port at one instant with nothing arriving in between (one
+        step)."""
         if op.kind is not CoreOp.Evict or self.next >= len(self.ops):
             return None
         after = self.ops[self.next]
         if after.kind is CoreOp.Evict or after.arrived != op.arrived:
             return None
-        tx = self.mem._port.tx
-        dirty = self.mem.agent.state(op.line) is HostMemState.M
-        serialise = 0 if tx is None else tx._cost_of(LINE_BYTES + 16 if dirty else 16)[0]
-        return after if 0 <= after.time - op.time <= serialise else None
+        return after if self._sent(after) == self._sent(op) else None
 
     def issue(self, op: MemOp) -> None:
         mem, line = self.mem, op.line

@@ -39,13 +39,14 @@ SPARE_FROM = MAX_TAGS - 4096
 class Request:
     index: int
     time: int  # recorded: when its first flit went on the wire (ps)
+    ready: int  # recorded: when it was ready for the wire (``time`` less its wait at the port)
     write: bool  # a MemWr (writeback); else a MemRd
     tag: int
     addr: int
     device: str  # the recorded target
     slot: int  # the core slot it belongs to (a writeback: the miss that evicted it); -1 none
     prev: int = -1  # the request it waits for (the slot's previous request), -1 none
-    gap: int = 0  # recorded time from prev's response to this request on the wire
+    gap: int = 0  # recorded time from prev's response to this request being ready for the wire
     response: int | None = None  # recorded response time
     after: tuple[str, int] | None = None  # another endpoint's write to complete first
 
@@ -86,6 +87,7 @@ def requests_of(
             request = Request(
                 len(found),
                 time,
+                time - trace.queued(index) * cycle_ps,
                 write,
                 record.tag,
                 record.addr,
@@ -109,7 +111,7 @@ def requests_of(
         for r in [*pending_writebacks, request]:
             r.slot = request.slot
             if prev is not None and prev.response is not None:
-                r.prev, r.gap = prev.index, r.time - prev.response
+                r.prev, r.gap = prev.index, r.ready - prev.response
         pending_writebacks.clear()
         last_on_slot[request.slot] = request
     return found
@@ -143,8 +145,12 @@ class HostPlayer:
         mode: str,
         slots: int,
         order: WriteOrder,
+        exact: bool = False,
     ) -> None:
         self.host = host
+        # The trace gives each request's wait at the port (trace format 4): it is sent when it
+        # was, not guessed from the wire being busy.
+        self.exact = exact
         self.sim = host.sim
         self.recorded_name = recorded_name
         self.requests = requests
@@ -180,25 +186,28 @@ class HostPlayer:
     # -- sending ---------------------------------------------------------------------------------
 
     def desired_start(self, r: Request) -> int | None:
-        """When ``r``'s first flit should go on the wire, or None while it waits for a
-        completion (whose handler calls ``pump``)."""
+        """When ``r`` should be ready for the wire (its first flit goes on it then, or after
+        the messages ahead of it), or None while it waits for a completion (whose handler
+        calls ``pump``)."""
         if not self.dependency:
-            return r.time
+            return r.ready
         if r.after is not None and r.after not in self.order.done:
             self.order.wait(r.after, self.pump)
             return None
         if r.prev < 0:
-            return r.time
+            return r.ready
         done = self.done[r.prev]
         if done is None:
             return None
         return done + r.gap
 
     def pump(self) -> None:
-        """Send every request whose turn it is. A request goes now if sent now it would start
-        on the wire no earlier than it should (its wire is busy until then, as it was when it
-        was recorded), else when the host's miss path would bring it there just in time; so
-        a request that waited behind others on a busy wire leaves with them, as it did."""
+        """Send every request whose turn it is: when the host's miss path brings it to the
+        wire at the instant it was ready there in the recording. A trace without the wait at
+        the port (format 1-3) gives only the wire time: a request then goes now if sent now it
+        would start on the wire no earlier than it should (its wire is busy until then, as it
+        was when it was recorded), so one that waited behind others on a busy wire leaves with
+        them, as it did."""
         now = self.sim.now
         while self.next < len(self.requests):
             r = self.requests[self.next]
@@ -207,7 +216,7 @@ class HostPlayer:
                 return
             target = self._target(r)
             predicted = now + self.pipeline
-            if target is not None and target.port.tx is not None:
+            if not self.exact and target is not None and target.port.tx is not None:
                 predicted = max(predicted, target.port.tx.busy_until)
             if predicted < desired:
                 when = desired - self.pipeline

@@ -38,7 +38,15 @@ from ..emc.config import ENDPOINTS, SWITCH_PORTS, EmcConfig
 from ..emc.csr import ADDR_MAX, COUNTER_WIDTH, EmcCsr, EmcParams, place_field
 from ..emc.model import EmcMonitorModel
 from ..emc.probe import EmcProbe
-from ..emc.trace import META_FIELD_LSB, META_VALUE_LSB, SNP_TYPE_LSB, TraceWriter, extension_of
+from ..emc.trace import (
+    META_FIELD_LSB,
+    META_VALUE_LSB,
+    QUEUED_LSB,
+    QUEUED_MAX,
+    SNP_TYPE_LSB,
+    TraceWriter,
+    extension_of,
+)
 from ..kernel import ConfigurationError
 from .ship import Shipper, is_log_traffic
 
@@ -154,6 +162,10 @@ class ComponentEmc:
                 | port_bits
             )
             ext = (getattr(msg, "spid", 0) or 0) | (getattr(msg, "dpid", 0) or 0) << 12
+            if direction:  # egress: its wait at the port, from ready to its first flit
+                queued = (time - port.tx.ready_at) // cycle
+                if queued:
+                    ext |= min(queued, QUEUED_MAX) << QUEUED_LSB
             if has_meta:
                 ext |= msg.meta_field << META_FIELD_LSB | msg.meta_value << META_VALUE_LSB
                 if has_snp:
@@ -171,7 +183,8 @@ class ComponentEmc:
                 self.drain(time)
             record = probe(port, msg, direction, time)
             if record is not None:
-                self.fifo_ext.append(extension_of(msg))
+                queued = (time - port.tx.ready_at) // self.config.cycle if direction else 0
+                self.fifo_ext.append(extension_of(msg, queued))
             if not self.config.drain:
                 self.drain_all()
 

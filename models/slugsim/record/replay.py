@@ -169,6 +169,7 @@ def replay(
                 mode,
                 slots[recorded],
                 order,
+                exact=recording.traces[recorded].has_meta,
             )
             for recorded, new in targets.items()
         }
