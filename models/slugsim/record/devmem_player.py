@@ -40,8 +40,18 @@ from typing import Any
 from ..coherence.devmem_host import HostMemState
 from ..coherence.latency import ACTION_LATENCY_PS
 from ..coherence.ops import Completion, CoreOp, Op
-from ..components.devmem_timing import TimedHostMem, _Core, _Slot
-from ..cxl import Channel, Direction, M2SReqOpcode, M2SRwDOpcode, MetaValue, S2MBISnpOpcode
+from ..components.devmem_timing import LINE_BYTES, TimedHostMem, _Core, _Slot
+from ..cxl import (
+    Channel,
+    Direction,
+    M2SReq,
+    M2SReqOpcode,
+    M2SRwD,
+    M2SRwDOpcode,
+    MetaValue,
+    S2MBISnpOpcode,
+)
+from .player import Request
 
 _MEMRD = int(M2SReqOpcode.MEMRD)
 _CLNEVCT = int(M2SReqOpcode.MEMCLNEVCT)
@@ -75,6 +85,7 @@ class MemOp:
     line: int
     queued: int = 0  # recorded: how long its message waited at the port for the wire (ps)
     response: int | None = None  # recorded: its last response (Cmp / data)
+    answers: int = 0  # responses it has had: a fill completes with two (Cmp and data)
     hit_store: bool = False  # a load whose copy left dirty: granted E, then stored to by a hit
     arrived: int = -1  # the last message that arrived before it left (its trace record first)
     arrives: int | None = None  # the first message that arrived after it left
@@ -83,6 +94,8 @@ class MemOp:
     first: list[MemOp] = field(default_factory=list)  # evictions that made room for this fill
     record: int = -1  # the trace record of its message
     rank: int | None = None  # where its message is in the device's trace (ingress order)
+    size: int = 0  # its message's bytes on the wire
+    reaches: int = -1  # when its message reaches the other end of the host's link
     prev: int = -1  # the operation whose completion it followed, -1 none
     gap: int = 0  # recorded: from prev's completion to this one on the wire
 
@@ -95,25 +108,29 @@ def _ahead_of(queued: list[MemOp], made: int | None) -> None:
     queued.clear()
 
 
-def _answers(
+_CONFLICT_PS = ACTION_LATENCY_PS["host_mem"]["send_conflict"]  # a BIConflict's, likewise
+
+
+def _answer_made(
     record: Any,
     meta: int,
     ready: int,
     snooped: dict[int, int],
     bisnp_at: dict[int, int],
     arrivals: set[int],
-) -> bool:
-    """Whether an egress MemWr is the host's answer to the BISnp pending on its line, rather
-    than an eviction the host made before that BISnp reached it (the BISnp then waits for the
-    eviction's Cmp and is answered BIRspI). An answer carries the MetaValue of what the host
-    keeps (I for BISnpInv, S for BISnpData, A for BISnpCur; an eviction's is I), and is ready
-    for the wire a BISnp answer's latency after the host handled the BISnp: when it arrived,
-    or when a later arrival ended its wait (``arrivals``: the instants messages arrived)."""
+) -> int | None:
+    """When the host made an egress MemWr as its answer to the BISnp pending on its line, or
+    None when it is not one: an eviction the host made before that BISnp reached it (the
+    BISnp then waits for the eviction's Cmp and is answered BIRspI). An answer carries the
+    MetaValue of what the host keeps (I for BISnpInv, S for BISnpData, A for BISnpCur; an
+    eviction's is I), and is ready for the wire a BISnp answer's latency after the host
+    handled the BISnp: when it arrived, or when a later arrival ended its wait (``arrivals``:
+    the instants messages arrived)."""
     opcode = snooped.get(record.tag)
     if opcode is None or meta != _ANSWER_META[opcode]:
-        return False
+        return None
     made = ready - _ANSWER_PS[opcode]
-    return made >= bisnp_at[record.tag] and made in arrivals
+    return made if made >= bisnp_at[record.tag] and made in arrivals else None
 
 
 def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
@@ -124,7 +141,6 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     snooped: dict[int, int] = {}  # line -> the opcode of its BISnp not yet answered
     arrived = -1  # when the last ingress message arrived
     waiting: list[MemOp] = []  # operations that left since then
-    last_call: dict[int, int] = {}  # line -> when its last message arrived (the agent's call)
     bisnp_at: dict[int, int] = {}  # line -> when its last BISnp arrived
     arrivals: set[int] = set()  # when messages arrived
     queued: list[MemOp] = []  # held evictions waiting for the next snoop answer after them
@@ -150,17 +166,18 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 if behind is not None and ready == behind[0]:  # released with the one before
                     held = behind[1]
                 meta = trace.meta_value(index)
-                if not _answers(record, meta, ready, snooped, bisnp_at, arrivals):
+                made = _answer_made(record, meta, ready, snooped, bisnp_at, arrivals)
+                if made is None:
                     op = MemOp(len(found), time, CoreOp.Evict, line)
                     op.queued_since = held
                     if held is not None:
                         queued.append(op)
-                else:  # a snoop answer, made when the line's last message arrived
-                    held = last_call.get(line)
+                else:  # a snoop answer
+                    held = made
                     _ahead_of(queued, held)
                 behind = (ready, held)
             elif channel == Channel.M2S_RWD and record.opcode == _BICONFLICT:
-                behind = (ready, bisnp_at.get(line))  # made when the BISnp arrived
+                behind = (ready, ready - _CONFLICT_PS)  # made when the host handled the BISnp
                 _ahead_of(queued, behind[1])
             elif channel == Channel.M2S_BIRSP:
                 snooped.pop(line, None)
@@ -169,13 +186,13 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 op.arrived = arrived
                 op.record = index
                 op.queued = trace.queued(index) * cycle_ps
+                op.size = (M2SRwD if channel == Channel.M2S_RWD else M2SReq).wire_bytes
                 found.append(op)
                 pending[line] = op
                 waiting.append(op)
             continue
         arrived = time
         arrivals.add(time)
-        last_call[line] = time
         behind = None  # a message released later is recorded after this arrival
         for op in waiting:
             op.arrives = time
@@ -187,6 +204,9 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
             op = pending.get(line)
             if op is not None:
                 op.response = time
+                op.answers += 1
+                if op.answers == (1 if op.kind is CoreOp.Evict else 2):
+                    del pending[line]  # complete: later responses on the line are not its
     # Each operation follows the latest completion before it (as device_requests_of does).
     done = sorted((op.response, op.index) for op in found if op.response is not None)
     k, latest = 0, None
@@ -198,6 +218,26 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
         if latest is not None:
             op.prev, op.gap = latest[1], op.time - latest[0]
     return found
+
+
+def fills_as_requests(ops: list[MemOp], device: str) -> list[Request]:
+    """The fills among ``ops`` as ``Request`` rows (what the per-path report counts: a read
+    of a line from ``device`` and the time its answer came back)."""
+    return [
+        Request(
+            op.index,
+            op.time,
+            op.time - op.queued,
+            False,
+            op.line,
+            op.line * LINE_BYTES,
+            device,
+            -1,
+            response=op.response,
+        )
+        for op in ops
+        if op.kind is not CoreOp.Evict
+    ]
 
 
 def rank_at_device(ops: list[MemOp], host: Any, device: Any, host_pid: int) -> None:
@@ -224,34 +264,43 @@ def rank_at_device(ops: list[MemOp], host: Any, device: Any, host_pid: int) -> N
 
 
 class SendOrder:
-    """What the traces cannot say alone: which of two hosts sent first when both sent at the
-    same instant (the switch forwards them in that order). Hosts' operations due at one
-    instant start in the order their messages reached the device in the recording (``rank``);
-    one that waits for another host's operation gives way for at most ``PATIENCE`` turns of
-    that instant, in case the other is held back by something else in the replay."""
+    """What the traces cannot say alone: which of two hosts went first when both sent at one
+    instant. It shows where their messages meet: two reaching the switch at the same instant
+    are forwarded in the order they were sent, and reach the device in that order (``rank``).
+    So of hosts' operations due at one instant, one gives way to another whose message
+    reached the switch together with one of its own and the device before it. It gives way
+    for at most ``PATIENCE`` turns of that instant, in case the other is held back by
+    something else in the replay."""
 
     PATIENCE = 64
+    Messages = list[tuple[int, int | None]]  # (when it reaches the switch, rank at the device)
 
     def __init__(self) -> None:
-        self.due: dict[int, set[tuple[int, int]]] = {}  # instant -> (rank, player) not started
+        self.due: dict[int, dict[tuple[int, int], SendOrder.Messages]] = {}
 
-    def expect(self, instant: int, rank: int | None, player: int) -> None:
-        if rank is not None:
-            self.due.setdefault(instant, set()).add((rank, player))
+    def expect(self, instant: int, player: int, op: int, messages: Messages) -> None:
+        self.due.setdefault(instant, {})[player, op] = messages
 
-    def started(self, instant: int, rank: int | None, player: int) -> None:
+    def started(self, instant: int, player: int, op: int) -> None:
         due = self.due.get(instant)
-        if due is not None and rank is not None:
-            due.discard((rank, player))
+        if due is not None:
+            due.pop((player, op), None)
             if not due:
                 del self.due[instant]
 
-    def gives_way(self, instant: int, rank: int | None, player: int) -> bool:
-        """Another player's operation due at ``instant`` reached the device before this one."""
+    def gives_way(self, instant: int, player: int, messages: Messages) -> bool:
+        """Another player's operation due at ``instant`` sent first (above)."""
         due = self.due.get(instant)
-        if due is None or rank is None:
+        if due is None:
             return False
-        return any(r < rank and p != player for r, p in due)
+        mine = {reaches: rank for reaches, rank in messages if rank is not None}
+        for (other, _), theirs in due.items():
+            if other == player:
+                continue
+            for reaches, rank in theirs:
+                if rank is not None and rank < mine.get(reaches, -1):
+                    return True
+        return False
 
 
 class DevMemPlayer:
@@ -287,8 +336,12 @@ class DevMemPlayer:
         self.order = order if order is not None and not self.dependency else SendOrder()
         self.number = number
         self.gave_way = 0  # turns given to other hosts at the current instant
+        tx = mem._port.tx
+        for op in ops:  # when its message reaches the other end of the host's link
+            if tx is not None:
+                op.reaches = op.time + tx._cost_of(op.size)[0] + tx.latency
         for op in self.ops:
-            self.order.expect(self._due(op), self._rank(op), number)
+            self.order.expect(self._due(op), number, op.index, self._messages(op))
         mem.capacity = 1 << 30  # evictions come from the trace, not the agent's LRU
         begin = host.start  # with its workload gone the host starts no agent: we do
 
@@ -358,10 +411,10 @@ class DevMemPlayer:
         return op.time - op.queued - self.pipeline
 
     @staticmethod
-    def _rank(op: MemOp) -> int | None:
-        """Where the first message ``op`` sends reached the device (its evictions go first)."""
-        ranks = [r for r in (op.rank, *(e.rank for e in op.first)) if r is not None]
-        return min(ranks) if ranks else None
+    def _messages(op: MemOp) -> SendOrder.Messages:
+        """What ``op`` sends (its evictions first): when each reaches the switch, and its
+        rank at the device."""
+        return [(m.reaches, m.rank) for m in (*op.first, op)]
 
     def pump(self, _: object = None) -> None:
         """Start every operation whose turn it is, in recorded order.
@@ -389,11 +442,13 @@ class DevMemPlayer:
                     self.gave_way = 0
                     self.sim.schedule(0, self.pump)
                     return
-                if (
-                    now == desired
-                    and self.gave_way < SendOrder.PATIENCE
-                    and self.order.gives_way(now, self._rank(op), self.number)
-                ):
+                if now == desired and self.gave_way < SendOrder.PATIENCE:
+                    room = self._room_for(op, self.next + 1)
+                    step = self._messages(op) + (self._messages(room) if room else [])
+                    gives_way = self.order.gives_way(now, self.number, step)
+                else:
+                    gives_way = False
+                if gives_way:
                     self.gave_way += 1  # another host sent first at this instant
                     self.sim.schedule(0, self.pump)
                     return
@@ -403,25 +458,25 @@ class DevMemPlayer:
                     self.sim.schedule_at(desired, self.pump)
                 return
             self.next += 1
-            room = self._room_for(op)
+            room = self._room_for(op, self.next)
             for evict in op.first:
                 self.issue(evict)
             self.issue(op)
-            self.order.started(self._due(op), self._rank(op), self.number)
+            self.order.started(self._due(op), self.number, op.index)
             if room is not None:
                 self.next += 1
                 for evict in room.first:
                     self.issue(evict)
                 self.issue(room)
-                self.order.started(self._due(room), self._rank(room), self.number)
+                self.order.started(self._due(room), self.number, room.index)
 
-    def _room_for(self, op: MemOp) -> MemOp | None:
-        """The fill that ``op``, an eviction, made room for: the next operation, when the
-        agent sent both to the port at one instant with nothing arriving in between (one
-        step)."""
-        if op.kind is not CoreOp.Evict or self.next >= len(self.ops):
+    def _room_for(self, op: MemOp, next_index: int) -> MemOp | None:
+        """The fill that ``op``, an eviction, made room for: the next operation (at
+        ``next_index``), when the agent sent both to the port at one instant with nothing
+        arriving in between (one step)."""
+        if op.kind is not CoreOp.Evict or next_index >= len(self.ops):
             return None
-        after = self.ops[self.next]
+        after = self.ops[next_index]
         if after.kind is CoreOp.Evict or after.arrived != op.arrived:
             return None
         return after if self._sent(after) == self._sent(op) else None

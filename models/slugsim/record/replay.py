@@ -48,7 +48,13 @@ from .device_player import (
     name_value,
     order_grants,
 )
-from .devmem_player import DevMemPlayer, SendOrder, devmem_ops_of, rank_at_device
+from .devmem_player import (
+    DevMemPlayer,
+    SendOrder,
+    devmem_ops_of,
+    fills_as_requests,
+    rank_at_device,
+)
 from .player import HostPlayer, WriteOrder
 from .recorder import Recorder, run_info, sha256_of
 from .recording import Recording, RecordingError, load_recording
@@ -206,7 +212,7 @@ def replay(
                 f"{undecodable} recorded requests have addresses the new hosts do not map"
             )
         replayed = load_recording(stage / "recording")
-        _compare(recording, replayed, result, mapping, history, cutoff)
+        _compare(recording, replayed, result, mapping, history, cutoff, memory_hosts)
         if device_players:
             result.coherence = _coherence(
                 device_players, grants, numbers, replayed, system, device_targets
@@ -436,6 +442,7 @@ def _compare(
     mapping: dict[str, str],
     history: dict[int, list[tuple[str, int]]],
     cutoff: int | None,
+    memory_hosts: dict[str, str],
 ) -> None:
     if result.mode == "validate":
         for name, trace in sorted(recording.traces.items()):
@@ -451,6 +458,17 @@ def _compare(
         replayed.manifest,
         {h: s for h, s in mapped_slots.items() if h in replayed.traces},
     )
+    # Hosts on HDM-DB memory tag their fills by line, not by request slot: their paths
+    # count the fills (devmem_player) instead.
+    for host, device in memory_hosts.items():
+        new = mapping.get(host, host)
+        rec_requests[host] = fills_as_requests(
+            devmem_ops_of(recording.traces[host], recording.cycle_ps), device
+        )
+        if new in replayed.traces:
+            rep_requests[new] = fills_as_requests(
+                devmem_ops_of(replayed.traces[new], replayed.cycle_ps), mapping.get(device, device)
+            )
     before = path_stats(rec_requests, {})
     after = path_stats(rep_requests, inverse)
     for key in sorted(set(before) | set(after)):
