@@ -38,7 +38,8 @@ def _records(rng: random.Random, n: int) -> list[tuple[EmcRecord, int]]:
             addr=rng.choice([0, rng.randrange(1 << 30) << 6]),
             port=rng.randrange(4),
         )
-        out.append((record, rng.randrange(1 << 31)))
+        queued = rng.choice([0, rng.randrange(1 << 20)]) if record.direction else 0
+        out.append((record, rng.randrange(1 << 31) | queued << 32))
     return out
 
 

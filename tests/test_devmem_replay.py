@@ -70,6 +70,13 @@ def test_validate_reproduces_a_pooled_hdm_db_run(tmp_path):
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["devices"]["pool0"]["dcoh"]["data_errors"] == 0
     assert sum(stats["devices"]["pool0"]["dcoh"]["bisnp"].values()) > 0  # snoops answered
+    # The per-path report counts each host's fills (its MemRds), whose tags are lines.
+    report = json.loads((tmp_path / "out" / "replay.json").read_text())
+    paths = {row["path"]: row for row in report["paths"]}
+    for host in ("host0", "host1", "host2", "host3"):
+        row = paths[f"{host}->pool0"]
+        assert row["recorded"]["requests"] == row["replayed"]["requests"]
+        assert row["recorded"]["requests"] == memrds(tmp_path / "rec", host)
 
 
 def test_dependency_replay_with_the_hosts_a_switch_farther(tmp_path):

@@ -167,7 +167,12 @@ def test_compact_encoding_round_trips(seed, n):
     records = make_records(n, seed)
     # Responses carry no address; timestamps may step back (egress stamps lead).
     records = [r if rng.random() < 0.7 else dataclasses.replace(r, addr=0) for r in records]
-    exts = [rng.choice([0, 5 | 9 << 12, rng.randrange(1 << 31)]) for _ in records]
+    # the high 32 bits (the wait at the port) only on egress records
+    exts = [
+        rng.choice([0, 5 | 9 << 12, rng.randrange(1 << 31)])
+        | (rng.choice([0, rng.randrange(1 << 32)]) << 32 if r.direction == Direction.EGRESS else 0)
+        for r in records
+    ]
     pairs = list(zip(records, exts, strict=True))
     data = encode(pairs)
     assert list(decode(data)) == pairs

@@ -7,7 +7,7 @@ are encoded in order, each against the previous one of the same stream:
 
     flags      1 byte: channel (4 bits) | direction << 4 | has address << 5
                        | same extension as the previous record << 6 | same port << 7
-    opcode     1 byte
+    opcode     1 byte: the opcode (5 bits) | has a wait at the port << 7
     time       zigzag varint: timestamp minus the previous record's (records are in crossing
                order, and an egress record is stamped when its first flit leaves, so a
                delta can be negative)
@@ -15,9 +15,12 @@ are encoded in order, each against the previous one of the same stream:
     address    zigzag varint of the line-address delta against the previous record that had
                one (only when it has an address: responses carry none)
     port       varint, unless same as the previous record's
-    extension  varint of the record's extension (PIDs and, on the CXL.mem channels that carry
-               them, MetaField / MetaValue / SnpType: ``slugsim.emc.trace``), unless same as
-               the previous record's
+    extension  varint of the low 32 bits of the record's extension (PIDs and, on the CXL.mem
+               channels that carry them, MetaField / MetaValue / SnpType:
+               ``slugsim.emc.trace``), unless same as the previous record's
+    queued     varint of the extension's high 32 bits (the wait at the port; egress records
+               only), when not 0: it changes from one record to the next, so it is kept out of
+               the extension's "same as the previous" test
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..cxl import Channel, Direction, EmcRecord
+
+_LOW_BITS = 32  # the extension's high bits are the wait at the port (slugsim.emc.trace)
+_LOW_MASK = (1 << _LOW_BITS) - 1
 
 
 def _varint(value: int, out: bytearray) -> None:
@@ -51,6 +57,7 @@ class Encoder:
     def add(self, record: EmcRecord, ext: int, out: bytearray) -> None:
         """Append ``record`` (with its extension ``ext``) to ``out``."""
         has_addr = record.addr != 0
+        queued, ext = ext >> _LOW_BITS, ext & _LOW_MASK
         same_ext = ext == self.ext
         same_port = record.port == self.port
         out.append(
@@ -60,7 +67,7 @@ class Encoder:
             | same_ext << 6
             | same_port << 7
         )
-        out.append(record.opcode)
+        out.append(record.opcode | (queued != 0) << 7)
         _varint(_zigzag(record.timestamp - self.time), out)
         _varint(record.tag, out)
         if has_addr:
@@ -70,6 +77,8 @@ class Encoder:
             _varint(record.port, out)
         if not same_ext:
             _varint(ext, out)
+        if queued:
+            _varint(queued, out)
         self.time, self.port, self.ext = record.timestamp, record.port, ext
 
 
@@ -99,7 +108,8 @@ def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
 
     time = line = port = ext = 0
     while pos < len(data):
-        flags, opcode = data[pos], data[pos + 1]
+        flags, opcode = data[pos], data[pos + 1] & 0x7F
+        waited = data[pos + 1] >> 7
         pos += 2
         time += _unzigzag(varint())
         tag = varint()
@@ -111,6 +121,7 @@ def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
             port = varint()
         if not flags >> 6 & 1:
             ext = varint()
+        queued = varint() if waited else 0
         record = EmcRecord(
             timestamp=time,
             channel=Channel(flags & 0xF),
@@ -120,4 +131,4 @@ def decode(data: bytes) -> Iterator[tuple[EmcRecord, int]]:
             addr=addr,
             port=port,
         )
-        yield record, ext
+        yield record, ext | queued << _LOW_BITS
