@@ -4,7 +4,7 @@
 
 For each case the same topology runs three times: plain; recorded with EMCs on every
 endpoint (probes: the simulated results are identical to plain, which is checked); and
-recorded with the records shipped (raw 19-byte records, then delta/varint-compact) as
+recorded with the records shipped (raw 24-byte records, then delta/varint-compact) as
 64-byte MemWr lines into the device. Reported: the workload's mean request latency and its
 completion time, with the change against plain, and the log's share of the traffic (log
 lines per workload request, log GB/s). The table comes last.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How big recordings are: bytes per recorded request per shipped workload, as the 16-byte
-RTL record, as the raw trace file (19-byte records: PIDs added, plus headers and chunk
-framing), as the compact trace file (``emc: trace_format: compact``, trace format version 3:
+RTL record, as the raw trace file (24-byte records: the 8-byte extension added, plus headers
+and chunk framing), as the compact trace file (``emc: trace_format: compact``, format version 5:
 delta/varint per chunk, plus framing), the whole trace delta/varint-encoded in one stream
 (``slugsim.emc.compact``) and that again through zlib (zstd is not installed here; zlib stands
 in for a general-purpose compressor). EMCs on every endpoint.

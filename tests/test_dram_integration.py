@@ -123,3 +123,19 @@ def test_the_preset_choices_are_the_presets(params):
 
     preset_field = next(f for f in fields(params) if f.name == "dram_preset")
     assert get_args(get_type_hints(params)[preset_field.name]) == PRESET_NAMES
+
+
+def test_ranks_per_channel_reach_the_timing_model():
+    """``dram_ranks`` (docs/dram.md: Vistara's two DIMMs per channel): every channel
+    controller gets that many ranks, and their refreshes are staggered, one per rank."""
+    graph = direct(
+        HostParams(workload=chase("cxl", 200)),
+        Type3Params(dram_model="timing", dram_channels=2, dram_ranks=4),
+    )
+    system = elaborate(graph)
+    dram = system.components["mem0"].dram
+    assert [len(c.ranks) for c in dram.controllers] == [4, 4]
+    refreshes = [rank.next_refresh_at for rank in dram.controllers[0].ranks]
+    assert len(set(refreshes)) == 4
+    stats, _ = run_system(system)
+    assert stats["latency"]["read"]["paths"]["cxl:mem0"]["p50"] == pytest.approx(250, rel=0.1)

@@ -623,14 +623,15 @@ def make_dram(
     channels: int,
     controller_latency: int,
     page_policy: str = OPEN_PAGE,
+    ranks: int = 1,
     turnaround: int = 0,
     write_batch: int = 1,
 ) -> Any:
     """The memory a host's or device's params select: ``simple`` is ``dram.DramChannel`` (a
     bandwidth server of ``bandwidth`` with a fixed ``latency``, write ``turnaround`` and
-    ``write_batch``), ``timing`` a ``DramTiming`` of ``channels`` channels of ``preset_name``
-    with ``page_policy``, whose reads take ``controller_latency`` beyond the DRAM's own
-    timing."""
+    ``write_batch``), ``timing`` a ``DramTiming`` of ``channels`` channels of ``ranks`` ranks
+    of ``preset_name`` with ``page_policy``, whose reads take ``controller_latency`` beyond the
+    DRAM's own timing."""
     from .dram import DramChannel
     from .dram_presets import preset
 
@@ -641,6 +642,7 @@ def make_dram(
             sim,
             preset(preset_name),
             channels=channels,
+            ranks=ranks,
             page_policy=page_policy,
             read_latency=controller_latency,
         )

@@ -94,6 +94,10 @@ class HostParams:
     dram_channels: int = field(
         default=12, metadata=doc("64-bit DRAM channels of the timing model", ge=1, le=64)
     )
+    # One rank per channel unless a platform's DIMM population says more (docs/dram.md).
+    dram_ranks: int = field(
+        default=1, metadata=doc("ranks per channel of the timing model", ge=1, le=16)
+    )
     # Derived: 130 ns idle (§7b) - llc_latency 20 - a DDR5-6400 row miss (tRCD + CL + burst =
     # 35 ns) = 75. A dependent chase finds its bank precharged: 768 banks, and an all-bank
     # refresh closes them every tREFI (3.9 us, 30 loads).
@@ -275,6 +279,7 @@ class Host(Component):
             bandwidth=params.dram_bandwidth,
             preset_name=params.dram_preset,
             channels=params.dram_channels,
+            ranks=params.dram_ranks,
             controller_latency=params.dram_controller_latency,
             page_policy=params.dram_page_policy,
         )

@@ -103,6 +103,10 @@ class Type3Params:
     dram_channels: int = field(
         default=2, metadata=doc("64-bit DRAM channels of the timing model", ge=1, le=64)
     )
+    # One rank per channel unless a platform's DIMM population says more (docs/dram.md).
+    dram_ranks: int = field(
+        default=1, metadata=doc("ranks per channel of the timing model", ge=1, le=16)
+    )
     # Derived: dram_latency 55 ns - a DDR4-2400 row miss (tRCD + CL + burst = 31.7 ns) = 23.3,
     # rounded to 23, so the idle direct-attached load stays at 250 ns: an idle chase finds
     # most banks precharged (refresh closes them every tREFI), a third open on another row.
@@ -213,6 +217,7 @@ class Type3Device(Component):
             bandwidth=params.dram_bandwidth,
             preset_name=params.dram_preset,
             channels=params.dram_channels,
+            ranks=params.dram_ranks,
             controller_latency=params.dram_controller_latency,
             page_policy=params.dram_page_policy,
             turnaround=params.dram_turnaround,
