@@ -474,3 +474,37 @@ def test_a_type2_consumer_moves_and_its_memory_stays(tmp_path):
     ops_at_source = stats["migration"]["entries"]["acc1"]["ops_at_source"]
     assert 0 < ops_at_source < devices["acc2"]["completed"]
     assert devices["acc1"]["mem_reads"] > 0  # the host still reads the lines from acc1
+
+
+HDM_D_SOURCE = """
+run: {seed: 1}
+components:
+  - name: host0
+    kind: host
+    params:
+      hdm: [{base: 64GiB, size: 1GiB, targets: [acc0]}]
+      devmem_cache: 4KiB
+      workload: {kind: random, footprint: 16KiB, target: acc0, requests: 40}
+  - {name: sw0, kind: switch, params: {ports: 8}}
+  - name: acc0
+    kind: type2
+    params: {capacity: 1GiB, coherence: hdm_d, device_ops: 40, device_footprint: 16KiB}
+  - {name: acc1, kind: type2}
+links:
+  - {between: [host0, sw0]}
+  - {between: [sw0, acc0]}
+  - {between: [sw0, acc1]}
+"""
+
+
+def test_an_hdm_d_device_is_refused_with_why(tmp_path, capsys):
+    """Its bias table describes the memory it holds, which does not move: refused by name
+    (exit 2), not as "no workload" (an HDM-D device's accesses are its device_ops)."""
+    topology = tmp_path / "hdm_d.yaml"
+    topology.write_text(HDM_D_SOURCE)
+    out = tmp_path / "out"
+    code = main(["run", str(topology), "--out", str(out), "--migrate", "acc0=acc1@1us"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "'acc0' holds HDM-D memory: its bias table" in err and "hint:" in err
+    assert "Traceback" not in err and not out.exists()

@@ -83,7 +83,10 @@ class Simulator:
         self._stopped = True
 
     def peek(self) -> int | None:
-        """Time of the next pending event, or None when the queue is empty."""
+        """Time of the next pending timestamp, or None when the queue is empty. Called from a
+        callback it does not see callbacks still pending at the current time (the timestamp
+        being run is off the heap; tracking the run's place in its bucket would cost every
+        event): check from ``run``'s ``stop_when``, or, as the migration poller does, twice."""
         return self._heap[0] if self._heap else None
 
     def run(self, until: int | None = None, stop_when: Callable[[], bool] | None = None) -> int:

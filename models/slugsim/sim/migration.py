@@ -32,8 +32,9 @@ Re-routing: PBR IDs and switch tables are computed once, when the graph is built
 (``fabric.routing``), and do not change during a run. A migration therefore moves the work
 onto an endpoint that already has its PID and routes (the spare); what changes is which PID
 the work's requests carry, and the host learns it from the requests themselves (its snoop
-filter tracks the target's lines as the target takes them). Bias state: the Type-2 model keeps
-its memory in host bias (``components/type2.py``), so there is no bias table to move.
+filter tracks the target's lines as the target takes them). Bias state: a host-bias Type-2
+(``components/type2.py``, the default) has no bias table to move; an HDM-D one (``coherence:
+hdm_d``) is refused: its bias table and device accesses belong to its memory, which stays.
 
 A host's workload migrates the same way (``HostMigration``): its cores stop issuing, their
 requests drain, its LLC's modified lines are written back to the devices (MemWr), and the
@@ -276,6 +277,14 @@ def _problems(graph: nx.Graph, spec: MigrationSpec) -> list[tuple[str, str, str]
 
     source, target = graph.nodes[spec.endpoint], graph.nodes[spec.target]
     family = _family(graph, spec.endpoint)
+    if getattr(source["params"], "coherence", None) == "hdm_d":
+        # Its bias table and its device_ops describe and use the memory it holds, which a
+        # migration does not move (memory stays where it is, as for a host-bias Type-2).
+        message = (
+            f"'{spec.endpoint}' holds HDM-D memory: its bias table and its device accesses "
+            "belong to that memory, which a migration does not move"
+        )
+        return [("endpoint", message, "migrate a type1 device or a host-bias type2")]
     problems = []
     if spec.endpoint == spec.target:
         problems.append(("to", "moves an endpoint onto itself", "name another one"))
