@@ -13,8 +13,9 @@ back into the table's program operations:
 - an egress ``MemClnEvct`` is an eviction, and so is an egress ``MemWr`` that answers no BISnp
   (one that does is the table's own writeback for the snoop: not an operation). A ``MemWr``
   on a line with a BISnp pending is the answer only if it keeps what that BISnp asks for
-  (MetaValue I, S or A for BISnpInv, Data or Cur) and left no sooner than a BISnp answer
-  takes; else it is an eviction the host made before the BISnp reached it;
+  (MetaValue I, S or A for BISnpInv, Data or Cur) and was ready for the wire exactly a BISnp
+  answer's latency after an instant a message arrived; else it is an eviction the host made
+  before the BISnp reached it;
 - BIRsp and BIConflict are not operations: the table answers the device's BISnps itself.
 
 Hits sent nothing and are not in the trace; capacity evictions come from the trace, so the
@@ -88,7 +89,6 @@ class MemOp:
     answers: int = 0  # responses it has had: a fill completes with two (Cmp and data)
     hit_store: bool = False  # a load whose copy left dirty: granted E, then stored to by a hit
     arrived: int = -1  # the last message that arrived before it left (its trace record first)
-    arrives: int | None = None  # the first message that arrived after it left
     queued_since: int | None = None  # an eviction held behind a snoop answer made then
     queued_before: int | None = None  # ... and ahead of one made then
     first: list[MemOp] = field(default_factory=list)  # evictions that made room for this fill
@@ -97,7 +97,7 @@ class MemOp:
     size: int = 0  # its message's bytes on the wire
     reaches: int = -1  # when its message reaches the other end of the host's link
     prev: int = -1  # the operation whose completion it followed, -1 none
-    gap: int = 0  # recorded: from prev's completion to this one on the wire
+    gap: int = 0  # recorded: from prev's completion to this one being ready for the wire
 
 
 def _ahead_of(queued: list[MemOp], made: int | None) -> None:
@@ -140,7 +140,6 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
     fill: dict[int, MemOp] = {}  # line -> the fill of the copy the host holds
     snooped: dict[int, int] = {}  # line -> the opcode of its BISnp not yet answered
     arrived = -1  # when the last ingress message arrived
-    waiting: list[MemOp] = []  # operations that left since then
     bisnp_at: dict[int, int] = {}  # line -> when its last BISnp arrived
     arrivals: set[int] = set()  # when messages arrived
     queued: list[MemOp] = []  # held evictions waiting for the next snoop answer after them
@@ -185,18 +184,14 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
             if op is not None:
                 op.arrived = arrived
                 op.record = index
-                op.queued = trace.queued(index) * cycle_ps
+                op.queued = time - ready
                 op.size = (M2SRwD if channel == Channel.M2S_RWD else M2SReq).wire_bytes
                 found.append(op)
                 pending[line] = op
-                waiting.append(op)
             continue
         arrived = time
         arrivals.add(time)
         behind = None  # a message released later is recorded after this arrival
-        for op in waiting:
-            op.arrives = time
-        waiting.clear()
         if channel == Channel.S2M_BISNP:
             snooped[line] = record.opcode
             bisnp_at[line] = time
@@ -207,16 +202,18 @@ def devmem_ops_of(trace: Any, cycle_ps: int) -> list[MemOp]:
                 op.answers += 1
                 if op.answers == (1 if op.kind is CoreOp.Evict else 2):
                     del pending[line]  # complete: later responses on the line are not its
-    # Each operation follows the latest completion before it (as device_requests_of does).
+    # Each operation follows the latest completion before it was ready for the wire (as
+    # device_requests_of does); its wait for the wire is the fabric's, not the program's.
     done = sorted((op.response, op.index) for op in found if op.response is not None)
     k, latest = 0, None
     for op in found:
-        while k < len(done) and done[k][0] <= op.time:
+        ready = op.time - op.queued
+        while k < len(done) and done[k][0] <= ready:
             if done[k][1] < op.index and (latest is None or done[k][0] >= latest[0]):
                 latest = done[k]
             k += 1
         if latest is not None:
-            op.prev, op.gap = latest[1], op.time - latest[0]
+            op.prev, op.gap = latest[1], ready - latest[0]
     return found
 
 
@@ -333,15 +330,16 @@ class DevMemPlayer:
         self.parked: dict[int, list[MemOp]] = {}  # line -> evictions waiting for it
         self.sent = 0
         self.completed = 0
-        self.order = order if order is not None and not self.dependency else SendOrder()
+        self.order = order if order is not None else SendOrder()
         self.number = number
         self.gave_way = 0  # turns given to other hosts at the current instant
         tx = mem._port.tx
-        for op in ops:  # when its message reaches the other end of the host's link
-            if tx is not None:
-                op.reaches = op.time + tx._cost_of(op.size)[0] + tx.latency
-        for op in self.ops:
-            self.order.expect(self._due(op), number, op.index, self._messages(op))
+        if not self.dependency:  # dependency mode starts operations from completions
+            for op in ops:  # when its message reaches the other end of the host's link
+                if tx is not None:
+                    op.reaches = op.time + tx._cost_of(op.size)[0] + tx.latency
+            for op in self.ops:
+                self.order.expect(self._sent(op), number, op.index, self._messages(op))
         mem.capacity = 1 << 30  # evictions come from the trace, not the agent's LRU
         begin = host.start  # with its workload gone the host starts no agent: we do
 
@@ -401,10 +399,6 @@ class DevMemPlayer:
                 kept.append(op)
         return kept
 
-    def _due(self, op: MemOp) -> int:
-        """``timing`` / ``validate``: the instant ``op`` starts (``pump``)."""
-        return self._sent(op)
-
     def _sent(self, op: MemOp) -> int:
         """When the host's agent sent ``op``'s message to its port: before the port's
         pipeline (``llc_latency``) and the wait for the wire the EMC recorded."""
@@ -429,14 +423,14 @@ class DevMemPlayer:
         while self.next < len(ops):
             op = ops[self.next]
             if self.dependency:
-                desired = op.time - self.pipeline
+                desired = self._sent(op)
                 if op.prev >= 0:
                     finished = self.done[op.prev]
                     if finished is None:
                         return  # its completion calls pump
                     desired = finished + op.gap - self.pipeline
             else:
-                desired = self._due(op)
+                desired = self._sent(op)
                 if now == desired and self.yielded != op.index:
                     self.yielded = op.index  # after what arrives and completes now
                     self.gave_way = 0
@@ -462,13 +456,13 @@ class DevMemPlayer:
             for evict in op.first:
                 self.issue(evict)
             self.issue(op)
-            self.order.started(self._due(op), self.number, op.index)
+            self.order.started(self._sent(op), self.number, op.index)
             if room is not None:
                 self.next += 1
                 for evict in room.first:
                     self.issue(evict)
                 self.issue(room)
-                self.order.started(self._due(room), self.number, room.index)
+                self.order.started(self._sent(room), self.number, room.index)
 
     def _room_for(self, op: MemOp, next_index: int) -> MemOp | None:
         """The fill that ``op``, an eviction, made room for: the next operation (at
