@@ -127,6 +127,40 @@ def test_fr_fcfs_serves_a_younger_row_hit_before_an_older_conflict():
     assert counters["row_conflicts"] == 1 and counters["row_hits"] == 30
 
 
+def test_a_younger_miss_in_the_last_bursts_rank_goes_first_when_its_data_can():
+    """First ready counts the data bus: another rank's burst waits tRTRS after this rank's, so
+    with two ready misses the younger one in the rank of the last burst follows it at once
+    and the older one in the other rank goes next (not: two rank switches)."""
+    sim, dram, done = memory(page_policy="closed", ranks=2)
+    d = dram.device
+    assert d.t_rrd_s <= d.burst  # DDR4-2400: the second ACT of a rank does not hold the bus
+    dram.access(0, dram.line(rank=0, bank_group=0), done, "first")
+    dram.access(0, dram.line(rank=1, bank_group=0), done, "older, other rank")
+    dram.access(0, dram.line(rank=0, bank_group=1), done, "younger, same rank")
+    sim.run()
+    first = d.t_rcd + d.t_cl + d.burst
+    assert done.times["first"] == first
+    assert done.times["younger, same rank"] == first + d.burst
+    assert done.times["older, other rank"] == first + d.burst + d.t_rtrs + d.burst
+
+
+def test_an_older_miss_in_another_rank_goes_first_when_this_rank_is_held_back():
+    """The same-rank candidate is not preferred blindly: when tFAW holds its ACT back, the
+    older request in the other rank has its data on the bus first and goes first."""
+    sim, dram, done = memory(page_policy="closed", ranks=2)
+    d = dram.device
+    for group in range(4):  # four ACTs of rank 0, tRRD_S apart
+        dram.access(0, dram.line(rank=0, bank_group=group), done, group)
+    dram.access(0, dram.line(rank=1), done, "older, other rank")
+    dram.access(0, dram.line(rank=0, bank=1), done, "younger, same rank")
+    sim.run()
+    fourth = 3 * d.t_rrd_s + d.t_rcd + d.t_cl + d.burst
+    assert done.times[3] == fourth
+    assert fourth + d.t_rtrs + d.burst < d.t_faw + d.t_rcd + d.t_cl + d.burst
+    assert done.times["older, other rank"] == fourth + d.t_rtrs + d.burst
+    assert done.times["younger, same rank"] == d.t_faw + d.t_rcd + d.t_cl + d.burst
+
+
 def test_write_drain_starts_at_the_high_watermark_and_stops_at_the_low():
     options = {"write_queue": 16, "write_high": 8, "write_low": 2}
     # One write fewer than the high watermark: the read goes first, writes wait for idle time.
@@ -168,15 +202,15 @@ def test_a_full_write_queue_delays_acceptance():
     assert dram.counters()["writes"] == 10
 
 
-@pytest.mark.parametrize("run", range(3))
-def test_random_traffic_keeps_every_timing(run, capsys):
+@pytest.mark.parametrize("ranks", [1, 2, 4])
+def test_random_traffic_keeps_every_timing(ranks, capsys):
     # A fresh seed per run (DRAM_SEED replays one); drawn inside the test so pytest-xdist
     # workers collect the same tests.
     seed = int(os.environ.get("DRAM_SEED") or random.randrange(2**32))
     with capsys.disabled():
         print(f"\ntest_random_traffic_keeps_every_timing seed={seed}")
     rng = random.Random(seed)
-    sim, dram, done = memory("ddr5-4800", refresh_at=None, channels=2)
+    sim, dram, done = memory("ddr5-4800", refresh_at=None, channels=2, ranks=ranks)
     d = dram.device
     arrivals = {}
     t = 0

@@ -279,8 +279,8 @@ class ChannelController:
             self._wake(min(wakes))
 
     def _choose(self) -> tuple[list[Request], int] | None:
-        """FR-FCFS within the current direction: the oldest row hit (preferring one in another
-        bank group than the last CAS), else the oldest request whose bank is ready first."""
+        """FR-FCFS within the current direction: the oldest row hit that can follow the last
+        burst seamlessly, else the oldest request that can have its data on the bus first."""
         writes = len(self.write_queue)
         if self.draining and writes <= self.write_low:
             self.draining = False
@@ -291,27 +291,35 @@ class ChannelController:
         queue = self.write_queue if self.draining or not self.read_queue else self.read_queue
         if not queue:
             return None
-        # "First ready": a row hit whose CAS is not held back by tCCD_L behind the last CAS
-        # (another bank group) goes first. Otherwise the candidates are the oldest hit in the
-        # same bank group and the miss whose bank is ready first (the oldest of those ready
-        # now): data leaves in commit order, so committing a miss to a bank still busy (tRC,
-        # tRAS, tWR) would hold up every later request. Of the two, the one whose CAS can go
-        # sooner wins. Without this, a run of hits to one bank group holds the bus at
-        # burst / tCCD_L (DDR5-6400: 50 %), and random reads at a third of the peak.
+        # "First ready": a row hit whose CAS is held back neither by tCCD_L behind the last CAS
+        # (another bank group) nor by a rank switch on the data bus (tRTRS) goes first.
+        # Otherwise the candidates are the oldest other hit and the miss whose bank is ready
+        # first (the oldest of those ready now): data leaves in commit order, so committing a
+        # miss to a bank still busy (tRC, tRAS, tWR) would hold up every later request. Of the
+        # two, the one whose CAS can go sooner wins. Without this, a run of hits to one bank
+        # group holds the bus at burst / tCCD_L (DDR5-6400: 50 %), and random reads at a third
+        # of the peak.
         now = self.sim.now
         t_rp = self.device.t_rp
-        same_group_hit = best_miss = -1
+        other_hit = best_miss = same_rank_miss = -1
         best_ready = _NEVER
         last_group = self.last_col_group
+        last_rank = self.last_burst_rank
+        # With several ranks, the oldest ready miss in the rank of the last burst is a
+        # candidate too: another rank's burst waits tRTRS (gem5's DRAMInterface likewise adds
+        # the rank-switch delay to every other rank's next column command).
+        find_same_rank = len(self.ranks) > 1 and last_rank >= 0
         for index, request in enumerate(queue):
             bank = request.bank
             open_row = bank.open_row
             if open_row == request.row:
-                if bank.bank_group != last_group:
+                if bank.bank_group != last_group and last_rank in (-1, bank.rank.index):
                     return queue, index
-                if same_group_hit < 0:
-                    same_group_hit = index
-            elif best_ready > now:  # once the oldest ready miss is found, only hits can beat it
+                if other_hit < 0:
+                    other_hit = index
+            elif best_ready > now or (find_same_rank and same_rank_miss < 0):
+                # Once the oldest ready miss (and, with ranks, the oldest one in the last
+                # burst's rank) is found, only hits can beat it.
                 ready = bank.act_ready
                 if open_row is not None and bank.pre_ready + t_rp > ready:
                     ready = bank.pre_ready + t_rp
@@ -319,13 +327,45 @@ class ChannelController:
                     ready = now
                 if ready < best_ready:
                     best_miss, best_ready = index, ready
-        if same_group_hit < 0:
+                if (
+                    find_same_rank
+                    and same_rank_miss < 0
+                    and ready == now
+                    and bank.rank.index == last_rank
+                ):
+                    same_rank_miss = index
+        # The younger miss in the last burst's rank goes first only if its data can.
+        if (
+            same_rank_miss >= 0
+            and same_rank_miss != best_miss
+            and self._data_start(queue[same_rank_miss], now)
+            < self._data_start(queue[best_miss], now)
+        ):
+            best_miss = same_rank_miss
+        if other_hit < 0:
             return queue, best_miss
-        if best_miss >= 0:
-            miss_cas = self._command_times(queue[best_miss], now)[2]
-            if miss_cas < self._command_times(queue[same_group_hit], now)[2]:
-                return queue, best_miss
-        return queue, same_group_hit
+        if best_miss >= 0 and self._cas_on_bus(queue[best_miss], now) < self._cas_on_bus(
+            queue[other_hit], now
+        ):
+            return queue, best_miss
+        return queue, other_hit
+
+    def _rank_switch(self, request: Request) -> int:
+        """The gap a burst of ``request`` needs after the last one: tRTRS for another rank."""
+        if self.last_burst_rank in (-1, request.bank.rank.index):
+            return 0
+        return self.device.t_rtrs
+
+    def _cas_on_bus(self, request: Request, now: int) -> int:
+        """When ``request``'s CAS could issue, a rank switch (tRTRS) counted as that much
+        later."""
+        return self._command_times(request, now)[2] + self._rank_switch(request)
+
+    def _data_start(self, request: Request, now: int) -> int:
+        """When ``request``'s data could start on the bus (as ``_commit`` will place it)."""
+        latency = self.device.t_cwl if request.is_write else self.device.t_cl
+        start = self._command_times(request, now)[2] + latency
+        return max(start, self.data_bus_free + self._rank_switch(request))
 
     def _commit(self, request: Request, now: int, times: tuple[int, int, int, str]) -> None:
         """Issue the request's commands at ``times`` (from ``_command_times``), or after a
