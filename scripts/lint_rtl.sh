@@ -63,7 +63,7 @@ for bad in "stream_fifo -chparam DEPTH 3" "emc_monitor -chparam TS_WIDTH 49" \
         "atc -chparam WAYS 3" "atc -chparam ENTRIES 4 -chparam WAYS 8" "atc -chparam MSHRS 17" \
         "atc -chparam WAITERS 0" "atc -chparam RSP_DEPTH 3" "atc -chparam LARGE_ENTRIES 6" \
         "atc -chparam VPN_WIDTH 9" "atc -chparam PPN_WIDTH 41" "atc -chparam MSHR_TAG_WIDTH 4" \
-        "atc_plru -chparam WAYS 5" \
+        "tree_plru -chparam WAYS 5" \
         "dcoh_bias -chparam BI_TRACKERS 17" "dcoh_bias -chparam ADDR_WIDTH 17" \
         "dcoh_bias -chparam SF_WAYS 3" "dcoh_tag_array -chparam SETS 6"; do
     # shellcheck disable=SC2086

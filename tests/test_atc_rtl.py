@@ -33,7 +33,7 @@ from slugsim.testbench.blocks import ATC
 from slugsim.testbench.runner import ROOT
 
 RTL = ROOT / "rtl" / "ats" / "atc.v"
-SOURCES = [ROOT / "rtl" / "ats" / "atc_plru.v", ROOT / "rtl" / "common" / "stream_fifo.v", RTL]
+SOURCES = [ROOT / "rtl" / "common" / "tree_plru.v", ROOT / "rtl" / "common" / "stream_fifo.v", RTL]
 
 
 def test_generated_csr_header_is_fresh():

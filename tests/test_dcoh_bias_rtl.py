@@ -96,7 +96,8 @@ def test_python_params_refuse_what_the_rtl_refuses(bad):
 def test_illegal_parameters_stop_elaboration(bad):
     chparams = " ".join(f"-chparam {k} {v}" for k, v in bad.items())
     script = (
-        f"read_verilog -I{ROOT}/rtl/coherence {ROOT}/rtl/coherence/dcoh_tag_array.v {RTL}; "
+        f"read_verilog -I{ROOT}/rtl/coherence {ROOT}/rtl/common/tree_plru.v "
+        f"{ROOT}/rtl/coherence/dcoh_tag_array.v {RTL}; "
         f"hierarchy -check -top dcoh_bias {chparams}"
     )
     result = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)

@@ -130,7 +130,7 @@ def test_python_params_refuse_what_the_rtl_refuses(bad):
 def test_illegal_parameters_stop_elaboration(bad):
     chparams = " ".join(f"-chparam {RTL_NAMES[k]} {v}" for k, v in bad.items())
     script = (
-        f"read_verilog -I{ROOT}/rtl/coherence {RTL}; "
+        f"read_verilog -I{ROOT}/rtl/coherence {ROOT}/rtl/common/tree_plru.v {RTL}; "
         f"hierarchy -check -top snoop_filter {chparams}; synth -top snoop_filter"
     )
     result = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)

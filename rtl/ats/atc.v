@@ -11,7 +11,7 @@
 //   arrays   4 KiB entries: ENTRIES, WAYS-way set-associative (index = the page's low
 //            log2(ENTRIES/WAYS) bits); 2 MiB entries: LARGE_ENTRIES, fully associative; both
 //            looked up at once, a 4 KiB hit wins. Per entry R, W and the CXL.io-only bit.
-//            Replacement: the lowest invalid way, else tree pLRU (atc_plru); hits and fills
+//            Replacement: the lowest invalid way, else tree pLRU (tree_plru); hits and fills
 //            make the way most recently used.
 //   request  hit: respond (hit=1, status OK / PERM / IO_ONLY, page 0 on a fault). Miss: join
 //            the MSHR of the same page (merge), else take the lowest free MSHR and send one
@@ -399,14 +399,14 @@ wire [LWAY_BITS-1:0]  large_way = large_hit ? large_hit_way :
 
 wire [31:0]           small_way_i = {{(32 - WAY_BITS){1'b0}}, small_way};
 
-atc_plru #(.WAYS(WAYS)) small_plru (
+tree_plru #(.WAYS(WAYS)) small_plru (
     .tree(small_plru_set),
     .touch_way(small_way),
     .victim(small_victim),
     .touched(small_touched)
 );
 
-atc_plru #(.WAYS(LARGE_ENTRIES)) large_plru (
+tree_plru #(.WAYS(LARGE_ENTRIES)) large_plru (
     .tree(large_plru_reg),
     .touch_way(large_way),
     .victim(large_victim),

@@ -105,19 +105,17 @@ always @* begin
     end
 end
 
-reg [WAY_BITS-1:0] plru_way;
-integer            walk_level;
-integer            walk_node;
+// the set's pLRU tree: its victim way, and the tree after touching the target way
+wire [WAY_BITS-1:0]  plru_way;
+wire [WAY_BITS-1:0]  target_way;
+wire [PLRU_BITS-1:0] touched_plru;
 
-always @* begin
-    plru_way = {WAY_BITS{1'b0}};
-    walk_node = 0;
-    for (walk_level = 0; walk_level < LEVELS; walk_level = walk_level + 1) begin
-        plru_way = plru_way << 1;
-        plru_way[0] = set_plru[walk_node];
-        walk_node = set_plru[walk_node] ? 2 * walk_node + 2 : 2 * walk_node + 1;
-    end
-end
+tree_plru #(.WAYS(WAYS)) set_tree (
+    .tree(set_plru),
+    .touch_way(target_way),
+    .victim(plru_way),
+    .touched(touched_plru)
+);
 
 reg [TAG_WIDTH-1:0] victim_tag;
 integer             v;
@@ -143,23 +141,7 @@ assign lk_hit = hit;
 assign lk_bit = hit && set_bits[hit_way];
 assign lk_full = !hit && !has_free;
 
-wire [WAY_BITS-1:0] target_way = hit ? hit_way : (has_free ? free_way : plru_way);
-
-reg [PLRU_BITS-1:0] touched_plru;
-integer             touch_level;
-integer             touch_node;
-reg                 touch_upper;
-
-always @* begin
-    touched_plru = set_plru;
-    touch_node = 0;
-    touch_upper = 1'b0;
-    for (touch_level = 0; touch_level < LEVELS; touch_level = touch_level + 1) begin
-        touch_upper = target_way[LEVELS - 1 - touch_level];
-        touched_plru[touch_node] = !touch_upper;
-        touch_node = touch_upper ? 2 * touch_node + 2 : 2 * touch_node + 1;
-    end
-end
+assign target_way = hit ? hit_way : (has_free ? free_way : plru_way);
 
 wire touch = (op_touch && hit) || op_alloc;
 

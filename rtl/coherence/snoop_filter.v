@@ -223,20 +223,17 @@ always @* begin
     hit = |hit_ways;
 end
 
-// the pLRU way: walk from the root, each node's bit naming the half that holds the victim
-reg [WAY_BITS-1:0] plru_way;
-integer            walk_level;
-integer            walk_node;
+// the set's pLRU tree: its victim way, and the tree after touching the request's way
+wire [WAY_BITS-1:0]  plru_way;
+wire [WAY_BITS-1:0]  target_way;
+wire [PLRU_BITS-1:0] touched_plru;
 
-always @* begin
-    plru_way = {WAY_BITS{1'b0}};
-    walk_node = 0;
-    for (walk_level = 0; walk_level < LEVELS; walk_level = walk_level + 1) begin
-        plru_way = plru_way << 1;
-        plru_way[0] = set_plru_reg[walk_node];
-        walk_node = set_plru_reg[walk_node] ? 2 * walk_node + 2 : 2 * walk_node + 1;
-    end
-end
+tree_plru #(.WAYS(WAYS), .PLANT_SKIP_LEAF(PLANT_BUG == 1 ? 1 : 0)) set_plru (
+    .tree(set_plru_reg),
+    .touch_way(target_way),
+    .victim(plru_way),
+    .touched(touched_plru)
+);
 
 // the entry an ALLOCATE miss replaces when the set is full: the pLRU way's
 reg [TAG_WIDTH-1:0]    old_tag;
@@ -265,7 +262,7 @@ generate
 endgenerate
 
 // the way the request works on: the hit way, else (ALLOCATE) the lowest free or the pLRU way
-wire [WAY_BITS-1:0] target_way = hit ? hit_way : (has_free ? free_way : plru_way);
+assign target_way = hit ? hit_way : (has_free ? free_way : plru_way);
 
 // what the request does to its entry
 reg                    touch;          // make target_way most recently used
@@ -308,25 +305,6 @@ always @* begin
         end
         default: ;  // the four opcodes are all of s_req_op's values
     endcase
-end
-
-// the tree after touching target_way: every node on its path points away from it
-reg [PLRU_BITS-1:0] touched_plru;
-integer             touch_level;
-integer             touch_node;
-reg                 touch_upper;
-
-always @* begin
-    touched_plru = set_plru_reg;
-    touch_node = 0;
-    touch_upper = 1'b0;
-    for (touch_level = 0; touch_level < LEVELS; touch_level = touch_level + 1) begin
-        touch_upper = target_way[LEVELS - 1 - touch_level];
-        if (PLANT_BUG != 1 || touch_level != LEVELS - 1) begin
-            touched_plru[touch_node] = !touch_upper;
-        end
-        touch_node = touch_upper ? 2 * touch_node + 2 : 2 * touch_node + 1;
-    end
 end
 
 // the set as DECIDE writes it back (a freed entry's sharers are zeroed, as in the model)

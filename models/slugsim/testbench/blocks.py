@@ -111,7 +111,7 @@ EMC_MONITOR_BATCHED = Block(
 SNOOP_FILTER = Block(
     name="snoop_filter",
     toplevel="tb_snoop_filter",
-    sources=("rtl/coherence/snoop_filter.v", "rtl/tb/tb_snoop_filter.v"),
+    sources=(f"{COMMON}/tree_plru.v", "rtl/coherence/snoop_filter.v", "rtl/tb/tb_snoop_filter.v"),
     test_dir="cocotb_tests/snoop_filter",
     dut="snoop_filter",
     param_sets={
@@ -145,7 +145,7 @@ ATC = Block(
     toplevel="tb_atc",
     sources=(
         f"{COMMON}/stream_fifo.v",
-        "rtl/ats/atc_plru.v",
+        f"{COMMON}/tree_plru.v",
         "rtl/ats/atc.v",
         "rtl/tb/tb_atc.v",
     ),
@@ -215,6 +215,7 @@ DCOH_BIAS = Block(
     name="dcoh_bias",
     toplevel="tb_dcoh_bias",
     sources=(
+        f"{COMMON}/tree_plru.v",
         "rtl/coherence/dcoh_tag_array.v",
         "rtl/coherence/dcoh_bias.v",
         "rtl/tb/tb_dcoh_bias.v",
