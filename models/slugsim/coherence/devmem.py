@@ -20,21 +20,19 @@ BIConflict); a (state, event) without a rule raises.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from slugsim.coherence.checker import ValueChecker
-from slugsim.coherence.controller import Transition
 from slugsim.coherence.dcoh import BiasController, BiasState, DeviceSnoopFilter, DevOp
 from slugsim.coherence.devmem_host import HOLDS_COPY, HostMemAgent, HostMemState
 from slugsim.coherence.monitor import Violation
 from slugsim.coherence.network import Network, QueueKey
 from slugsim.coherence.ops import Completion, CoreOp, Op
 from slugsim.coherence.spec import LINE_BYTES
-from slugsim.coherence.system import Choice, ProgramDriver, Stats, Step
+from slugsim.coherence.system import Choice, ProgramDriver, Step
 from slugsim.cxl import (
     S2MDRS,
     S2MNDR,
@@ -283,16 +281,7 @@ class DevMemSystem(ProgramDriver):
                 on_write=self.checker.on_write,
             )
         self.agents = [h.name for h in self.hosts] + ["dcoh"]
-        self.programs: dict[str, tuple[Op | Choice, ...]] = {a: () for a in self.agents}
-        self.pc: dict[str, int] = {a: 0 for a in self.agents}
-        for agent, ops in (programs or {}).items():
-            self.add(agent, *ops)
-        self.outstanding: dict[str, dict[Op, int]] = {a: {} for a in self.agents}
-        self.history: dict[int, deque[Transition]] = {}
-        self.history_len = history
-        self.fired: list[Transition] | None = None
-        self.stats = Stats()
-        self.log: list[str] | None = None
+        self._start_programs(programs, history)
 
     describe = staticmethod(describe)
     queue_name = staticmethod(queue_name)
@@ -315,14 +304,7 @@ class DevMemSystem(ProgramDriver):
         twin.dcoh = self.dcoh.clone(
             twin._device_send, twin._complete, twin._record, twin.checker.on_write
         )
-        twin.agents, twin.programs = self.agents, self.programs
-        twin.pc = dict(self.pc)
-        twin.outstanding = {a: dict(o) for a, o in self.outstanding.items()}
-        twin.history = {line: deque(h, h.maxlen) for line, h in self.history.items()}
-        twin.history_len = self.history_len
-        twin.fired = None
-        twin.stats = Stats(**{**vars(self.stats), "by_kind": dict(self.stats.by_kind)})
-        twin.log = None
+        self._copy_programs_to(twin)
         return twin
 
     # --- wiring ------------------------------------------------------------------------------

@@ -92,6 +92,35 @@ class ProgramDriver:
     history: dict[int, deque[Transition]]
     history_len: int
     fired: list[Transition] | None  # a list collects every rule fired
+    stats: Stats
+    log: list[str] | None  # a list records a readable trace
+
+    def _start_programs(
+        self, programs: dict[str, Iterable[Op | Choice]] | None, history: int
+    ) -> None:
+        """The driver's state for ``self.agents`` (set first): ``programs``, nothing issued."""
+        self.programs = {a: () for a in self.agents}
+        self.pc = {a: 0 for a in self.agents}
+        for agent, ops in (programs or {}).items():
+            self.add(agent, *ops)
+        self.outstanding = {a: {} for a in self.agents}
+        self.history = {}
+        self.history_len = history
+        self.fired = None
+        self.stats = Stats()
+        self.log = None
+
+    def _copy_programs_to(self, twin: ProgramDriver) -> None:
+        """Give ``twin``, a clone being built, its own copy of the driver's state (programs
+        themselves are immutable and shared; ``fired`` and ``log`` start off)."""
+        twin.agents, twin.programs = self.agents, self.programs
+        twin.pc = dict(self.pc)
+        twin.outstanding = {a: dict(o) for a, o in self.outstanding.items()}
+        twin.history = {line: deque(h, h.maxlen) for line, h in self.history.items()}
+        twin.history_len = self.history_len
+        twin.fired = None
+        twin.stats = Stats(**{**vars(self.stats), "by_kind": dict(self.stats.by_kind)})
+        twin.log = None
 
     def quiescent(self) -> bool:
         raise NotImplementedError
@@ -185,17 +214,7 @@ class CoherentSystem(ProgramDriver):
             for d in range(config.devices)
         ]
         self.agents = [d.name for d in self.devices] + [f"core{k}" for k in range(config.cores)]
-        # programs are immutable; each agent's position in its program is ``pc``
-        self.programs: dict[str, tuple[Op | Choice, ...]] = {a: () for a in self.agents}
-        self.pc: dict[str, int] = {a: 0 for a in self.agents}
-        for agent, ops in (programs or {}).items():
-            self.add(agent, *ops)
-        self.outstanding: dict[str, dict[Op, int]] = {a: {} for a in self.agents}  # op -> step
-        self.history: dict[int, deque[Transition]] = {}
-        self.history_len = history
-        self.fired: list[Transition] | None = None  # set to a list to collect every rule fired
-        self.stats = Stats()
-        self.log: list[str] | None = None  # set to a list to record a readable trace
+        self._start_programs(programs, history)
 
     def clone(self) -> CoherentSystem:
         """An independent copy of the whole state (the explorer forks each state this way)."""
@@ -216,15 +235,7 @@ class CoherentSystem(ProgramDriver):
             )
             for d in self.devices
         ]
-        twin.agents = self.agents
-        twin.programs = self.programs
-        twin.pc = dict(self.pc)
-        twin.outstanding = {a: dict(o) for a, o in self.outstanding.items()}
-        twin.history = {line: deque(h, h.maxlen) for line, h in self.history.items()}
-        twin.history_len = self.history_len
-        twin.fired = None
-        twin.stats = Stats(**{**vars(self.stats), "by_kind": dict(self.stats.by_kind)})
-        twin.log = None
+        self._copy_programs_to(twin)
         return twin
 
     # --- wiring ------------------------------------------------------------------------------
