@@ -394,9 +394,7 @@ class ChannelController:
             bank.pre_ready = act_at + device.t_ras
         # The data bus, in commit order (a different rank costs tRTRS more).
         burst_start = col_at + (device.t_cwl if is_write else device.t_cl)
-        bus_free = self.data_bus_free
-        if self.last_burst_rank not in (-1, rank.index):
-            bus_free += device.t_rtrs
+        bus_free = self.data_bus_free + self._rank_switch(request)
         if burst_start < bus_free:
             col_at += bus_free - burst_start
             burst_start = bus_free
